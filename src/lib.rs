@@ -1,0 +1,29 @@
+//! # musiclime
+//!
+//! Explain multimodal (audio + lyrics) music classifiers with MusicLIME (Sotirou et al.,
+//! ICASSP 2025) and measure whether the explanations can be trusted.
+//!
+//! Every stage is a plain value in and a plain value out (see `README.md`, "Architecture"):
+//! lyric features ([`lyrics`]), the feature space ([`features`]), neighbourhood sampling,
+//! distances and kernels, and Parquet storage ([`neighborhood`]), the local surrogate with
+//! lime-exact feature selection ([`surrogate`]), and the [`explain::Explanation`] value.
+
+pub mod error;
+pub mod explain;
+pub mod features;
+pub mod lyrics;
+pub mod neighborhood;
+pub mod surrogate;
+
+/// The types a notebook or a downstream crate needs most, in one import.
+pub mod prelude {
+    pub use crate::error::{Error, Result};
+    pub use crate::explain::{refit, Explanation, LabelChoice, LabelExplanation, RefitParams};
+    pub use crate::features::{Feature, FeatureSpace, Modality};
+    pub use crate::lyrics::{LyricFeatures, LyricUnit, LyricsParams};
+    pub use crate::neighborhood::io::{read_neighborhood, write_neighborhood};
+    pub use crate::neighborhood::kernel::{Kernel, KernelParams};
+    pub use crate::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
+    pub use crate::neighborhood::Neighborhood;
+    pub use crate::surrogate::{FeatureSelection, SurrogateFit, SurrogateParams, WeightSort};
+}
