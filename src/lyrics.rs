@@ -132,6 +132,8 @@ impl LyricFeatures {
             ));
         }
         // re.split with a capturing group: text, separator, text, ..., keeping non-empty pieces.
+        // The `$` alternative also matches (zero-width) before a final "\n" that no separator
+        // match covers, splitting it off the last word.
         let mut pieces: Vec<(usize, String)> = Vec::new();
         let mut last = 0;
         for m in splitter.find_iter(raw) {
@@ -142,7 +144,13 @@ impl LyricFeatures {
             last = m.end();
         }
         if last < raw.len() {
-            pieces.push((last, raw[last..].to_string()));
+            let end = if raw.ends_with('\n') { raw.len() - 1 } else { raw.len() };
+            if end > last {
+                pieces.push((last, raw[last..end].to_string()));
+            }
+            if end < raw.len() {
+                pieces.push((end, "\n".to_string()));
+            }
         }
         // Python's `(SEP)|$` also matches a piece that is exactly "\n" at its start (`$` matches
         // before a trailing newline), so such a piece is never a word.
