@@ -133,6 +133,33 @@ impl Explanation {
     }
 }
 
+impl Explanation {
+    /// A short plain-text summary: per label, the score and the `top` features by |weight|.
+    pub fn summary(&self, top: usize) -> String {
+        let mut out = String::new();
+        for l in &self.labels {
+            let name = l
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("label {}", l.label));
+            out.push_str(&format!(
+                "{name}: model output {:.4}, surrogate R² {:.4}, local prediction {:.4}\n",
+                l.model_output, l.fit.score, l.fit.local_pred
+            ));
+            for (j, w) in l.fit.weights.iter().take(top) {
+                let feature = &self.features[*j];
+                out.push_str(&format!(
+                    "  {:>+10.5}  {} ({})\n",
+                    w,
+                    feature.name,
+                    feature.modality.as_str()
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// Everything the surrogate stage needs besides the neighbourhood.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -144,7 +144,11 @@ impl LyricFeatures {
             last = m.end();
         }
         if last < raw.len() {
-            let end = if raw.ends_with('\n') { raw.len() - 1 } else { raw.len() };
+            let end = if raw.ends_with('\n') {
+                raw.len() - 1
+            } else {
+                raw.len()
+            };
             if end > last {
                 pieces.push((last, raw[last..end].to_string()));
             }

@@ -101,7 +101,12 @@ fn run_refit(args: RefitArgs) -> Result<()> {
         .map_err(|e| Error::Numeric(format!("could not encode the explanation: {e}")))?;
     json.push('\n');
     match args.out {
-        Some(path) => write_atomically(&path, json.as_bytes()),
+        Some(path) => {
+            write_atomically(&path, json.as_bytes())?;
+            eprint!("{}", explanation.summary(8));
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
         None => {
             print!("{json}");
             Ok(())

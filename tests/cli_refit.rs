@@ -12,7 +12,9 @@ fn binary() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lime_parity").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lime_parity")
+        .join(name)
 }
 
 /// Writes a Parquet file with the given columns (no validation: for bad-input tests).
@@ -47,9 +49,15 @@ fn assert_rejected(neighborhood: &Path, extra: &[&str], mentions: &str) {
         .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains(mentions), "stderr should mention {mentions:?}: {stderr}");
+    assert!(
+        stderr.contains(mentions),
+        "stderr should mention {mentions:?}: {stderr}"
+    );
     assert!(!out.exists(), "nothing may be written on error");
-    assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none(), "no temporary files left");
+    assert!(
+        std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
+        "no temporary files left"
+    );
 }
 
 #[test]
@@ -60,10 +68,22 @@ fn refit_prints_lime_identical_json() {
         .as_array()
         .expect("cases")
         .iter()
-        .find(|c| c["feature_selection"] == "lasso_path" && c["num_features"] == 6 && c["file"].as_str().unwrap().contains("n2000"))
+        .find(|c| {
+            c["feature_selection"] == "lasso_path"
+                && c["num_features"] == 6
+                && c["file"].as_str().unwrap().contains("n2000")
+        })
         .expect("a lasso case");
     let output = binary()
-        .args(["refit", "--labels", "0,3", "--feature-selection", "lasso_path", "--num-features", "6"])
+        .args([
+            "refit",
+            "--labels",
+            "0,3",
+            "--feature-selection",
+            "lasso_path",
+            "--num-features",
+            "6",
+        ])
         .arg("--kernel-width")
         .arg(case["kernel_width"].to_string())
         .arg("--distance-scale")
@@ -72,10 +92,18 @@ fn refit_prints_lime_identical_json() {
         .arg(fixture(case["file"].as_str().expect("file")))
         .output()
         .expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let got: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let labels = got["labels"].as_object().expect("labels object");
-    assert_eq!(labels.keys().collect::<Vec<_>>(), vec!["0", "3"], "labels in the requested order");
+    assert_eq!(
+        labels.keys().collect::<Vec<_>>(),
+        vec!["0", "3"],
+        "labels in the requested order"
+    );
     for label in ["0", "3"] {
         let want = &case["labels"][label];
         let have = &got["labels"][label];
@@ -105,7 +133,13 @@ fn refit_writes_out_file_and_reads_the_sidecar() {
     )
     .unwrap();
     let out = dir.path().join("e.json");
-    let status = binary().args(["refit", "--top-labels", "2", "--neighborhood"]).arg(&path).arg("--out").arg(&out).status().unwrap();
+    let status = binary()
+        .args(["refit", "--top-labels", "2", "--neighborhood"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let got: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(got["labels"]["0"]["name"], "rock");
@@ -145,19 +179,35 @@ fn bad_neighbourhoods_are_rejected_with_exit_code_2() {
 
     let mut typo = good_columns();
     typo.push(Column::new("distances".into(), vec![0.0f64, 0.1, 0.2, 0.3]));
-    assert_rejected(&case("typo.parquet", typo), &[], "unknown column `distances`");
+    assert_rejected(
+        &case("typo.parquet", typo),
+        &[],
+        "unknown column `distances`",
+    );
 
     let good = case("good.parquet", good_columns());
     assert_rejected(&good, &["--labels", "5"], "label 5 is out of range");
     assert_rejected(&good, &["--top-labels", "3"], "top_labels");
-    assert_rejected(&good, &["--feature-selection", "lasso"], "unknown method `lasso`");
+    assert_rejected(
+        &good,
+        &["--feature-selection", "lasso"],
+        "unknown method `lasso`",
+    );
     assert_rejected(&good, &["--kernel-width", "0"], "kernel_width");
     assert_rejected(&dir.path().join("missing.parquet"), &[], "missing.parquet");
 
     std::fs::write(dir.path().join("not_parquet.parquet"), b"hello").unwrap();
-    assert_rejected(&dir.path().join("not_parquet.parquet"), &[], "not_parquet.parquet");
+    assert_rejected(
+        &dir.path().join("not_parquet.parquet"),
+        &[],
+        "not_parquet.parquet",
+    );
 
     let sidecar_case = case("sidecar.parquet", good_columns());
-    std::fs::write(dir.path().join("sidecar.parquet.features.json"), b"{\"features\": [{\"name\": 3}]}").unwrap();
+    std::fs::write(
+        dir.path().join("sidecar.parquet.features.json"),
+        b"{\"features\": [{\"name\": 3}]}",
+    )
+    .unwrap();
     assert_rejected(&sidecar_case, &[], "sidecar.parquet.features.json");
 }

@@ -69,9 +69,8 @@ fn rotg(a: f64, b: f64) -> (f64, f64, f64) {
 /// triangular form with Givens rotations (sklearn's `arrayfuncs.cholesky_delete`).
 fn cholesky_delete(l: &mut [Vec<f64>], n: usize, go_out: usize) {
     for i in go_out..n.saturating_sub(1) {
-        for k in 0..(i + 2) {
-            l[i][k] = l[i + 1][k];
-        }
+        let (upper, lower) = l.split_at_mut(i + 1);
+        upper[i][..(i + 2)].copy_from_slice(&lower[0][..(i + 2)]);
     }
     for i in go_out..n.saturating_sub(1) {
         let (r, mut c, mut s) = rotg(l[i][i], l[i][i + 1]);

@@ -23,7 +23,8 @@ pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
         for k in 0..j {
             diag -= l[[j, k]] * l[[j, k]];
         }
-        if !(diag > threshold) {
+        // `diag <= threshold` or NaN.
+        if diag.partial_cmp(&threshold) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         let ljj = diag.sqrt();

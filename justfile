@@ -1,0 +1,30 @@
+# musiclime recipes. `just --list` shows them all.
+
+# The main job: explain the bundled example neighbourhood (no model needed).
+quickstart:
+    cargo run -- refit --neighborhood experiments/example/neighborhood.parquet --top-labels 2 --num-features 10 --out reports/example/explanation.json
+
+# Every test (unit, parity with lime, CLI).
+test:
+    cargo test --locked
+
+# What CI runs.
+ci:
+    .ci/run
+
+# Formatting and lints, as CI expects them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Criterion benchmarks of sampling, kernel and surrogate fits at n = 5000, d = 240.
+bench:
+    cargo bench --bench surrogate
+
+# Regenerate the parity fixtures and the example neighbourhood with the pinned Python reference.
+fixtures:
+    python3 -m venv .venv-fixtures
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/lime_parity/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/lime_parity/generate.py
+    .venv-fixtures/bin/python tests/fixtures/lyrics/generate.py
+    .venv-fixtures/bin/python experiments/example/make_example.py
