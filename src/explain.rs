@@ -213,3 +213,23 @@ pub fn refit(
         num_samples: neighborhood.num_samples(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_labels_are_by_output_with_ties_to_the_lower_index() {
+        let row0 = [0.2, 0.4, 0.4, 0.0];
+        assert_eq!(
+            LabelChoice::TopLabels(3).resolve(&row0, "x").unwrap(),
+            vec![1, 2, 0]
+        );
+        assert!(LabelChoice::TopLabels(5).resolve(&row0, "x").is_err());
+        assert!(LabelChoice::Labels(vec![4]).resolve(&row0, "x").is_err());
+        assert_eq!(
+            LabelChoice::Labels(vec![3, 0]).resolve(&row0, "x").unwrap(),
+            vec![3, 0]
+        );
+    }
+}

@@ -23,7 +23,9 @@ pub mod prelude {
     pub use crate::lyrics::{LyricFeatures, LyricUnit, LyricsParams};
     pub use crate::neighborhood::io::{read_neighborhood, write_neighborhood};
     pub use crate::neighborhood::kernel::{Kernel, KernelParams};
-    pub use crate::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
+    pub use crate::neighborhood::sampler::{
+        perturb, Perturbations, PerturbedModality, SamplerKind, SamplerParams,
+    };
     pub use crate::neighborhood::Neighborhood;
     pub use crate::surrogate::{FeatureSelection, SurrogateFit, SurrogateParams, WeightSort};
 }

@@ -238,3 +238,41 @@ pub fn write_neighborhood(path: &Path, neighborhood: &Neighborhood) -> Result<()
     }
     write_atomically(path, &bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::Modality;
+    use ndarray::array;
+
+    #[test]
+    fn write_then_read_round_trips_data_and_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/n.parquet");
+        let mut n = Neighborhood::new(
+            array![[1u8, 1, 1], [0, 1, 0], [1, 0, 0]],
+            array![[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]],
+        );
+        n.distances = Some(array![0.0, 0.42, 0.42]);
+        n.features = Some(vec![
+            Feature::audio_component("drums", 3, 3.0, 4.0),
+            Feature::temporal_segment(0, 0.0, 1.0),
+            Feature::named("riot", Modality::Lyrics),
+        ]);
+        n.classes = Some(vec!["punk".into(), "pop".into()]);
+        write_neighborhood(&path, &n).unwrap();
+        let back = read_neighborhood(&path).unwrap();
+        assert_eq!(back, n);
+        assert_eq!(back.features.as_ref().unwrap()[0].name, "drums3");
+        assert_eq!(back.features.as_ref().unwrap()[1].name, "T1");
+    }
+
+    #[test]
+    fn an_invalid_neighbourhood_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.parquet");
+        let n = Neighborhood::new(array![[1u8, 0], [0, 1]], array![[0.5], [0.5]]);
+        assert!(write_neighborhood(&path, &n).is_err());
+        assert!(!path.exists());
+    }
+}

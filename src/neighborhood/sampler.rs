@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::features::{FeatureSpace, Modality};
 
 /// Which modality a neighbourhood perturbs (the others stay whole).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -112,9 +113,91 @@ impl SamplerParams {
     }
 }
 
+/// The perturbed part of a feature space: which features are switched on and off, and the
+/// masks over exactly those features. Features outside the perturbed modality stay whole in
+/// every sample and are not part of the surrogate (as in the reference's audio-only and
+/// lyrics-only explainers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perturbations {
+    /// Indices (into the feature space) of the perturbed features, in order.
+    pub features: Vec<usize>,
+    /// `num_samples x features.len()` binary masks; row 0 all ones.
+    pub masks: Array2<u8>,
+    /// Size of the whole feature space.
+    pub space_len: usize,
+}
+
+impl Perturbations {
+    /// Which features of the whole space are kept in sample `row`: perturbed features follow
+    /// the mask, all others are kept.
+    pub fn keep(&self, row: usize) -> Vec<bool> {
+        let mut keep = vec![true; self.space_len];
+        for (k, &j) in self.features.iter().enumerate() {
+            keep[j] = self.masks[[row, k]] == 1;
+        }
+        keep
+    }
+}
+
+impl PerturbedModality {
+    /// The feature indices this modality perturbs.
+    pub fn features_of(self, space: &FeatureSpace) -> Vec<usize> {
+        match self {
+            PerturbedModality::Both => (0..space.len()).collect(),
+            PerturbedModality::Audio => space.indices_of(Modality::Audio),
+            PerturbedModality::Lyrics => space.indices_of(Modality::Lyrics),
+        }
+    }
+}
+
+/// Draws the neighbourhood of `space` perturbing only `modality`.
+pub fn perturb(
+    space: &FeatureSpace,
+    modality: PerturbedModality,
+    params: &SamplerParams,
+) -> Result<Perturbations> {
+    let features = modality.features_of(space);
+    let masks = params.sample(features.len())?;
+    Ok(Perturbations {
+        features,
+        masks,
+        space_len: space.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::Feature;
+    use crate::lyrics::LyricFeatures;
+
+    #[test]
+    fn only_the_chosen_modality_is_perturbed() {
+        let audio = vec![
+            Feature::audio_component("vocals", 0, 0.0, 1.0),
+            Feature::audio_component("drums", 0, 0.0, 1.0),
+        ];
+        let words = LyricFeatures::words("fire and ice", r"\W+", true, "UNKWORDZ").unwrap();
+        let space = FeatureSpace::new(audio, &words);
+        let params = SamplerParams {
+            num_samples: 50,
+            seed: 2,
+            ..Default::default()
+        };
+        let audio_only = perturb(&space, PerturbedModality::Audio, &params).unwrap();
+        assert_eq!(audio_only.features, vec![0, 1]);
+        let lyrics_only = perturb(&space, PerturbedModality::Lyrics, &params).unwrap();
+        assert_eq!(lyrics_only.features, vec![2, 3, 4]);
+        for row in 0..50 {
+            let keep = audio_only.keep(row);
+            assert!(keep[2..].iter().all(|k| *k), "lyrics stay whole");
+            let keep = lyrics_only.keep(row);
+            assert!(keep[..2].iter().all(|k| *k), "audio stays whole");
+        }
+        let both = perturb(&space, PerturbedModality::Both, &params).unwrap();
+        assert_eq!(both.masks.ncols(), 5);
+        assert!(both.keep(0).iter().all(|k| *k));
+    }
 
     #[test]
     fn paper_rows_are_fair_bits_with_an_all_ones_first_row() {
