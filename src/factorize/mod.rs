@@ -1,0 +1,205 @@
+//! Audio factorizations: an explained signal split into components (sources × time segments)
+//! that a mask switches on and off (spec §2).
+//!
+//! Every factorization implements [`Factorization`]; callers (the explainer, metrics, excerpt
+//! writers) only use the trait, so new separators (e.g. an ONNX model) plug in without touching
+//! them. Component order is segment-major: index `s * n_sources + k` is source `k` restricted
+//! to segment `s`, named like the reference (`vocals0, drums0, …`; `T1…Tn` for time only).
+
+pub mod segments;
+pub mod stems;
+
+use crate::features::Feature;
+
+pub use segments::{segment_bounds, Segmentation};
+pub use stems::{load_stems, DEFAULT_SOURCES};
+
+/// An audio signal split into components that sum (over a full mask) to the explained signal.
+pub trait Factorization: Send + Sync {
+    /// One feature per component, in component order.
+    fn features(&self) -> &[Feature];
+
+    /// Number of samples of the explained signal (and of every composition).
+    fn signal_len(&self) -> usize;
+
+    /// Sample rate of the explained signal.
+    fn sample_rate(&self) -> u32;
+
+    /// Adds component `k` to `out` (`out.len() == signal_len()`).
+    fn add_component(&self, k: usize, out: &mut [f32]);
+
+    /// Number of components.
+    fn len(&self) -> usize {
+        self.features().len()
+    }
+
+    /// Whether there are no components.
+    fn is_empty(&self) -> bool {
+        self.features().is_empty()
+    }
+
+    /// Writes into `out` the sum of the components selected by `mask` (all zeros when none is).
+    /// `out` is resized to `signal_len()`; reuse it across calls to avoid allocation.
+    fn compose_into(&self, mask: &[bool], out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(self.signal_len(), 0.0);
+        for (k, &on) in mask.iter().enumerate().take(self.len()) {
+            if on {
+                self.add_component(k, out);
+            }
+        }
+    }
+
+    /// The sum of the components selected by `mask`.
+    fn compose(&self, mask: &[bool]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.compose_into(mask, &mut out);
+        out
+    }
+}
+
+/// Named source signals of equal length, cut into time segments. Covers both the time-only
+/// factorization (one source, the mixture) and sources × segments.
+#[derive(Debug, Clone)]
+pub struct SourceSegments {
+    sources: Vec<(String, Vec<f32>)>,
+    bounds: Vec<(usize, usize)>,
+    sample_rate: u32,
+    features: Vec<Feature>,
+}
+
+impl SourceSegments {
+    /// Sources × segments: `sources` are `(name, signal)` pairs of equal length; `bounds` are
+    /// the segments' `[start, end)` sample ranges.
+    pub fn new(
+        sources: Vec<(String, Vec<f32>)>,
+        bounds: Vec<(usize, usize)>,
+        sample_rate: u32,
+    ) -> Self {
+        let seconds = |i: usize| i as f64 / sample_rate as f64;
+        let mut features = Vec::with_capacity(sources.len() * bounds.len());
+        for (s, &(start, end)) in bounds.iter().enumerate() {
+            for (name, _) in &sources {
+                features.push(Feature::audio_component(
+                    name,
+                    s,
+                    seconds(start),
+                    seconds(end),
+                ));
+            }
+        }
+        SourceSegments {
+            sources,
+            bounds,
+            sample_rate,
+            features,
+        }
+    }
+
+    /// Time only: the mixture cut into segments, components named `T1…Tn`.
+    pub fn temporal(mixture: Vec<f32>, bounds: Vec<(usize, usize)>, sample_rate: u32) -> Self {
+        let seconds = |i: usize| i as f64 / sample_rate as f64;
+        let features = bounds
+            .iter()
+            .enumerate()
+            .map(|(s, &(start, end))| Feature::temporal_segment(s, seconds(start), seconds(end)))
+            .collect();
+        SourceSegments {
+            sources: vec![("mix".to_string(), mixture)],
+            bounds,
+            sample_rate,
+            features,
+        }
+    }
+
+    /// The source names, in order.
+    pub fn source_names(&self) -> Vec<&str> {
+        self.sources.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The segments' sample ranges.
+    pub fn bounds(&self) -> &[(usize, usize)] {
+        &self.bounds
+    }
+
+    /// The whole signal of one source.
+    pub fn source(&self, k: usize) -> &[f32] {
+        &self.sources[k].1
+    }
+}
+
+impl Factorization for SourceSegments {
+    fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    fn signal_len(&self) -> usize {
+        self.sources.first().map(|(_, s)| s.len()).unwrap_or(0)
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn add_component(&self, k: usize, out: &mut [f32]) {
+        let n_sources = self.sources.len();
+        let (start, end) = self.bounds[k / n_sources];
+        let source = &self.sources[k % n_sources].1;
+        for (o, s) in out[start..end].iter_mut().zip(&source[start..end]) {
+            *o += s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_sources() -> SourceSegments {
+        let a: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        let b: Vec<f32> = (0..10).map(|i| 100.0 * i as f32).collect();
+        SourceSegments::new(
+            vec![("vocals".into(), a), ("drums".into(), b)],
+            vec![(0, 4), (4, 8)],
+            4,
+        )
+    }
+
+    #[test]
+    fn components_are_segment_major_and_named_like_the_reference() {
+        let f = two_sources();
+        let names: Vec<&str> = f.features().iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, vec!["vocals0", "drums0", "vocals1", "drums1"]);
+        assert_eq!(f.features()[3].start_s, Some(1.0));
+        assert_eq!(f.features()[3].end_s, Some(2.0));
+    }
+
+    #[test]
+    fn composition_sums_the_selected_components_and_ignores_the_remainder() {
+        let f = two_sources();
+        assert_eq!(f.compose(&[false; 4]), vec![0.0; 10]);
+        let only_drums1 = f.compose(&[false, false, false, true]);
+        assert_eq!(
+            only_drums1,
+            vec![0.0, 0.0, 0.0, 0.0, 400.0, 500.0, 600.0, 700.0, 0.0, 0.0]
+        );
+        let all = f.compose(&[true; 4]);
+        // Samples 8 and 9 lie outside every segment (the reference ignores them).
+        assert_eq!(
+            all[..8],
+            (0..8).map(|i| 101.0 * i as f32).collect::<Vec<_>>()[..]
+        );
+        assert_eq!(all[8..], [0.0, 0.0]);
+    }
+
+    #[test]
+    fn temporal_components_are_named_t1_to_tn() {
+        let f = SourceSegments::temporal(vec![1.0; 9], vec![(0, 3), (3, 6), (6, 9)], 3);
+        let names: Vec<&str> = f.features().iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, vec!["T1", "T2", "T3"]);
+        assert_eq!(
+            f.compose(&[true, false, true]),
+            vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+        );
+    }
+}
