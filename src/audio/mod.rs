@@ -3,6 +3,7 @@
 
 pub mod decode;
 pub mod resample;
+pub mod stft;
 pub mod wav;
 
 use crate::error::{Error, Result};

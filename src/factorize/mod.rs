@@ -6,11 +6,13 @@
 //! them. Component order is segment-major: index `s * n_sources + k` is source `k` restricted
 //! to segment `s`, named like the reference (`vocals0, drums0, …`; `T1…Tn` for time only).
 
+pub mod hpss;
 pub mod segments;
 pub mod stems;
 
 use crate::features::Feature;
 
+pub use hpss::{HpssParams, HPSS_SOURCES};
 pub use segments::{segment_bounds, Segmentation};
 pub use stems::{load_stems, DEFAULT_SOURCES};
 
