@@ -103,22 +103,22 @@ impl HpssParams {
         // Harmonic: median over time for each bin; percussive: median over frequency per frame.
         let mut harmonic = vec![vec![0.0f32; bins]; frames];
         for f in 0..bins {
-            for t in 0..frames {
+            for (t, row) in harmonic.iter_mut().enumerate() {
                 window.clear();
                 window.extend(
-                    (t.saturating_sub(half)..(t + half + 1).min(frames)).map(|u| magnitude[u][f]),
+                    magnitude[t.saturating_sub(half)..(t + half + 1).min(frames)]
+                        .iter()
+                        .map(|m| m[f]),
                 );
-                harmonic[t][f] = median(&mut window);
+                row[f] = median(&mut window);
             }
         }
         let mut percussive = vec![vec![0.0f32; bins]; frames];
-        for t in 0..frames {
-            for f in 0..bins {
+        for (row, frame) in percussive.iter_mut().zip(&magnitude) {
+            for (f, value) in row.iter_mut().enumerate() {
                 window.clear();
-                window.extend_from_slice(
-                    &magnitude[t][f.saturating_sub(half)..(f + half + 1).min(bins)],
-                );
-                percussive[t][f] = median(&mut window);
+                window.extend_from_slice(&frame[f.saturating_sub(half)..(f + half + 1).min(bins)]);
+                *value = median(&mut window);
             }
         }
         let cutoff_bin = (self.bass_cutoff_hz * n_fft as f32 / rate).ceil() as usize;
