@@ -11,11 +11,14 @@
 pub mod audio;
 pub mod error;
 pub mod explain;
+pub mod explainer;
 pub mod factorize;
 pub mod features;
 pub mod lyrics;
+pub mod model;
 pub mod neighborhood;
 pub mod surrogate;
+pub mod synth;
 
 /// The types a notebook or a downstream crate needs most, in one import.
 pub mod prelude {

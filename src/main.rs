@@ -5,11 +5,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::explain::{refit, LabelChoice, RefitParams};
-use musiclime::neighborhood::io::{read_neighborhood, write_atomically};
+use musiclime::explainer::{explain_instance, ExplainParams};
+use musiclime::factorize::{
+    load_stems, segment_bounds, HpssParams, Segmentation, SourceSegments, DEFAULT_SOURCES,
+};
+use musiclime::lyrics::{LyricFeatures, LyricsParams};
+use musiclime::model::builtin;
+use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
+use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
 use musiclime::surrogate::{FeatureSelection, SurrogateParams, WeightSort, ALL_FEATURES};
+use musiclime::synth::SynthParams;
 
 #[derive(Parser)]
 #[command(
@@ -26,13 +36,14 @@ struct Cli {
 enum Command {
     /// Fit surrogates on a saved neighbourhood (Parquet) without calling any model.
     Refit(RefitArgs),
+    /// Explain one song (audio file + lyrics file) with MusicLIME.
+    Explain(ExplainArgs),
+    /// Write the synthetic benchmark: tracks with planted class evidence and their ground truth.
+    Synth(SynthArgs),
 }
 
 #[derive(clap::Args)]
-struct RefitArgs {
-    /// Neighbourhood file: mask_0.., prob_0.. and optional distance columns (row 0 = instance).
-    #[arg(long)]
-    neighborhood: PathBuf,
+struct SurrogateArgs {
     /// Class indices to explain, comma-separated (e.g. `0,2`).
     #[arg(long, value_delimiter = ',', conflicts_with = "top_labels")]
     labels: Option<Vec<usize>>,
@@ -57,49 +68,126 @@ struct RefitArgs {
     /// Order of the weights: abs (by |weight|) or signed.
     #[arg(long, default_value = "abs")]
     sort: String,
+}
+
+impl SurrogateArgs {
+    fn params(&self) -> Result<RefitParams> {
+        let kernel = match self.kernel.as_str() {
+            "lime" => Kernel::Lime,
+            "kernelshap" => Kernel::Kernelshap,
+            other => {
+                return Err(Error::input(
+                    "--kernel",
+                    format!("unknown kernel `{other}`; use `lime` or `kernelshap`"),
+                ))
+            }
+        };
+        Ok(RefitParams {
+            kernel: KernelParams {
+                kernel,
+                kernel_width: self.kernel_width,
+                distance_scale: self.distance_scale,
+            },
+            surrogate: SurrogateParams {
+                feature_selection: FeatureSelection::parse(&self.feature_selection)?,
+                num_features: self.num_features,
+                sort: WeightSort::parse(&self.sort)?,
+                ..SurrogateParams::default()
+            },
+            labels: match (&self.labels, self.top_labels) {
+                (Some(labels), _) => LabelChoice::Labels(labels.clone()),
+                (None, Some(k)) => LabelChoice::TopLabels(k),
+                (None, None) => LabelChoice::default(),
+            },
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    /// The song's audio (WAV, FLAC, MP3, Ogg/Vorbis).
+    #[arg(long)]
+    audio: PathBuf,
+    /// The song's lyrics (UTF-8 text).
+    #[arg(long)]
+    lyrics: PathBuf,
+    /// Precomputed stems: a directory with vocals/drums/bass/other audio files.
+    #[arg(long, conflicts_with_all = ["separator", "temporal_only"])]
+    stems: Option<PathBuf>,
+    /// Built-in separator (no model weights): hpss (the default when no stems are given).
+    #[arg(long, conflicts_with = "temporal_only")]
+    separator: Option<String>,
+    /// Split the audio in time only (components T1..Tn).
+    #[arg(long)]
+    temporal_only: bool,
+    /// Number of time segments.
+    #[arg(long, default_value_t = 10)]
+    segments: usize,
+    /// The model: builtin:planted.
+    #[arg(long, default_value = "builtin:planted")]
+    model: String,
+    /// Perturbed modality: both | audio | lyrics.
+    #[arg(long, default_value = "both")]
+    modality: String,
+    /// Neighbourhood size (row 0 included).
+    #[arg(long, default_value_t = 1000)]
+    num_samples: usize,
+    /// Composed inputs per model call.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    surrogate: SurrogateArgs,
+    /// Output directory (explanation.json, neighborhood.parquet and its sidecar).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct SynthArgs {
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of tracks.
+    #[arg(long, default_value_t = 12)]
+    tracks: usize,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Track length in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 16_000)]
+    sample_rate: u32,
+    /// Number of classes (2 to 4).
+    #[arg(long, default_value_t = 3)]
+    classes: usize,
+}
+
+#[derive(clap::Args)]
+struct RefitArgs {
+    /// Neighbourhood file: mask_0.., prob_0.. and optional distance columns (row 0 = instance).
+    #[arg(long)]
+    neighborhood: PathBuf,
+    #[command(flatten)]
+    surrogate: SurrogateArgs,
     /// Write the JSON here (atomically) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 fn run_refit(args: RefitArgs) -> Result<()> {
-    let kernel = match args.kernel.as_str() {
-        "lime" => Kernel::Lime,
-        "kernelshap" => Kernel::Kernelshap,
-        other => {
-            return Err(Error::input(
-                "--kernel",
-                format!("unknown kernel `{other}`; use `lime` or `kernelshap`"),
-            ))
-        }
-    };
-    let params = RefitParams {
-        kernel: KernelParams {
-            kernel,
-            kernel_width: args.kernel_width,
-            distance_scale: args.distance_scale,
-        },
-        surrogate: SurrogateParams {
-            feature_selection: FeatureSelection::parse(&args.feature_selection)?,
-            num_features: args.num_features,
-            sort: WeightSort::parse(&args.sort)?,
-            ..SurrogateParams::default()
-        },
-        labels: match (args.labels, args.top_labels) {
-            (Some(labels), _) => LabelChoice::Labels(labels),
-            (None, Some(k)) => LabelChoice::TopLabels(k),
-            (None, None) => LabelChoice::default(),
-        },
-    };
+    let params = args.surrogate.params()?;
     let neighborhood = read_neighborhood(&args.neighborhood)?;
     let explanation = refit(
         &neighborhood,
         &params,
         &args.neighborhood.display().to_string(),
     )?;
-    let mut json = serde_json::to_string_pretty(&explanation.to_json())
-        .map_err(|e| Error::Numeric(format!("could not encode the explanation: {e}")))?;
-    json.push('\n');
+    let json = pretty(&explanation.to_json())?;
     match args.out {
         Some(path) => {
             write_atomically(&path, json.as_bytes())?;
@@ -114,10 +202,156 @@ fn run_refit(args: RefitArgs) -> Result<()> {
     }
 }
 
+fn pretty(value: &serde_json::Value) -> Result<String> {
+    let mut json = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Numeric(format!("could not encode JSON: {e}")))?;
+    json.push('\n');
+    Ok(json)
+}
+
+fn read_lyrics(path: &std::path::Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::in_file(
+            path,
+            format!(
+                "is not UTF-8 text (invalid byte at offset {}); re-save the lyrics as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn run_explain(args: ExplainArgs) -> Result<()> {
+    let refit_params = args.surrogate.params()?;
+    let mut modality = match args.modality.as_str() {
+        "both" => PerturbedModality::Both,
+        "audio" => PerturbedModality::Audio,
+        "lyrics" | "lyrical" => PerturbedModality::Lyrics,
+        other => {
+            return Err(Error::input(
+                "--modality",
+                format!("unknown modality `{other}`; use both, audio or lyrics"),
+            ))
+        }
+    };
+    let model = builtin(&args.model)?;
+    let text = read_lyrics(&args.lyrics)?;
+    let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
+    if lyrics.is_empty() {
+        match modality {
+            PerturbedModality::Lyrics => {
+                return Err(Error::in_file(
+                    &args.lyrics,
+                    "has no words, so there is nothing to explain with --modality lyrics",
+                ))
+            }
+            PerturbedModality::Both => {
+                eprintln!(
+                    "warning: {} has no words; explaining the audio only",
+                    args.lyrics.display()
+                );
+                modality = PerturbedModality::Audio;
+            }
+            PerturbedModality::Audio => {}
+        }
+    }
+    let audio = decode_file(&args.audio)?;
+    let segmentation = Segmentation::FixedCount(args.segments);
+    let factorization = if let Some(dir) = &args.stems {
+        let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
+        let len = stems.sources[0].1.len();
+        let bounds = segment_bounds(len, stems.sample_rate, &segmentation)
+            .map_err(|e| Error::in_file(dir, e.to_string()))?;
+        SourceSegments::new(stems.sources, bounds, stems.sample_rate)
+    } else if args.temporal_only {
+        let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
+            .map_err(|e| Error::in_file(&args.audio, e.to_string()))?;
+        SourceSegments::temporal(audio.samples.clone(), bounds, audio.sample_rate)
+    } else {
+        match args.separator.as_deref().unwrap_or("hpss") {
+            "hpss" => {}
+            other => return Err(Error::input(
+                "--separator",
+                format!(
+                    "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
+                ),
+            )),
+        }
+        let sources = HpssParams::default().separate(&audio)?;
+        let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
+            .map_err(|e| Error::in_file(&args.audio, e.to_string()))?;
+        SourceSegments::new(sources, bounds, audio.sample_rate)
+    };
+    let params = ExplainParams {
+        modality,
+        sampler: SamplerParams {
+            num_samples: args.num_samples,
+            sampler: SamplerKind::Paper,
+            seed: args.seed,
+        },
+        batch_size: args.batch_size,
+        refit: refit_params,
+    };
+    let bar =
+        ProgressBar::with_draw_target(Some(args.num_samples as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} samples, ETA {eta}")
+            .map_err(|e| Error::Numeric(e.to_string()))?
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("explaining with {}", model.name()));
+    let outcome = explain_instance(
+        &factorization,
+        &lyrics,
+        model.as_ref(),
+        &params,
+        &mut |done| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    let instance = serde_json::json!({
+        "audio": args.audio.display().to_string(),
+        "lyrics": args.lyrics.display().to_string(),
+        "stems": args.stems.as_ref().map(|p| p.display().to_string()),
+        "model": model.name(),
+        "modality": params.modality,
+        "seed": args.seed,
+    });
+    let json = pretty(&outcome.to_json(instance))?;
+    // The neighbourhood first, the explanation last: explanation.json exists only when all is written.
+    write_neighborhood(
+        &args.out.join("neighborhood.parquet"),
+        &outcome.neighborhood,
+    )?;
+    write_atomically(&args.out.join("explanation.json"), json.as_bytes())?;
+    print!("{}", outcome.explanation.summary(8));
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn run_synth(args: SynthArgs) -> Result<()> {
+    let params = SynthParams {
+        tracks: args.tracks,
+        seed: args.seed,
+        seconds: args.seconds,
+        sample_rate: args.sample_rate,
+        classes: args.classes,
+    };
+    params.write(&args.out)?;
+    println!(
+        "wrote {} tracks, manifest.csv and ground_truth.json to {}",
+        args.tracks,
+        args.out.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Refit(args) => run_refit(args),
+        Command::Explain(args) => run_explain(args),
+        Command::Synth(args) => run_synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

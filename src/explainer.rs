@@ -1,0 +1,173 @@
+//! The MusicLIME explainer: perturb the features of one instance, ask the model about every
+//! perturbed (audio, lyrics) pair in batches, and fit the surrogates (spec §3–§5).
+//!
+//! Memory stays O(batch × input): each batch of inputs is composed, predicted and dropped
+//! before the next. Results depend only on the seed (sampling is sequential and seeded; the
+//! model sees the rows in order).
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
+use crate::factorize::Factorization;
+use crate::features::FeatureSpace;
+use crate::lyrics::LyricFeatures;
+use crate::model::{validate_probabilities, Classifier, ModelInput};
+use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
+use crate::neighborhood::Neighborhood;
+
+/// Parameters of one explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExplainParams {
+    /// Which modality is perturbed.
+    pub modality: PerturbedModality,
+    /// Neighbourhood size, sampler and seed.
+    pub sampler: SamplerParams,
+    /// Number of composed inputs per model call.
+    pub batch_size: usize,
+    /// Kernel, surrogate and labels.
+    pub refit: RefitParams,
+}
+
+impl Default for ExplainParams {
+    fn default() -> Self {
+        ExplainParams {
+            modality: PerturbedModality::Both,
+            sampler: SamplerParams::default(),
+            batch_size: 64,
+            refit: RefitParams::default(),
+        }
+    }
+}
+
+/// The result of explaining one instance.
+#[derive(Debug, Clone)]
+pub struct ExplainOutcome {
+    /// The explanation (its feature indices refer to the neighbourhood's features).
+    pub explanation: Explanation,
+    /// The neighbourhood it was fitted on (refit it to reproduce the explanation).
+    pub neighborhood: Neighborhood,
+    /// The class with the highest output on the unperturbed instance.
+    pub predicted_label: usize,
+}
+
+/// Explains one instance: `audio` split into components, `lyrics` into words.
+/// `progress` is called with the number of samples done after each batch.
+pub fn explain_instance(
+    audio: &dyn Factorization,
+    lyrics: &LyricFeatures,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ExplainOutcome> {
+    if params.batch_size == 0 {
+        return Err(Error::param("batch_size", "must be at least 1"));
+    }
+    params.sampler.check()?;
+    params.refit.kernel.check()?;
+    params.refit.surrogate.check()?;
+    let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
+    let perturbations = perturb(&space, params.modality, &params.sampler)?;
+    let n_audio = audio.len();
+    let n = params.sampler.num_samples;
+    let classes = model.class_names().len();
+    let mut probs = Array2::<f64>::zeros((n, classes));
+    let mut row = 0;
+    while row < n {
+        let end = (row + params.batch_size).min(n);
+        let batch: Vec<ModelInput> = (row..end)
+            .map(|r| {
+                let keep = perturbations.keep(r);
+                ModelInput {
+                    audio: audio.compose(&keep[..n_audio]),
+                    sample_rate: audio.sample_rate(),
+                    lyrics: lyrics.compose(&keep[n_audio..]),
+                }
+            })
+            .collect();
+        let out = model.predict(&batch)?;
+        if out.dim() != (end - row, classes) {
+            return Err(Error::input(
+                model.name(),
+                format!(
+                    "returned {:?} outputs for a batch of {} with {classes} classes",
+                    out.dim(),
+                    end - row
+                ),
+            ));
+        }
+        validate_probabilities(&out, model.name(), row)?;
+        probs.slice_mut(ndarray::s![row..end, ..]).assign(&out);
+        row = end;
+        progress(row);
+    }
+    let predicted_label = (0..classes)
+        .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let mut refit_params = params.refit.clone();
+    if let LabelChoice::Labels(labels) = &mut refit_params.labels {
+        if !labels.contains(&predicted_label) {
+            labels.push(predicted_label);
+        }
+    }
+    let neighborhood = Neighborhood {
+        masks: perturbations.masks,
+        probs,
+        distances: None,
+        features: Some(
+            perturbations
+                .features
+                .iter()
+                .map(|&j| space.features[j].clone())
+                .collect(),
+        ),
+        classes: Some(model.class_names().to_vec()),
+    };
+    let explanation = refit(&neighborhood, &refit_params, model.name())?;
+    Ok(ExplainOutcome {
+        explanation,
+        neighborhood,
+        predicted_label,
+    })
+}
+
+impl ExplainOutcome {
+    /// The explanation as `musiclime explain` writes it: `{"instance", "predicted_label",
+    /// "class_names", "features", "labels": {"<label>": {"intercept", "score", "local_pred",
+    /// "model_output", "weights": [{"feature", "index", "weight"}]}}, "num_samples"}`.
+    pub fn to_json(&self, instance: serde_json::Value) -> serde_json::Value {
+        let e = &self.explanation;
+        let mut labels = serde_json::Map::new();
+        for l in &e.labels {
+            let weights: Vec<serde_json::Value> = l
+                .fit
+                .weights
+                .iter()
+                .map(|(j, w)| serde_json::json!({"feature": e.features[*j].name, "index": j, "weight": w}))
+                .collect();
+            labels.insert(
+                l.label.to_string(),
+                serde_json::json!({
+                    "name": l.name,
+                    "intercept": l.fit.intercept,
+                    "score": l.fit.score,
+                    "local_pred": l.fit.local_pred,
+                    "model_output": l.model_output,
+                    "weights": weights,
+                }),
+            );
+        }
+        let mut json = e.to_json();
+        json["labels"] = labels.into();
+        serde_json::json!({
+            "instance": instance,
+            "predicted_label": self.predicted_label,
+            "class_names": self.neighborhood.classes,
+            "features": json["features"],
+            "labels": json["labels"],
+            "num_samples": e.num_samples,
+        })
+    }
+}
