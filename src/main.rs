@@ -271,12 +271,14 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
     } else {
         match args.separator.as_deref().unwrap_or("hpss") {
             "hpss" => {}
-            other => return Err(Error::input(
-                "--separator",
-                format!(
+            other => {
+                return Err(Error::input(
+                    "--separator",
+                    format!(
                     "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
                 ),
-            )),
+                ))
+            }
         }
         let sources = HpssParams::default().separate(&audio)?;
         let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)

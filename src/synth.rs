@@ -256,9 +256,9 @@ impl SynthParams {
             let mut words: Vec<&str> = (0..rng.random_range(5..8))
                 .map(|_| NEUTRAL_WORDS[rng.random_range(0..NEUTRAL_WORDS.len())])
                 .collect();
-            if line < 2 {
+            if let Some(word) = class_words.get(line) {
                 let at = rng.random_range(0..=words.len());
-                words.insert(at, class_words[line]);
+                words.insert(at, word);
             }
             lines.push(words.join(" "));
         }

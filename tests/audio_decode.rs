@@ -147,3 +147,30 @@ fn bad_audio_files_get_clear_errors() {
 
     assert_rejected(&dir.path().join("missing.wav"), "No such file");
 }
+
+#[test]
+fn an_unsupported_codec_is_named() {
+    // A WAV header declaring format tag 0x0161 (Windows Media Audio), which no decoder handles.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36u32 + 1000).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&0x0161u16.to_le_bytes()); // format tag
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // channels
+    bytes.extend_from_slice(&16_000u32.to_le_bytes());
+    bytes.extend_from_slice(&32_000u32.to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&1000u32.to_le_bytes());
+    bytes.extend(std::iter::repeat_n(0u8, 1000));
+    let path = dir.path().join("wma.wav");
+    std::fs::write(&path, bytes).unwrap();
+    let error = decode_file(&path).expect_err("unsupported").to_string();
+    assert!(
+        error.contains("wma.wav") && error.contains("unsupported"),
+        "{error}"
+    );
+}
