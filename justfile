@@ -20,6 +20,7 @@ lint:
 # Criterion benchmarks of sampling, kernel and surrogate fits at n = 5000, d = 240.
 bench:
     cargo bench --bench surrogate
+    cargo bench --bench audio
 
 # Regenerate the parity fixtures and the example neighbourhood with the pinned Python reference.
 fixtures:
@@ -27,4 +28,6 @@ fixtures:
     .venv-fixtures/bin/pip install -q -r tests/fixtures/lime_parity/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/lime_parity/generate.py
     .venv-fixtures/bin/python tests/fixtures/lyrics/generate.py
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/audio/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/audio/generate.py
     .venv-fixtures/bin/python experiments/example/make_example.py
