@@ -1,11 +1,13 @@
 //! The MusicLIME explainer: perturb the features of one instance, ask the model about every
 //! perturbed (audio, lyrics) pair in batches, and fit the surrogates (spec §3–§5).
 //!
-//! Memory stays O(batch × input): each batch of inputs is composed, predicted and dropped
-//! before the next. Results depend only on the seed (sampling is sequential and seeded; the
-//! model sees the rows in order).
+//! Memory stays O(batch × input): each batch of inputs is composed (in parallel, one input per
+//! task), predicted and dropped before the next. Results depend only on the seed, never on the
+//! thread count: sampling is sequential and seeded, every input depends only on its own mask,
+//! and the model sees the rows of a batch in order.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -78,6 +80,7 @@ pub fn explain_instance(
     while row < n {
         let end = (row + params.batch_size).min(n);
         let batch: Vec<ModelInput> = (row..end)
+            .into_par_iter()
             .map(|r| {
                 let keep = perturbations.keep(r);
                 ModelInput {

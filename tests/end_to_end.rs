@@ -145,7 +145,22 @@ fn synth_and_explain_are_deterministic() {
     }
     let (x, y) = (dir.path().join("x"), dir.path().join("y"));
     assert!(explain(&a, "track001", &x, &[]).status.success());
-    assert!(explain(&b, "track001", &y, &[]).status.success());
+    // One thread versus the default pool: the same explanation.
+    let single = binary()
+        .env("RAYON_NUM_THREADS", "1")
+        .arg("explain")
+        .arg("--audio")
+        .arg(b.join("track001/mixture.wav"))
+        .arg("--lyrics")
+        .arg(b.join("track001/lyrics.txt"))
+        .arg("--stems")
+        .arg(b.join("track001/stems"))
+        .args(["--num-samples", "400", "--seed", "3", "--batch-size", "7"])
+        .arg("--out")
+        .arg(&y)
+        .status()
+        .unwrap();
+    assert!(single.success());
     assert_eq!(
         std::fs::read(x.join("explanation.json")).unwrap().len(),
         std::fs::read(y.join("explanation.json")).unwrap().len()

@@ -11,6 +11,7 @@
 //! therefore exactly the loud components and class words listed in `ground_truth.json`.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use realfft::RealFftPlanner;
 
 use super::{Classifier, ModelInput};
@@ -110,10 +111,28 @@ impl Classifier for PlantedModel {
     }
 
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
-        let mut planner = RealFftPlanner::<f32>::new();
+        let rows: Vec<[f64; 4]> = batch
+            .par_iter()
+            .map_init(RealFftPlanner::<f32>::new, |planner, input| {
+                self.probabilities(input, planner)
+            })
+            .collect();
         let mut out = Array2::<f64>::zeros((batch.len(), self.classes.len()));
-        for (i, input) in batch.iter().enumerate() {
-            let evidence = self.audio_evidence(&input.audio, input.sample_rate, &mut planner);
+        for (i, row) in rows.iter().enumerate() {
+            for (c, p) in row.iter().enumerate() {
+                out[[i, c]] = *p;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl PlantedModel {
+    /// The class probabilities of one input (each input independently, so batches can be
+    /// processed in parallel with identical results).
+    fn probabilities(&self, input: &ModelInput, planner: &mut RealFftPlanner<f32>) -> [f64; 4] {
+        {
+            let evidence = self.audio_evidence(&input.audio, input.sample_rate, planner);
             let mut logits = [0.0f64; 4];
             for (c, source) in CLASS_SOURCES.iter().enumerate() {
                 let band = BANDS
@@ -129,11 +148,8 @@ impl Classifier for PlantedModel {
             }
             let max = logits.iter().copied().fold(f64::MIN, f64::max);
             let total: f64 = logits.iter().map(|z| (z - max).exp()).sum();
-            for (c, z) in logits.iter().enumerate() {
-                out[[i, c]] = (z - max).exp() / total;
-            }
+            logits.map(|z| (z - max).exp() / total)
         }
-        Ok(out)
     }
 }
 
