@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod error;
 pub mod explain;
+pub mod experiment;
 pub mod explainer;
 pub mod factorize;
 pub mod features;

@@ -1,0 +1,403 @@
+//! The experiment config (YAML). Unknown keys are rejected, and every error names the key path,
+//! the line and the column.
+//!
+//! ```yaml
+//! name: quickstart                 # optional; default: the file's stem
+//! seed: 0                          # base seed; repeat r uses seed + r
+//! dataset:
+//!   synthetic: {tracks: 6, seed: 1, seconds: 10, classes: 3}   # or  manifest: data/manifest.csv
+//!   limit: 6                       # optional: first N instances (after shuffling, if asked)
+//!   shuffle_seed: 3                # optional
+//! models:
+//!   planted: builtin:planted
+//! explainers:
+//!   - {name: musiclime, method: musiclime, model: planted, num_samples: 1000}
+//!   - {name: lime_audio, method: lime_audio, model: planted}
+//! repeats: 3
+//! metrics: [score, local_error]
+//! grid:
+//!   num_samples: [250, 1000]
+//! output: reports/quickstart       # default: reports/<name>
+//! on_error: stop                   # or skip
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::synth::SynthParams;
+
+/// A whole experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Name of the experiment (default: the config file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Base seed; repeat `r` samples with `seed + r`.
+    #[serde(default)]
+    pub seed: u64,
+    /// The instances to explain.
+    pub dataset: DatasetConfig,
+    /// Models by name: `builtin:<name>`.
+    pub models: BTreeMap<String, String>,
+    /// The explainers to compare.
+    pub explainers: Vec<ExplainerConfig>,
+    /// Repeats with different seeds (for stability).
+    #[serde(default = "one")]
+    pub repeats: usize,
+    /// Metrics to compute: `score` (surrogate weighted R²), `local_error` (|f(x) − g(x)|).
+    #[serde(default = "default_metrics")]
+    pub metrics: Vec<String>,
+    /// Explainer parameters swept as lists; the runner runs their Cartesian product.
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<serde_norway::Value>>,
+    /// Output directory (default `reports/<name>`), relative to the working directory.
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+    /// What to do with an instance whose files are missing or corrupt.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn default_metrics() -> Vec<String> {
+    vec!["score".into(), "local_error".into()]
+}
+
+/// The metrics the runner knows, with their direction (true: higher is better).
+pub const KNOWN_METRICS: [(&str, bool, &str); 2] = [
+    ("score", true, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
+    ("local_error", false, "|f(x) - g(x)|: model output minus surrogate prediction on the instance, [0, 1]"),
+];
+
+/// What to do with bad instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop before any work starts.
+    #[default]
+    Stop,
+    /// Skip the instance and list it in the `failures` table.
+    Skip,
+}
+
+/// Where the instances come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// A manifest (CSV or JSONL) with `id`, `audio`, `lyrics` (path or inline text), optional
+    /// `label` and `stems`; paths are relative to the manifest (and the manifest to the config).
+    #[serde(default)]
+    pub manifest: Option<PathBuf>,
+    /// Or the synthetic benchmark, generated into `<output>/data`.
+    #[serde(default)]
+    pub synthetic: Option<SynthParams>,
+    /// Use only the first `limit` instances.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Shuffle the instances with this seed before `limit`.
+    #[serde(default)]
+    pub shuffle_seed: Option<u64>,
+}
+
+/// Which explanation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Audio components and words together.
+    Musiclime,
+    /// Audio components only (lyrics stay whole).
+    LimeAudio,
+    /// Words only (audio stays whole).
+    LimeLyrics,
+}
+
+/// How the audio is split into sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorizationKind {
+    /// The manifest's precomputed stems.
+    #[default]
+    Stems,
+    /// The built-in HPSS separator.
+    Hpss,
+    /// Time segments of the mixture only.
+    Temporal,
+}
+
+/// One explainer and its parameters (each may be swept in `grid`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainerConfig {
+    /// Unique name, used in tables.
+    pub name: String,
+    /// `musiclime`, `lime_audio` or `lime_lyrics`.
+    pub method: Method,
+    /// A key of `models`.
+    pub model: String,
+    /// Neighbourhood size.
+    #[serde(default = "default_num_samples")]
+    pub num_samples: usize,
+    /// Number of time segments.
+    #[serde(default = "default_segments")]
+    pub segments: usize,
+    /// Source separation.
+    #[serde(default)]
+    pub factorization: FactorizationKind,
+    /// Exponential kernel width.
+    #[serde(default = "default_kernel_width")]
+    pub kernel_width: f64,
+    /// Factor on cosine distances.
+    #[serde(default = "default_distance_scale")]
+    pub distance_scale: f64,
+    /// `lime` or `kernelshap`.
+    #[serde(default)]
+    pub kernel: crate::neighborhood::kernel::Kernel,
+    /// Feature selection method.
+    #[serde(default)]
+    pub feature_selection: crate::surrogate::FeatureSelection,
+    /// Maximum features per explanation.
+    #[serde(default = "default_num_features")]
+    pub num_features: usize,
+    /// `paper` or `lime_text`.
+    #[serde(default)]
+    pub sampler: crate::neighborhood::sampler::SamplerKind,
+    /// Explicit labels (the predicted label is always added).
+    #[serde(default)]
+    pub labels: Option<Vec<usize>>,
+    /// Or the top K labels.
+    #[serde(default)]
+    pub top_labels: Option<usize>,
+    /// Composed inputs per model call.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+}
+
+fn default_num_samples() -> usize {
+    1000
+}
+fn default_segments() -> usize {
+    10
+}
+fn default_kernel_width() -> f64 {
+    25.0
+}
+fn default_distance_scale() -> f64 {
+    1.0
+}
+fn default_num_features() -> usize {
+    crate::surrogate::ALL_FEATURES
+}
+fn default_batch_size() -> usize {
+    64
+}
+
+/// One cell of the grid: the swept parameters' values, and its name (`num_samples=250`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridCell {
+    /// `key=value` pairs joined by `,` (or `default` when there is no grid).
+    pub name: String,
+    /// The swept parameters and their values, in key order.
+    pub values: Vec<(String, serde_norway::Value)>,
+}
+
+impl ExperimentConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<ExperimentConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut config = Self::parse(&text, path)?;
+        if config.name.is_none() {
+            config.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        config.check(path)?;
+        Ok(config)
+    }
+
+    /// Parses YAML text; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<ExperimentConfig> {
+        let deserializer = serde_norway::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let at = inner
+                .location()
+                .map(|l| format!("line {}, column {}", l.line(), l.column()))
+                .unwrap_or_else(|| "unknown position".into());
+            let key = if key == "." { "the top level".to_string() } else { format!("`{key}`") };
+            Error::in_file(path, format!("{at}: at {key}: {inner}"))
+        })
+    }
+
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("experiment")
+    }
+
+    /// The output directory.
+    pub fn output_dir(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| PathBuf::from("reports").join(self.name()))
+    }
+
+    /// Checks cross-references and ranges; `path` names the file in messages.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        let bad = |key: String, message: String| Err(Error::in_file(path, format!("at `{key}`: {message}")));
+        match (&self.dataset.manifest, &self.dataset.synthetic) {
+            (None, None) => return bad("dataset".into(), "give either `manifest` or `synthetic`".into()),
+            (Some(_), Some(_)) => return bad("dataset".into(), "give `manifest` or `synthetic`, not both".into()),
+            (None, Some(synth)) => synth.check().or_else(|e| bad("dataset.synthetic".into(), e.to_string()))?,
+            _ => {}
+        }
+        if self.models.is_empty() {
+            return bad("models".into(), "name at least one model, e.g. `planted: builtin:planted`".into());
+        }
+        if self.explainers.is_empty() {
+            return bad("explainers".into(), "list at least one explainer".into());
+        }
+        if self.repeats == 0 {
+            return bad("repeats".into(), "must be at least 1".into());
+        }
+        for metric in &self.metrics {
+            if !KNOWN_METRICS.iter().any(|(m, ..)| m == metric) {
+                let known: Vec<&str> = KNOWN_METRICS.iter().map(|(m, ..)| *m).collect();
+                return bad("metrics".into(), format!("unknown metric `{metric}`; known: {}", known.join(", ")));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, explainer) in self.explainers.iter().enumerate() {
+            if !names.insert(&explainer.name) {
+                return bad(format!("explainers[{i}].name"), format!("`{}` is used twice; names must be unique", explainer.name));
+            }
+            if !self.models.contains_key(&explainer.model) {
+                let known: Vec<&String> = self.models.keys().collect();
+                return bad(format!("explainers[{i}].model"), format!("unknown model `{}`; the config defines {known:?}", explainer.model));
+            }
+        }
+        for (key, values) in &self.grid {
+            if values.is_empty() {
+                return bad(format!("grid.{key}"), "give at least one value".into());
+            }
+        }
+        for cell in self.grid_cells() {
+            for (i, explainer) in self.explainers.iter().enumerate() {
+                explainer.with_cell(&cell).map_err(|e| Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Cartesian product of the grid, in key order (one `default` cell without a grid).
+    pub fn grid_cells(&self) -> Vec<GridCell> {
+        let mut cells: Vec<Vec<(String, serde_norway::Value)>> = vec![Vec::new()];
+        for (key, values) in &self.grid {
+            cells = cells
+                .into_iter()
+                .flat_map(|cell| {
+                    values.iter().map(move |v| {
+                        let mut next = cell.clone();
+                        next.push((key.clone(), v.clone()));
+                        next
+                    })
+                })
+                .collect();
+        }
+        cells
+            .into_iter()
+            .map(|values| GridCell {
+                name: if values.is_empty() {
+                    "default".into()
+                } else {
+                    values.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(",")
+                },
+                values,
+            })
+            .collect()
+    }
+}
+
+/// A YAML scalar as plain text (`250`, `lasso_path`, `0.25`).
+pub fn value_text(value: &serde_norway::Value) -> String {
+    match value {
+        serde_norway::Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other).map(|s| s.trim().to_string()).unwrap_or_default(),
+    }
+}
+
+impl ExplainerConfig {
+    /// This explainer with the grid cell's values applied (type-checked like the config).
+    pub fn with_cell(&self, cell: &GridCell) -> Result<ExplainerConfig> {
+        if cell.values.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut value = serde_norway::to_value(self).map_err(|e| Error::Numeric(e.to_string()))?;
+        let map = value.as_mapping_mut().ok_or_else(|| Error::Numeric("explainer is not a mapping".into()))?;
+        for (key, v) in &cell.values {
+            if matches!(key.as_str(), "name" | "method" | "model") {
+                return Err(Error::param("grid", format!("`{key}` cannot be swept; sweep explainer parameters such as num_samples")));
+            }
+            map.insert(serde_norway::Value::String(key.clone()), v.clone());
+        }
+        serde_norway::from_value(value).map_err(|e| Error::param("grid", e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "
+dataset:
+  synthetic: {tracks: 2, seed: 1, seconds: 2}
+models:
+  planted: builtin:planted
+explainers:
+  - {name: ml, method: musiclime, model: planted}
+  - {name: la, method: lime_audio, model: planted, num_samples: 300}
+grid:
+  num_samples: [100, 200]
+  feature_selection: [auto, lasso_path]
+";
+
+    #[test]
+    fn a_good_config_parses_with_defaults_and_expands_its_grid() {
+        let config = ExperimentConfig::parse(GOOD, Path::new("c.yaml")).unwrap();
+        config.check(Path::new("c.yaml")).unwrap();
+        assert_eq!(config.repeats, 1);
+        assert_eq!(config.explainers[0].num_samples, 1000);
+        let cells = config.grid_cells();
+        assert_eq!(cells.len(), 4);
+        assert_eq!(cells[0].name, "feature_selection=auto,num_samples=100");
+        let applied = config.explainers[1].with_cell(&cells[3]).unwrap();
+        assert_eq!(applied.num_samples, 200);
+        assert_eq!(applied.feature_selection, crate::surrogate::FeatureSelection::LassoPath);
+    }
+
+    #[test]
+    fn a_typo_names_the_key_path_line_and_column() {
+        let text = GOOD.replace("num_samples: 300", "num_sample: 300");
+        let error = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap_err().to_string();
+        assert!(error.contains("c.yaml"), "{error}");
+        assert!(error.contains("line 8"), "{error}");
+        assert!(error.contains("explainers[1]"), "{error}");
+        assert!(error.contains("num_sample"), "{error}");
+    }
+
+    #[test]
+    fn wrong_types_and_bad_references_are_reported() {
+        let text = GOOD.replace("num_samples: 300", "num_samples: many");
+        let error = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap_err().to_string();
+        assert!(error.contains("explainers[1].num_samples"), "{error}");
+        let text = GOOD.replace("model: planted, num", "model: plant, num");
+        let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
+        let error = config.check(Path::new("c.yaml")).unwrap_err().to_string();
+        assert!(error.contains("unknown model `plant`"), "{error}");
+        let text = GOOD.replace("feature_selection: [auto, lasso_path]", "feature_selection: [auto, lasso]");
+        let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
+        assert!(config.check(Path::new("c.yaml")).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Config-driven experiments: the YAML schema ([`config`]), datasets ([`dataset`]), the
+//! resumable result store ([`store`]) and the runner ([`runner`]).
+
+pub mod config;
