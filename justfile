@@ -1,8 +1,12 @@
 # musiclime recipes. `just --list` shows them all.
 
-# The main job: explain the bundled example neighbourhood (no model needed).
+# The main job: the quickstart experiment on the synthetic benchmark (tables in reports/quickstart/).
 quickstart:
-    cargo run -- refit --neighborhood experiments/example/neighborhood.parquet --top-labels 2 --num-features 10 --out reports/example/explanation.json
+    cargo run --release -- run configs/quickstart.yaml
+
+# Explain the bundled example neighbourhood (no model needed).
+example:
+    cargo run --release -- refit --neighborhood experiments/example/neighborhood.parquet --top-labels 2 --num-features 10 --out reports/example/explanation.json
 
 # Every test (unit, parity with lime, CLI).
 test:

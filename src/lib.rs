@@ -10,14 +10,15 @@
 
 pub mod audio;
 pub mod error;
-pub mod explain;
 pub mod experiment;
+pub mod explain;
 pub mod explainer;
 pub mod factorize;
 pub mod features;
 pub mod lyrics;
 pub mod model;
 pub mod neighborhood;
+pub mod report;
 pub mod surrogate;
 pub mod synth;
 

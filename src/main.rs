@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
+use musiclime::experiment::runner::{run, validate, RunOptions};
 use musiclime::explain::{refit, LabelChoice, RefitParams};
 use musiclime::explainer::{explain_instance, ExplainParams};
 use musiclime::factorize::{
@@ -40,6 +41,25 @@ enum Command {
     Explain(ExplainArgs),
     /// Write the synthetic benchmark: tracks with planted class evidence and their ground truth.
     Synth(SynthArgs),
+    /// Run an experiment config: every explainer on every instance, then the tables.
+    Run(RunArgs),
+    /// Check an experiment config (keys, files, models, instances) without running it.
+    Validate(ValidateArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The experiment config (YAML).
+    config: PathBuf,
+    /// Ignore stored results and start over.
+    #[arg(long)]
+    fresh: bool,
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// The experiment config (YAML).
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -331,6 +351,30 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_experiment(args: RunArgs) -> Result<()> {
+    let options = RunOptions {
+        fresh: args.fresh,
+        progress: true,
+    };
+    let report = run(&args.config, &options)?;
+    for (id, problem) in &report.failures {
+        eprintln!("skipped {id}: {problem}");
+    }
+    println!(
+        "{} units ({} from the store); tables in {}",
+        report.units,
+        report.resumed,
+        report.output.join("tables").display()
+    );
+    Ok(())
+}
+
+fn validate_experiment(args: ValidateArgs) -> Result<()> {
+    let summary = validate(&args.config)?;
+    println!("{summary}");
+    Ok(())
+}
+
 fn run_synth(args: SynthArgs) -> Result<()> {
     let params = SynthParams {
         tracks: args.tracks,
@@ -354,6 +398,8 @@ fn main() -> ExitCode {
         Command::Refit(args) => run_refit(args),
         Command::Explain(args) => run_explain(args),
         Command::Synth(args) => run_synth(args),
+        Command::Run(args) => run_experiment(args),
+        Command::Validate(args) => validate_experiment(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

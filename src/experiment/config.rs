@@ -72,8 +72,16 @@ fn default_metrics() -> Vec<String> {
 
 /// The metrics the runner knows, with their direction (true: higher is better).
 pub const KNOWN_METRICS: [(&str, bool, &str); 2] = [
-    ("score", true, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
-    ("local_error", false, "|f(x) - g(x)|: model output minus surrogate prediction on the instance, [0, 1]"),
+    (
+        "score",
+        true,
+        "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]",
+    ),
+    (
+        "local_error",
+        false,
+        "|f(x) - g(x)|: model output minus surrogate prediction on the instance, [0, 1]",
+    ),
 ];
 
 /// What to do with bad instances.
@@ -225,12 +233,24 @@ impl ExperimentConfig {
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
+            let bare_key = key.clone();
             let at = inner
                 .location()
                 .map(|l| format!("line {}, column {}", l.line(), l.column()))
                 .unwrap_or_else(|| "unknown position".into());
-            let key = if key == "." { "the top level".to_string() } else { format!("`{key}`") };
-            Error::in_file(path, format!("{at}: at {key}: {inner}"))
+            let key = if key == "." {
+                "the top level".to_string()
+            } else {
+                format!("`{key}`")
+            };
+            // serde_norway appends the position to its message; it is already in front.
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            let message = message
+                .strip_prefix(&format!("{bare_key}: "))
+                .unwrap_or(message)
+                .to_string();
+            Error::in_file(path, format!("{at}: at {key}: {message}"))
         })
     }
 
@@ -241,20 +261,39 @@ impl ExperimentConfig {
 
     /// The output directory.
     pub fn output_dir(&self) -> PathBuf {
-        self.output.clone().unwrap_or_else(|| PathBuf::from("reports").join(self.name()))
+        self.output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(self.name()))
     }
 
     /// Checks cross-references and ranges; `path` names the file in messages.
     pub fn check(&self, path: &Path) -> Result<()> {
-        let bad = |key: String, message: String| Err(Error::in_file(path, format!("at `{key}`: {message}")));
+        let bad = |key: String, message: String| {
+            Err(Error::in_file(path, format!("at `{key}`: {message}")))
+        };
         match (&self.dataset.manifest, &self.dataset.synthetic) {
-            (None, None) => return bad("dataset".into(), "give either `manifest` or `synthetic`".into()),
-            (Some(_), Some(_)) => return bad("dataset".into(), "give `manifest` or `synthetic`, not both".into()),
-            (None, Some(synth)) => synth.check().or_else(|e| bad("dataset.synthetic".into(), e.to_string()))?,
+            (None, None) => {
+                return bad(
+                    "dataset".into(),
+                    "give either `manifest` or `synthetic`".into(),
+                )
+            }
+            (Some(_), Some(_)) => {
+                return bad(
+                    "dataset".into(),
+                    "give `manifest` or `synthetic`, not both".into(),
+                )
+            }
+            (None, Some(synth)) => synth
+                .check()
+                .or_else(|e| bad("dataset.synthetic".into(), e.to_string()))?,
             _ => {}
         }
         if self.models.is_empty() {
-            return bad("models".into(), "name at least one model, e.g. `planted: builtin:planted`".into());
+            return bad(
+                "models".into(),
+                "name at least one model, e.g. `planted: builtin:planted`".into(),
+            );
         }
         if self.explainers.is_empty() {
             return bad("explainers".into(), "list at least one explainer".into());
@@ -265,17 +304,29 @@ impl ExperimentConfig {
         for metric in &self.metrics {
             if !KNOWN_METRICS.iter().any(|(m, ..)| m == metric) {
                 let known: Vec<&str> = KNOWN_METRICS.iter().map(|(m, ..)| *m).collect();
-                return bad("metrics".into(), format!("unknown metric `{metric}`; known: {}", known.join(", ")));
+                return bad(
+                    "metrics".into(),
+                    format!("unknown metric `{metric}`; known: {}", known.join(", ")),
+                );
             }
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, explainer) in self.explainers.iter().enumerate() {
             if !names.insert(&explainer.name) {
-                return bad(format!("explainers[{i}].name"), format!("`{}` is used twice; names must be unique", explainer.name));
+                return bad(
+                    format!("explainers[{i}].name"),
+                    format!("`{}` is used twice; names must be unique", explainer.name),
+                );
             }
             if !self.models.contains_key(&explainer.model) {
                 let known: Vec<&String> = self.models.keys().collect();
-                return bad(format!("explainers[{i}].model"), format!("unknown model `{}`; the config defines {known:?}", explainer.model));
+                return bad(
+                    format!("explainers[{i}].model"),
+                    format!(
+                        "unknown model `{}`; the config defines {known:?}",
+                        explainer.model
+                    ),
+                );
             }
         }
         for (key, values) in &self.grid {
@@ -285,7 +336,9 @@ impl ExperimentConfig {
         }
         for cell in self.grid_cells() {
             for (i, explainer) in self.explainers.iter().enumerate() {
-                explainer.with_cell(&cell).map_err(|e| Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}")))?;
+                explainer.with_cell(&cell).map_err(|e| {
+                    Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}"))
+                })?;
             }
         }
         Ok(())
@@ -312,7 +365,11 @@ impl ExperimentConfig {
                 name: if values.is_empty() {
                     "default".into()
                 } else {
-                    values.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(",")
+                    values
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", value_text(v)))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 },
                 values,
             })
@@ -324,7 +381,9 @@ impl ExperimentConfig {
 pub fn value_text(value: &serde_norway::Value) -> String {
     match value {
         serde_norway::Value::String(s) => s.clone(),
-        other => serde_norway::to_string(other).map(|s| s.trim().to_string()).unwrap_or_default(),
+        other => serde_norway::to_string(other)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -335,10 +394,17 @@ impl ExplainerConfig {
             return Ok(self.clone());
         }
         let mut value = serde_norway::to_value(self).map_err(|e| Error::Numeric(e.to_string()))?;
-        let map = value.as_mapping_mut().ok_or_else(|| Error::Numeric("explainer is not a mapping".into()))?;
+        let map = value
+            .as_mapping_mut()
+            .ok_or_else(|| Error::Numeric("explainer is not a mapping".into()))?;
         for (key, v) in &cell.values {
             if matches!(key.as_str(), "name" | "method" | "model") {
-                return Err(Error::param("grid", format!("`{key}` cannot be swept; sweep explainer parameters such as num_samples")));
+                return Err(Error::param(
+                    "grid",
+                    format!(
+                        "`{key}` cannot be swept; sweep explainer parameters such as num_samples"
+                    ),
+                ));
             }
             map.insert(serde_norway::Value::String(key.clone()), v.clone());
         }
@@ -374,13 +440,18 @@ grid:
         assert_eq!(cells[0].name, "feature_selection=auto,num_samples=100");
         let applied = config.explainers[1].with_cell(&cells[3]).unwrap();
         assert_eq!(applied.num_samples, 200);
-        assert_eq!(applied.feature_selection, crate::surrogate::FeatureSelection::LassoPath);
+        assert_eq!(
+            applied.feature_selection,
+            crate::surrogate::FeatureSelection::LassoPath
+        );
     }
 
     #[test]
     fn a_typo_names_the_key_path_line_and_column() {
         let text = GOOD.replace("num_samples: 300", "num_sample: 300");
-        let error = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap_err().to_string();
+        let error = ExperimentConfig::parse(&text, Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("c.yaml"), "{error}");
         assert!(error.contains("line 8"), "{error}");
         assert!(error.contains("explainers[1]"), "{error}");
@@ -390,13 +461,18 @@ grid:
     #[test]
     fn wrong_types_and_bad_references_are_reported() {
         let text = GOOD.replace("num_samples: 300", "num_samples: many");
-        let error = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap_err().to_string();
+        let error = ExperimentConfig::parse(&text, Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("explainers[1].num_samples"), "{error}");
         let text = GOOD.replace("model: planted, num", "model: plant, num");
         let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
         let error = config.check(Path::new("c.yaml")).unwrap_err().to_string();
         assert!(error.contains("unknown model `plant`"), "{error}");
-        let text = GOOD.replace("feature_selection: [auto, lasso_path]", "feature_selection: [auto, lasso]");
+        let text = GOOD.replace(
+            "feature_selection: [auto, lasso_path]",
+            "feature_selection: [auto, lasso]",
+        );
         let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
         assert!(config.check(Path::new("c.yaml")).is_err());
     }

@@ -2,3 +2,6 @@
 //! resumable result store ([`store`]) and the runner ([`runner`]).
 
 pub mod config;
+pub mod dataset;
+pub mod runner;
+pub mod store;

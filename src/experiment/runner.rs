@@ -1,0 +1,703 @@
+//! The experiment runner: every (instance, explainer, grid cell, repeat) unit, resumable from
+//! the result store, then the tables.
+//!
+//! Order and seeds are fixed by the config (repeat `r` samples with `seed + r`), every unit's
+//! result depends only on its inputs and seed, and the tables are built from the stored records
+//! in config order, so a resumed run's tables are byte-identical to an uninterrupted one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use polars::prelude::*;
+
+use super::config::{
+    ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell, Method, OnError, KNOWN_METRICS,
+};
+use super::dataset::{load_dataset, validate_instances, Instance};
+use super::store::{ResultStore, StoredLabel, UnitRecord};
+use crate::audio::decode::decode_file;
+use crate::audio::resample::resample;
+use crate::error::{Error, Result};
+use crate::explain::{LabelChoice, RefitParams};
+use crate::explainer::{explain_instance, ExplainParams};
+use crate::factorize::{
+    load_stems, segment_bounds, HpssParams, Segmentation, SourceSegments, DEFAULT_SOURCES,
+};
+use crate::lyrics::{LyricFeatures, LyricsParams};
+use crate::model::{builtin, Classifier};
+use crate::neighborhood::io::write_atomically;
+use crate::neighborhood::kernel::KernelParams;
+use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
+use crate::report::tables::{write_table, Direction, TableStyle};
+use crate::surrogate::SurrogateParams;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Ignore (delete) stored results and start over.
+    pub fresh: bool,
+    /// Draw progress bars on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The output directory.
+    pub output: PathBuf,
+    /// Units in the experiment.
+    pub units: usize,
+    /// Units taken from the store instead of computed.
+    pub resumed: usize,
+    /// Instances skipped (`on_error: skip`) with the reason.
+    pub failures: Vec<(String, String)>,
+}
+
+/// FNV-1a 64 of a string: a stable fingerprint of the config.
+fn fingerprint(text: &str) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn method_modality(method: Method) -> PerturbedModality {
+    match method {
+        Method::Musiclime => PerturbedModality::Both,
+        Method::LimeAudio => PerturbedModality::Audio,
+        Method::LimeLyrics => PerturbedModality::Lyrics,
+    }
+}
+
+fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParams> {
+    Ok(ExplainParams {
+        modality: method_modality(explainer.method),
+        sampler: SamplerParams {
+            num_samples: explainer.num_samples,
+            sampler: explainer.sampler,
+            seed,
+        },
+        batch_size: explainer.batch_size,
+        refit: RefitParams {
+            kernel: KernelParams {
+                kernel: explainer.kernel,
+                kernel_width: explainer.kernel_width,
+                distance_scale: explainer.distance_scale,
+            },
+            surrogate: SurrogateParams {
+                feature_selection: explainer.feature_selection,
+                num_features: explainer.num_features,
+                ..SurrogateParams::default()
+            },
+            labels: match (&explainer.labels, explainer.top_labels) {
+                (Some(l), _) => LabelChoice::Labels(l.clone()),
+                (None, Some(k)) => LabelChoice::TopLabels(k),
+                (None, None) => LabelChoice::default(),
+            },
+        },
+    })
+}
+
+/// The factorization of one instance for one explainer.
+fn factorize(
+    instance: &Instance,
+    kind: FactorizationKind,
+    segments: usize,
+) -> Result<SourceSegments> {
+    let audio = decode_file(&instance.audio)?;
+    let segmentation = Segmentation::FixedCount(segments);
+    match kind {
+        FactorizationKind::Stems => {
+            let dir = instance.stems.as_ref().ok_or_else(|| {
+                Error::input(&instance.id, "the explainer asks for `factorization: stems` but the manifest gives no `stems` directory for this instance")
+            })?;
+            let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
+            let len = stems.sources[0].1.len();
+            let bounds = segment_bounds(len, stems.sample_rate, &segmentation)?;
+            Ok(SourceSegments::new(
+                stems.sources,
+                bounds,
+                stems.sample_rate,
+            ))
+        }
+        FactorizationKind::Hpss => {
+            let sources = HpssParams::default().separate(&audio)?;
+            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)?;
+            Ok(SourceSegments::new(sources, bounds, audio.sample_rate))
+        }
+        FactorizationKind::Temporal => {
+            let audio = resample(&audio, audio.sample_rate)?;
+            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)?;
+            Ok(SourceSegments::temporal(
+                audio.samples,
+                bounds,
+                audio.sample_rate,
+            ))
+        }
+    }
+}
+
+fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// Checks a config without running it: keys and values, the dataset's files (every audio file
+/// decodes, stems directories exist), and the models. Returns a one-paragraph summary.
+pub fn validate(config_path: &Path) -> Result<String> {
+    let config = ExperimentConfig::load(config_path)?;
+    let config_dir = config_path.parent().unwrap_or(Path::new("."));
+    let output = config.output_dir();
+    let instances = match (&config.dataset.manifest, &config.dataset.synthetic) {
+        (None, Some(_)) if !output.join("data/manifest.csv").is_file() => None,
+        _ => Some(load_dataset(
+            &config.dataset,
+            config_dir,
+            &output.join("data"),
+        )?),
+    };
+    let mut problems = Vec::new();
+    if let Some(instances) = &instances {
+        let (_, failures) = validate_instances(instances.clone());
+        problems.extend(failures.iter().map(|(id, p)| format!("  {id}: {p}")));
+        for explainer in &config.explainers {
+            if explainer.factorization == FactorizationKind::Stems {
+                if let Some(i) = instances.iter().find(|i| i.stems.is_none()) {
+                    problems.push(format!(
+                        "  {}: explainer `{}` needs stems but the manifest gives none",
+                        i.id, explainer.name
+                    ));
+                }
+            }
+        }
+    }
+    for (name, spec) in &config.models {
+        if let Err(e) = builtin(spec) {
+            problems.push(format!("  models.{name}: {e}"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::in_file(
+            config_path,
+            format!("{} problem(s):\n{}", problems.len(), problems.join("\n")),
+        ));
+    }
+    let cells = config.grid_cells().len();
+    let n = instances
+        .as_ref()
+        .map(|i| i.len().to_string())
+        .unwrap_or_else(|| "the synthetic".into());
+    Ok(format!(
+        "{} is valid: {n} instances x {} explainers x {cells} grid cells x {} repeats; output in {}",
+        config_path.display(),
+        config.explainers.len(),
+        config.repeats,
+        output.display()
+    ))
+}
+
+/// Runs the experiment in `config_path`; returns what it did.
+pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
+    let config = ExperimentConfig::load(config_path)?;
+    let config_dir = config_path.parent().unwrap_or(Path::new("."));
+    let output = config.output_dir();
+    let canonical = serde_json::to_string(&config).map_err(|e| Error::Numeric(e.to_string()))?;
+    let hash = fingerprint(&canonical);
+    let store = ResultStore::new(&output.join("store"));
+    let run_json = output.join("run.json");
+    if options.fresh {
+        store.clear()?;
+    } else if let Ok(text) = std::fs::read_to_string(&run_json) {
+        let previous: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if previous["config_hash"].as_str().is_some_and(|h| h != hash) {
+            return Err(Error::in_file(
+                config_path,
+                format!("changed since the results stored in {} were computed; rerun with --fresh (or set another `output`)", output.display()),
+            ));
+        }
+    }
+
+    // Everything that can fail on bad input is checked before the first model call.
+    let instances = load_dataset(&config.dataset, config_dir, &output.join("data"))?;
+    let (instances, failures) = validate_instances(instances);
+    if !failures.is_empty() && config.on_error == OnError::Stop {
+        let list: Vec<String> = failures
+            .iter()
+            .map(|(id, p)| format!("  {id}: {p}"))
+            .collect();
+        return Err(Error::in_file(
+            config_path,
+            format!(
+                "{} instance(s) cannot be read (set `on_error: skip` to skip them):\n{}",
+                failures.len(),
+                list.join("\n")
+            ),
+        ));
+    }
+    let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
+    for (name, spec) in &config.models {
+        let model = builtin(spec)
+            .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
+        models.insert(name.clone(), model);
+    }
+    let cells: Vec<GridCell> = config.grid_cells();
+    let mut plan: Vec<(usize, ExplainerConfig)> = Vec::new();
+    for (c, cell) in cells.iter().enumerate() {
+        for explainer in &config.explainers {
+            plan.push((c, explainer.with_cell(cell)?));
+        }
+    }
+    let units = instances.len() * plan.len() * config.repeats;
+    std::fs::create_dir_all(&output).map_err(|e| Error::io(&output, e))?;
+    write_atomically(
+        &run_json,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "config": config,
+            "config_file": config_path.display().to_string(),
+            "config_hash": hash,
+            "musiclime_version": env!("CARGO_PKG_VERSION"),
+            "git_commit": git_commit(),
+            "seeds": (0..config.repeats).map(|r| config.seed + r as u64).collect::<Vec<_>>(),
+            "instances": instances.len(),
+            "units": units,
+            "status": "running",
+        }))
+        .map_err(|e| Error::Numeric(e.to_string()))?
+        .as_bytes(),
+    )?;
+
+    let multi = MultiProgress::with_draw_target(if options.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let overall = multi.add(ProgressBar::new(units as u64));
+    overall.set_style(bar_style(
+        "{msg:>12} [{bar:40}] {pos}/{len} units, ETA {eta}",
+    ));
+    overall.set_message("overall");
+    let started = Instant::now();
+    let mut records = Vec::with_capacity(units);
+    let mut resumed = 0;
+    for instance in &instances {
+        let lyrics = LyricFeatures::new(&instance.lyrics, &LyricsParams::default())?;
+        let mut factorizations: BTreeMap<(u8, usize), SourceSegments> = BTreeMap::new();
+        for (cell_index, explainer) in &plan {
+            for repeat in 0..config.repeats {
+                let path = store.path(&instance.id, &explainer.name, *cell_index, repeat);
+                if let Some(record) = store.load(&path) {
+                    records.push(record);
+                    resumed += 1;
+                    overall.inc(1);
+                    continue;
+                }
+                let unit_start = Instant::now();
+                let key = (explainer.factorization as u8, explainer.segments);
+                let factorization =
+                    match factorizations.entry(key) {
+                        std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(entry) => entry.insert(
+                            factorize(instance, explainer.factorization, explainer.segments)?,
+                        ),
+                    };
+                let factorization: &SourceSegments = factorization;
+                let model = &models[&explainer.model];
+                let seed = config.seed + repeat as u64;
+                let mut params = explain_params(explainer, seed)?;
+                if lyrics.is_empty() && params.modality == PerturbedModality::Both {
+                    params.modality = PerturbedModality::Audio;
+                }
+                if lyrics.is_empty() && params.modality == PerturbedModality::Lyrics {
+                    return Err(Error::input(
+                        &instance.id,
+                        format!(
+                            "has no lyric words, so `{}` (lime_lyrics) has nothing to explain",
+                            explainer.name
+                        ),
+                    ));
+                }
+                let bar = multi.add(ProgressBar::new(explainer.num_samples as u64));
+                bar.set_style(bar_style("{msg:>12} [{bar:40}] {pos}/{len} samples"));
+                bar.set_message(instance.id.clone());
+                let outcome = explain_instance(
+                    factorization,
+                    &lyrics,
+                    model.as_ref(),
+                    &params,
+                    &mut |done| bar.set_position(done as u64),
+                )?;
+                bar.finish_and_clear();
+                multi.remove(&bar);
+                let predicted = outcome
+                    .explanation
+                    .labels
+                    .iter()
+                    .find(|l| l.label == outcome.predicted_label)
+                    .ok_or_else(|| {
+                        Error::Numeric("the predicted label was not explained".into())
+                    })?;
+                let metrics: Vec<(String, f64)> = config
+                    .metrics
+                    .iter()
+                    .map(|m| {
+                        let value = match m.as_str() {
+                            "score" => predicted.fit.score,
+                            _ => (predicted.model_output - predicted.fit.local_pred).abs(),
+                        };
+                        (m.clone(), value)
+                    })
+                    .collect();
+                let record = UnitRecord {
+                    instance: instance.id.clone(),
+                    explainer: explainer.name.clone(),
+                    model: explainer.model.clone(),
+                    cell: cells[*cell_index].name.clone(),
+                    repeat,
+                    seed,
+                    true_label: instance.label,
+                    predicted_label: outcome.predicted_label,
+                    labels: outcome
+                        .explanation
+                        .labels
+                        .iter()
+                        .map(|l| StoredLabel {
+                            label: l.label,
+                            intercept: l.fit.intercept,
+                            score: l.fit.score,
+                            local_pred: l.fit.local_pred,
+                            model_output: l.model_output,
+                            weights: l.fit.weights.clone(),
+                        })
+                        .collect(),
+                    features: outcome.explanation.features.clone(),
+                    metrics,
+                    seconds: unit_start.elapsed().as_secs_f64(),
+                };
+                store.save(&path, &record)?;
+                records.push(record);
+                overall.inc(1);
+            }
+        }
+    }
+    overall.finish_and_clear();
+    write_tables(&output, &config, &cells, &records, &failures)?;
+    write_atomically(
+        &run_json,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "config": config,
+            "config_file": config_path.display().to_string(),
+            "config_hash": hash,
+            "musiclime_version": env!("CARGO_PKG_VERSION"),
+            "git_commit": git_commit(),
+            "seeds": (0..config.repeats).map(|r| config.seed + r as u64).collect::<Vec<_>>(),
+            "instances": instances.len(),
+            "units": units,
+            "resumed_units": resumed,
+            "wall_seconds": started.elapsed().as_secs_f64(),
+            "status": "finished",
+        }))
+        .map_err(|e| Error::Numeric(e.to_string()))?
+        .as_bytes(),
+    )?;
+    Ok(RunReport {
+        output,
+        units,
+        resumed,
+        failures,
+    })
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn polars_err(e: PolarsError) -> Error {
+    Error::Numeric(format!("building a table: {e}"))
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+fn t_quantile_95(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    if df == 0 {
+        f64::NAN
+    } else if df <= 30 {
+        TABLE[df - 1]
+    } else {
+        1.96
+    }
+}
+
+fn write_tables(
+    output: &Path,
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    records: &[UnitRecord],
+    failures: &[(String, String)],
+) -> Result<()> {
+    let tables = output.join("tables");
+    let plain = TableStyle::default();
+    // explanations
+    let (mut ins, mut exp, mut cel, mut rep, mut lab, mut fea, mut moda, mut wei, mut ran) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    for r in records {
+        for l in &r.labels {
+            for (rank, (j, w)) in l.weights.iter().enumerate() {
+                ins.push(r.instance.clone());
+                exp.push(r.explainer.clone());
+                cel.push(r.cell.clone());
+                rep.push(r.repeat as u32);
+                lab.push(l.label as u32);
+                fea.push(r.features[*j].name.clone());
+                moda.push(r.features[*j].modality.as_str().to_string());
+                wei.push(*w);
+                ran.push(rank as u32 + 1);
+            }
+        }
+    }
+    let explanations = DataFrame::new(
+        ins.len(),
+        vec![
+            Column::new("instance".into(), ins),
+            Column::new("explainer".into(), exp),
+            Column::new("cell".into(), cel),
+            Column::new("repeat".into(), rep),
+            Column::new("label".into(), lab),
+            Column::new("feature".into(), fea),
+            Column::new("modality".into(), moda),
+            Column::new("weight".into(), wei),
+            Column::new("rank".into(), ran),
+        ],
+    )
+    .map_err(polars_err)?;
+    write_table(&tables, "explanations", &explanations, &plain)?;
+    // metrics
+    let (mut ins, mut exp, mut cel, mut rep, mut met, mut val) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for r in records {
+        for (m, v) in &r.metrics {
+            ins.push(r.instance.clone());
+            exp.push(r.explainer.clone());
+            cel.push(r.cell.clone());
+            rep.push(r.repeat as u32);
+            met.push(m.clone());
+            val.push(*v);
+        }
+    }
+    let metrics = DataFrame::new(
+        ins.len(),
+        vec![
+            Column::new("instance".into(), ins),
+            Column::new("explainer".into(), exp),
+            Column::new("cell".into(), cel),
+            Column::new("repeat".into(), rep),
+            Column::new("metric".into(), met),
+            Column::new("value".into(), val),
+        ],
+    )
+    .map_err(polars_err)?;
+    write_table(&tables, "metrics", &metrics, &plain)?;
+    // summary: one row per explainer x cell, mean / std / 95% CI half-width per metric.
+    let mut groups: Vec<((String, String), Vec<&UnitRecord>)> = Vec::new();
+    for cell in cells {
+        for explainer in &config.explainers {
+            let members: Vec<&UnitRecord> = records
+                .iter()
+                .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                .collect();
+            groups.push(((explainer.name.clone(), cell.name.clone()), members));
+        }
+    }
+    let mut columns = vec![
+        Column::new(
+            "explainer".into(),
+            groups
+                .iter()
+                .map(|((e, _), _)| e.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cell".into(),
+            groups
+                .iter()
+                .map(|((_, c), _)| c.clone())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for key in config.grid.keys() {
+        let values: Vec<String> = groups
+            .iter()
+            .map(|((_, c), _)| {
+                cells
+                    .iter()
+                    .find(|cell| &cell.name == c)
+                    .and_then(|cell| cell.values.iter().find(|(k, _)| k == key))
+                    .map(|(_, v)| super::config::value_text(v))
+                    .unwrap_or_default()
+            })
+            .collect();
+        columns.push(Column::new(key.as_str().into(), values));
+    }
+    columns.push(Column::new(
+        "n".into(),
+        groups
+            .iter()
+            .map(|(_, m)| m.len() as u32)
+            .collect::<Vec<_>>(),
+    ));
+    let mut directions = Vec::new();
+    for metric in &config.metrics {
+        let higher = KNOWN_METRICS
+            .iter()
+            .find(|(m, ..)| m == metric)
+            .map(|(_, h, _)| *h)
+            .unwrap_or(true);
+        let (mut means, mut stds, mut cis) = (vec![], vec![], vec![]);
+        for (_, members) in &groups {
+            let values: Vec<f64> = members
+                .iter()
+                .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
+                .collect();
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let var = if values.len() > 1 {
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+            } else {
+                f64::NAN
+            };
+            means.push(mean);
+            stds.push(var.sqrt());
+            cis.push(t_quantile_95(values.len().saturating_sub(1)) * var.sqrt() / n.sqrt());
+        }
+        let mean_name = format!("{metric}_mean");
+        directions.push((
+            mean_name.clone(),
+            if higher {
+                Direction::Higher
+            } else {
+                Direction::Lower
+            },
+        ));
+        columns.push(Column::new(mean_name.into(), means));
+        columns.push(Column::new(format!("{metric}_std").into(), stds));
+        columns.push(Column::new(format!("{metric}_ci95").into(), cis));
+    }
+    let summary = DataFrame::new(groups.len(), columns).map_err(polars_err)?;
+    write_table(
+        &tables,
+        "summary",
+        &summary,
+        &TableStyle {
+            directions,
+            bold_best: true,
+        },
+    )?;
+    // accuracy: per model, over instances with a known label (first cell and repeat).
+    let mut per_model: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
+    for r in records {
+        if let Some(truth) = r.true_label {
+            per_model
+                .entry(r.model.clone())
+                .or_default()
+                .entry(r.instance.clone())
+                .or_insert((truth, r.predicted_label));
+        }
+    }
+    let models: Vec<String> = per_model.keys().cloned().collect();
+    let counts: Vec<u32> = per_model.values().map(|m| m.len() as u32).collect();
+    let accuracy: Vec<f64> = per_model
+        .values()
+        .map(|m| m.values().filter(|(t, p)| t == p).count() as f64 / m.len().max(1) as f64)
+        .collect();
+    let accuracy = DataFrame::new(
+        models.len(),
+        vec![
+            Column::new("model".into(), models),
+            Column::new("n".into(), counts),
+            Column::new("accuracy".into(), accuracy),
+        ],
+    )
+    .map_err(polars_err)?;
+    write_table(
+        &tables,
+        "accuracy",
+        &accuracy,
+        &TableStyle {
+            directions: vec![("accuracy".into(), Direction::Higher)],
+            bold_best: true,
+        },
+    )?;
+    // timings (not reproducible: kept out of the summary)
+    let timings = DataFrame::new(
+        records.len(),
+        vec![
+            Column::new(
+                "instance".into(),
+                records
+                    .iter()
+                    .map(|r| r.instance.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "explainer".into(),
+                records
+                    .iter()
+                    .map(|r| r.explainer.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "cell".into(),
+                records.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "repeat".into(),
+                records.iter().map(|r| r.repeat as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "seconds".into(),
+                records.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(polars_err)?;
+    write_table(&tables, "timings", &timings, &plain)?;
+    if !failures.is_empty() {
+        let failures_df = DataFrame::new(
+            failures.len(),
+            vec![
+                Column::new(
+                    "instance".into(),
+                    failures.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "problem".into(),
+                    failures.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(polars_err)?;
+        write_table(&tables, "failures", &failures_df, &plain)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The result store: one JSON file per finished (instance, explainer, grid cell, repeat),
+//! written atomically, so a run killed at any moment resumes where it stopped.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::Feature;
+use crate::neighborhood::io::write_atomically;
+
+/// One explained label, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredLabel {
+    /// Class index.
+    pub label: usize,
+    /// Surrogate intercept.
+    pub intercept: f64,
+    /// Surrogate weighted R².
+    pub score: f64,
+    /// Surrogate prediction on the instance.
+    pub local_pred: f64,
+    /// Model output on the instance.
+    pub model_output: f64,
+    /// `(feature index, weight)` sorted by |weight|.
+    pub weights: Vec<(usize, f64)>,
+}
+
+/// Everything one unit of work produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    /// Instance id.
+    pub instance: String,
+    /// Explainer name.
+    pub explainer: String,
+    /// Model name (config key).
+    pub model: String,
+    /// Grid cell name.
+    pub cell: String,
+    /// Repeat index.
+    pub repeat: usize,
+    /// The sampler seed used.
+    pub seed: u64,
+    /// The instance's label from the manifest, when known.
+    pub true_label: Option<usize>,
+    /// The model's predicted label on the unperturbed instance.
+    pub predicted_label: usize,
+    /// The explained labels.
+    pub labels: Vec<StoredLabel>,
+    /// The explanation's features (the perturbed modality's).
+    pub features: Vec<Feature>,
+    /// `(metric, value)` for the predicted label.
+    pub metrics: Vec<(String, f64)>,
+    /// Wall time of the unit in seconds (reported in `timings`, never in `summary`).
+    pub seconds: f64,
+}
+
+/// A directory of unit records.
+pub struct ResultStore {
+    dir: PathBuf,
+}
+
+/// Keeps file names portable: letters, digits, `-`, `_`, `.`, `=`; everything else `_`.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl ResultStore {
+    /// The store at `dir` (created when needed).
+    pub fn new(dir: &Path) -> Self {
+        ResultStore {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Deletes every stored record (for `--fresh`).
+    pub fn clear(&self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.dir, e)),
+        }
+    }
+
+    /// The file of one unit.
+    pub fn path(
+        &self,
+        instance: &str,
+        explainer: &str,
+        cell_index: usize,
+        repeat: usize,
+    ) -> PathBuf {
+        self.dir.join(format!(
+            "{}__{}__cell{cell_index}__r{repeat}.json",
+            sanitize(instance),
+            sanitize(explainer)
+        ))
+    }
+
+    /// A finished unit's record, if stored (an unreadable file counts as not finished).
+    pub fn load(&self, path: &Path) -> Option<UnitRecord> {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Stores a record atomically.
+    pub fn save(&self, path: &Path, record: &UnitRecord) -> Result<()> {
+        let json = serde_json::to_vec(record).map_err(|e| Error::Numeric(e.to_string()))?;
+        write_atomically(path, &json)
+    }
+}

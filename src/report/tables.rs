@@ -1,0 +1,281 @@
+//! Writing a Polars table four ways: Parquet and CSV (exact values), Markdown and LaTeX
+//! (booktabs; metric columns carry ↑ or ↓ for their direction; the best value of each metric
+//! column in bold). Every file is written atomically.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::neighborhood::io::write_atomically;
+
+/// Direction of a column that holds a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Higher is better (↑).
+    Higher,
+    /// Lower is better (↓).
+    Lower,
+}
+
+/// How a table is rendered for people.
+#[derive(Debug, Clone, Default)]
+pub struct TableStyle {
+    /// `(column, direction)` of metric columns: headers get ↑/↓.
+    pub directions: Vec<(String, Direction)>,
+    /// Bold the best value of each directed column.
+    pub bold_best: bool,
+}
+
+fn table_error(path: &Path, e: PolarsError) -> Error {
+    Error::in_file(path, format!("could not write table: {e}"))
+}
+
+fn cell_text(value: &AnyValue) -> String {
+    match value {
+        AnyValue::Null => String::new(),
+        AnyValue::Float64(v) => format!("{v:.4}"),
+        AnyValue::Float32(v) => format!("{v:.4}"),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn latex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str(r"\textbackslash{}"),
+            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str(r"\textasciitilde{}"),
+            '^' => out.push_str(r"\textasciicircum{}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The rendered cells of a table, with the best row of each directed column.
+struct Rendered {
+    headers: Vec<(String, Option<Direction>)>,
+    rows: Vec<Vec<String>>,
+    best: Vec<Option<usize>>,
+}
+
+fn render(df: &DataFrame, style: &TableStyle) -> Rendered {
+    let columns = df.columns();
+    let headers: Vec<(String, Option<Direction>)> = columns
+        .iter()
+        .map(|c| {
+            let name = c.name().to_string();
+            let direction = style
+                .directions
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d);
+            (name, direction)
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = (0..df.height())
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| c.get(i).map(|v| cell_text(&v)).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let best = columns
+        .iter()
+        .zip(&headers)
+        .map(|(c, (_, direction))| {
+            let direction = (*direction)?;
+            if !style.bold_best {
+                return None;
+            }
+            let values = c.cast(&DataType::Float64).ok()?;
+            let values = values.f64().ok()?;
+            let mut best: Option<(usize, f64)> = None;
+            for (i, v) in values.iter().enumerate() {
+                let Some(v) = v.filter(|v| v.is_finite()) else {
+                    continue;
+                };
+                let better = match (best, direction) {
+                    (None, _) => true,
+                    (Some((_, b)), Direction::Higher) => v > b,
+                    (Some((_, b)), Direction::Lower) => v < b,
+                };
+                if better {
+                    best = Some((i, v));
+                }
+            }
+            best.map(|(i, _)| i)
+        })
+        .collect();
+    Rendered {
+        headers,
+        rows,
+        best,
+    }
+}
+
+fn arrow(direction: Option<Direction>, latex: bool) -> &'static str {
+    match (direction, latex) {
+        (Some(Direction::Higher), false) => " ↑",
+        (Some(Direction::Lower), false) => " ↓",
+        (Some(Direction::Higher), true) => r" $\uparrow$",
+        (Some(Direction::Lower), true) => r" $\downarrow$",
+        (None, _) => "",
+    }
+}
+
+/// The table as GitHub-flavoured Markdown.
+pub fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
+    let r = render(df, style);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "| {} |\n",
+        r.headers
+            .iter()
+            .map(|(h, d)| format!("{h}{}", arrow(*d, false)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
+    out.push_str(&format!(
+        "|{}\n",
+        r.headers
+            .iter()
+            .map(|(_, d)| if d.is_some() { "---:|" } else { "---|" })
+            .collect::<String>()
+    ));
+    for (i, row) in r.rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let v = v.replace('|', "\\|");
+                if r.best[j] == Some(i) {
+                    format!("**{v}**")
+                } else {
+                    v
+                }
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The table as a LaTeX `tabular` with booktabs rules, ready for `\input`.
+pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
+    let r = render(df, style);
+    let spec: String = r
+        .headers
+        .iter()
+        .map(|(_, d)| if d.is_some() { 'r' } else { 'l' })
+        .collect();
+    let mut out = format!("\\begin{{tabular}}{{{spec}}}\n\\toprule\n");
+    out.push_str(
+        &r.headers
+            .iter()
+            .map(|(h, d)| format!("{}{}", latex_escape(h), arrow(*d, true)))
+            .collect::<Vec<_>>()
+            .join(" & "),
+    );
+    out.push_str(" \\\\\n\\midrule\n");
+    for (i, row) in r.rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                let v = latex_escape(v);
+                if r.best[j] == Some(i) {
+                    format!("\\textbf{{{v}}}")
+                } else {
+                    v
+                }
+            })
+            .collect();
+        out.push_str(&cells.join(" & "));
+        out.push_str(" \\\\\n");
+    }
+    out.push_str("\\bottomrule\n\\end{tabular}\n");
+    out
+}
+
+/// Writes `<dir>/<name>.parquet`, `.csv`, `.md` and `.tex`.
+pub fn write_table(dir: &Path, name: &str, df: &DataFrame, style: &TableStyle) -> Result<()> {
+    let parquet_path = dir.join(format!("{name}.parquet"));
+    let mut frame = df.clone();
+    let mut parquet = Vec::new();
+    ParquetWriter::new(&mut parquet)
+        .finish(&mut frame)
+        .map_err(|e| table_error(&parquet_path, e))?;
+    let csv_path = dir.join(format!("{name}.csv"));
+    let mut csv = Vec::new();
+    CsvWriter::new(&mut csv)
+        .include_header(true)
+        .finish(&mut frame)
+        .map_err(|e| table_error(&csv_path, e))?;
+    write_atomically(&parquet_path, &parquet)?;
+    write_atomically(&csv_path, &csv)?;
+    write_atomically(
+        &dir.join(format!("{name}.md")),
+        to_markdown(df, style).as_bytes(),
+    )?;
+    write_atomically(
+        &dir.join(format!("{name}.tex")),
+        to_latex(df, style).as_bytes(),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        DataFrame::new(
+            3,
+            vec![
+                Column::new("explainer".into(), ["musiclime", "lime_audio", "a_b"]),
+                Column::new("score".into(), [0.9f64, 0.5, 0.7]),
+                Column::new("local_error".into(), [0.02f64, 0.01, 0.3]),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn style() -> TableStyle {
+        TableStyle {
+            directions: vec![
+                ("score".into(), Direction::Higher),
+                ("local_error".into(), Direction::Lower),
+            ],
+            bold_best: true,
+        }
+    }
+
+    #[test]
+    fn markdown_marks_direction_and_best_values() {
+        let md = to_markdown(&frame(), &style());
+        assert!(
+            md.starts_with("| explainer | score ↑ | local_error ↓ |"),
+            "{md}"
+        );
+        assert!(md.contains("| musiclime | **0.9000** | 0.0200 |"), "{md}");
+        assert!(md.contains("| lime_audio | 0.5000 | **0.0100** |"), "{md}");
+    }
+
+    #[test]
+    fn latex_uses_booktabs_and_escapes() {
+        let tex = to_latex(&frame(), &style());
+        assert!(tex.contains("\\toprule") && tex.contains("\\bottomrule"));
+        assert!(tex.contains("local\\_error $\\downarrow$"), "{tex}");
+        assert!(tex.contains("a\\_b"), "{tex}");
+        assert!(tex.contains("\\textbf{0.9000}"), "{tex}");
+    }
+}

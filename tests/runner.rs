@@ -1,0 +1,158 @@
+//! `musiclime run` / `validate`: tables, one summary row per explainer × cell, resumption with
+//! byte-identical tables, and bad configs or manifests.
+
+use std::path::Path;
+use std::process::Command;
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_musiclime"))
+}
+
+fn config(dir: &Path, dataset: &str, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        "dataset:\n{dataset}\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: musiclime, method: musiclime, model: planted}}\n  - {{name: lime_lyrics, method: lime_lyrics, model: planted}}\nrepeats: 2\ngrid:\n  num_samples: [60, 120]\n  feature_selection: [auto, lasso_path]\noutput: {}\n{extra}",
+        dir.join("out").display()
+    );
+    let path = dir.join("experiment.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const SYNTHETIC: &str = "  synthetic: {tracks: 2, seed: 4, seconds: 2.0}";
+
+fn run(config: &Path, extra: &[&str]) -> std::process::Output {
+    binary()
+        .arg("run")
+        .arg(config)
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+#[test]
+fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), SYNTHETIC, "");
+    let validate = binary().arg("validate").arg(&path).output().unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+    let output = run(&path, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tables = dir.path().join("out/tables");
+    for name in ["explanations", "metrics", "summary", "accuracy", "timings"] {
+        for ext in ["parquet", "csv", "md", "tex"] {
+            assert!(
+                tables.join(format!("{name}.{ext}")).is_file(),
+                "{name}.{ext}"
+            );
+        }
+    }
+    let summary = std::fs::read_to_string(tables.join("summary.csv")).unwrap();
+    // Header + 2 explainers x 4 cells.
+    assert_eq!(summary.lines().count(), 1 + 8, "{summary}");
+    assert!(summary
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("explainer,cell,feature_selection,num_samples,n,score_mean"));
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run_json["status"], "finished");
+    assert_eq!(run_json["units"], 2 * 2 * 4 * 2);
+
+    // Lose half the stored units (as if killed), run again: identical tables.
+    let before_summary = std::fs::read(tables.join("summary.csv")).unwrap();
+    let before_explanations = std::fs::read(tables.join("explanations.parquet")).unwrap();
+    let store = dir.path().join("out/store");
+    let mut files: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files.iter().step_by(2) {
+        std::fs::remove_file(f).unwrap();
+    }
+    std::fs::write(files[1].with_extension("json.tmp-123"), b"{ half written").unwrap();
+    let again = run(&path, &[]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("(16 from the store)"));
+    assert_eq!(
+        std::fs::read(tables.join("summary.csv")).unwrap(),
+        before_summary
+    );
+    assert_eq!(
+        std::fs::read(tables.join("explanations.parquet")).unwrap(),
+        before_explanations
+    );
+
+    // A changed config refuses to mix with stored results unless --fresh.
+    let changed = config(dir.path(), SYNTHETIC, "seed: 5\n");
+    let refused = run(&changed, &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--fresh"));
+    assert!(run(&changed, &["--fresh"]).status.success());
+}
+
+#[test]
+fn config_typos_name_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), SYNTHETIC, "repeets: 3\n");
+    let output = binary().arg("validate").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("experiment.yaml")
+            && stderr.contains("line 13, column 1")
+            && stderr.contains("repeets"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+#[test]
+fn bad_manifest_rows_stop_the_run_or_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = binary()
+        .args(["synth", "--tracks", "2", "--seconds", "2", "--out"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(data.join("track001/mixture.wav"), b"not audio").unwrap();
+    let manifest = format!("  manifest: {}", data.join("manifest.csv").display());
+    let path = config(dir.path(), &manifest, "");
+    let output = run(&path, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("track001") && stderr.contains("on_error: skip"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("out/store").exists(),
+        "no model was called"
+    );
+
+    let path = config(dir.path(), &manifest, "on_error: skip\n");
+    let output = run(&path, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let failures = std::fs::read_to_string(dir.path().join("out/tables/failures.csv")).unwrap();
+    assert!(failures.contains("track001"), "{failures}");
+}
