@@ -2,6 +2,7 @@
 //! no files. Batching and composition live outside the model.
 
 pub mod planted;
+pub mod trained;
 
 use ndarray::Array2;
 
@@ -30,14 +31,32 @@ pub trait Classifier: Send + Sync {
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>>;
 }
 
-/// The built-in models by name (`builtin:planted`).
+/// The built-in models by name: `builtin:planted` (known decision rule) and the trained
+/// `builtin:audio`, `builtin:lyrics`, `builtin:multimodal` (see [`trained`]).
 pub fn builtin(spec: &str) -> Result<Box<dyn Classifier>> {
     match spec {
         "builtin:planted" => Ok(Box::new(planted::PlantedModel::new())),
+        "builtin:audio" => Ok(Box::new(trained::trained(trained::Inputs::Audio)?)),
+        "builtin:lyrics" => Ok(Box::new(trained::trained(trained::Inputs::Lyrics)?)),
+        "builtin:multimodal" => Ok(Box::new(trained::trained(trained::Inputs::Multimodal)?)),
         other => Err(Error::input(
             "--model",
-            format!("unknown model `{other}`; the built-in models are: builtin:planted"),
+            format!("unknown model `{other}`; the built-in models are: builtin:planted, builtin:audio, builtin:lyrics, builtin:multimodal"),
         )),
+    }
+}
+
+impl<T: Classifier + ?Sized> Classifier for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn class_names(&self) -> &[String] {
+        (**self).class_names()
+    }
+
+    fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
+        (**self).predict(batch)
     }
 }
 
