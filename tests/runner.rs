@@ -156,3 +156,61 @@ fn bad_manifest_rows_stop_the_run_or_are_skipped() {
     let failures = std::fs::read_to_string(dir.path().join("out/tables/failures.csv")).unwrap();
     assert!(failures.contains("track001"), "{failures}");
 }
+
+#[test]
+fn split_selects_rows_and_unimodal_models_need_their_own_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = binary()
+        .args(["synth", "--tracks", "3", "--seconds", "2", "--out"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest = std::fs::read_to_string(data.join("manifest.csv")).unwrap();
+    let mut with_split = String::new();
+    for (i, line) in manifest.lines().enumerate() {
+        let split = if i == 0 {
+            "split"
+        } else if i == 2 {
+            "test"
+        } else {
+            "train"
+        };
+        with_split.push_str(&format!("{line},{split}\n"));
+    }
+    std::fs::write(data.join("split.csv"), with_split).unwrap();
+    let dataset = format!(
+        "  manifest: {}\n  split: test",
+        data.join("split.csv").display()
+    );
+    let path = config(dir.path(), &dataset, "");
+    let output = binary().arg("validate").arg(&path).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 instances"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "planted: builtin:planted",
+        "planted: builtin:planted\n  audio: builtin:audio",
+    ) + "";
+    let text = text.replace(
+        "{name: lime_lyrics, method: lime_lyrics, model: planted}",
+        "{name: wrong, method: musiclime, model: audio}",
+    );
+    std::fs::write(&path, text).unwrap();
+    let output = binary().arg("validate").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("reads only the audio") && stderr.contains("lime_audio"),
+        "{stderr}"
+    );
+}

@@ -8,6 +8,7 @@
 //!   synthetic: {tracks: 6, seed: 1, seconds: 10, classes: 3}   # or  manifest: data/manifest.csv
 //!   limit: 6                       # optional: first N instances (after shuffling, if asked)
 //!   shuffle_seed: 3                # optional
+//!   split: test                    # optional: rows of the manifest's `split` column
 //! models:
 //!   planted: builtin:planted
 //! explainers:
@@ -112,6 +113,9 @@ pub struct DatasetConfig {
     /// Shuffle the instances with this seed before `limit`.
     #[serde(default)]
     pub shuffle_seed: Option<u64>,
+    /// Keep only the manifest rows whose `split` column has this value (e.g. `test`).
+    #[serde(default)]
+    pub split: Option<String>,
 }
 
 /// Which explanation method.

@@ -26,6 +26,9 @@ pub struct Instance {
     pub label: Option<usize>,
     /// A directory of precomputed stems, when given.
     pub stems: Option<PathBuf>,
+    /// The manifest's `split` value (e.g. `train`, `test`), when given.
+    #[serde(default)]
+    pub split: Option<String>,
 }
 
 /// A raw manifest row before path resolution.
@@ -39,6 +42,8 @@ struct Row {
     label: Option<serde_json::Value>,
     #[serde(default)]
     stems: Option<String>,
+    #[serde(default)]
+    split: Option<String>,
 }
 
 fn resolve(base: &Path, value: &str) -> PathBuf {
@@ -85,11 +90,11 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
         }
         if let Some(unknown) = names
             .iter()
-            .find(|n| !["id", "audio", "lyrics", "label", "stems"].contains(&n.as_str()))
+            .find(|n| !["id", "audio", "lyrics", "label", "stems", "split"].contains(&n.as_str()))
         {
             return Err(Error::in_file(
                 path,
-                format!("unknown column `{unknown}`; expected id,audio,lyrics,label,stems"),
+                format!("unknown column `{unknown}`; expected id,audio,lyrics,label,stems,split"),
             ));
         }
         let column = |name: &str| -> Vec<Option<String>> {
@@ -98,12 +103,13 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                 None => vec![None; df.height()],
             }
         };
-        let (ids, audios, lyrics, labels, stems) = (
+        let (ids, audios, lyrics, labels, stems, splits) = (
             column("id"),
             column("audio"),
             column("lyrics"),
             column("label"),
             column("stems"),
+            column("split"),
         );
         (0..df.height())
             .map(|i| {
@@ -123,6 +129,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                             .filter(|s| !s.is_empty())
                             .map(serde_json::Value::String),
                         stems: stems[i].clone().filter(|s| !s.is_empty()),
+                        split: splits[i].clone().filter(|s| !s.is_empty()),
                     },
                 ))
             })
@@ -173,6 +180,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
             lyrics,
             label,
             stems: row.stems.map(|s| resolve(base, &s)),
+            split: row.split,
         });
     }
     if instances.is_empty() {
@@ -201,6 +209,15 @@ pub fn load_dataset(
             "give either `manifest` or `synthetic`",
         )),
     }?;
+    if let Some(split) = &config.split {
+        instances.retain(|i| i.split.as_deref() == Some(split.as_str()));
+        if instances.is_empty() {
+            return Err(Error::input(
+                "dataset.split",
+                format!("no manifest row has split `{split}`"),
+            ));
+        }
+    }
     if let Some(seed) = config.shuffle_seed {
         instances.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     }

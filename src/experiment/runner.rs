@@ -174,9 +174,18 @@ pub fn validate(config_path: &Path) -> Result<String> {
             }
         }
     }
+    let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        if let Err(e) = builtin(spec) {
-            problems.push(format!("  models.{name}: {e}"));
+        match builtin(spec) {
+            Ok(model) => {
+                models.insert(name.clone(), model);
+            }
+            Err(e) => problems.push(format!("  models.{name}: {e}")),
+        }
+    }
+    if models.len() == config.models.len() {
+        if let Err(e) = check_methods_match_models(&config, &models, config_path) {
+            problems.push(format!("  {e}"));
         }
     }
     if !problems.is_empty() {
@@ -243,6 +252,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
             .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
         models.insert(name.clone(), model);
     }
+    check_methods_match_models(&config, &models, config_path)?;
     let cells: Vec<GridCell> = config.grid_cells();
     let mut plan: Vec<(usize, ExplainerConfig)> = Vec::new();
     for (c, cell) in cells.iter().enumerate() {
@@ -408,6 +418,35 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         resumed,
         failures,
     })
+}
+
+/// A unimodal model can only be explained by the unimodal method of the modality it reads.
+fn check_methods_match_models(
+    config: &ExperimentConfig,
+    models: &BTreeMap<String, Box<dyn Classifier>>,
+    config_path: &Path,
+) -> Result<()> {
+    for (i, explainer) in config.explainers.iter().enumerate() {
+        let (audio, lyrics) = models[&explainer.model].reads();
+        let needs = match explainer.method {
+            Method::Musiclime => (true, true),
+            Method::LimeAudio => (true, false),
+            Method::LimeLyrics => (false, true),
+        };
+        if (needs.0 && !audio) || (needs.1 && !lyrics) {
+            let hint = if audio { "lime_audio" } else { "lime_lyrics" };
+            return Err(Error::in_file(
+                config_path,
+                format!(
+                    "at `explainers[{i}]`: model `{}` reads only the {}, so `{}` cannot perturb what it asks for; use `method: {hint}`",
+                    explainer.model,
+                    if audio { "audio" } else { "lyrics" },
+                    serde_json::to_value(explainer.method).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn git_commit() -> Option<String> {

@@ -29,6 +29,12 @@ pub trait Classifier: Send + Sync {
 
     /// Class probabilities, `[batch, classes]`.
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>>;
+
+    /// Which inputs the model reads: `(audio, lyrics)`. A unimodal model can only be explained
+    /// by the matching unimodal method.
+    fn reads(&self) -> (bool, bool) {
+        (true, true)
+    }
 }
 
 /// The built-in models by name: `builtin:planted` (known decision rule) and the trained
@@ -57,6 +63,10 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
         (**self).predict(batch)
+    }
+
+    fn reads(&self) -> (bool, bool) {
+        (**self).reads()
     }
 }
 

@@ -236,6 +236,13 @@ impl Classifier for TrainedModel {
         &self.name
     }
 
+    fn reads(&self) -> (bool, bool) {
+        (
+            self.extractor.inputs != Inputs::Lyrics,
+            self.extractor.inputs != Inputs::Audio,
+        )
+    }
+
     fn class_names(&self) -> &[String] {
         &self.classes
     }
