@@ -11,9 +11,7 @@ use musiclime::error::{Error, Result};
 use musiclime::experiment::runner::{run, validate, RunOptions};
 use musiclime::explain::{refit, LabelChoice, RefitParams};
 use musiclime::explainer::{explain_instance, ExplainParams};
-use musiclime::factorize::{
-    load_stems, segment_bounds, HpssParams, Segmentation, SourceSegments, DEFAULT_SOURCES,
-};
+use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::builtin;
 use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
@@ -277,34 +275,25 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         }
     }
     let audio = decode_file(&args.audio)?;
-    let segmentation = Segmentation::FixedCount(args.segments);
-    let factorization = if let Some(dir) = &args.stems {
-        let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
-        let len = stems.sources[0].1.len();
-        let bounds = segment_bounds(len, stems.sample_rate, &segmentation)
-            .map_err(|e| Error::in_file(dir, e.to_string()))?;
-        SourceSegments::new(stems.sources, bounds, stems.sample_rate)
-    } else if args.temporal_only {
-        let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
-            .map_err(|e| Error::in_file(&args.audio, e.to_string()))?;
-        SourceSegments::temporal(audio.samples.clone(), bounds, audio.sample_rate)
-    } else {
-        match args.separator.as_deref().unwrap_or("hpss") {
-            "hpss" => {}
-            other => {
-                return Err(Error::input(
-                    "--separator",
-                    format!(
+    let kind =
+        match (&args.stems, args.temporal_only, args.separator.as_deref()) {
+            (Some(_), _, _) => FactorizationKind::Stems,
+            (None, true, _) => FactorizationKind::Temporal,
+            (None, false, None | Some("hpss")) => FactorizationKind::Hpss,
+            (None, false, Some(other)) => return Err(Error::input(
+                "--separator",
+                format!(
                     "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
                 ),
-                ))
-            }
-        }
-        let sources = HpssParams::default().separate(&audio)?;
-        let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
-            .map_err(|e| Error::in_file(&args.audio, e.to_string()))?;
-        SourceSegments::new(sources, bounds, audio.sample_rate)
-    };
+            )),
+        };
+    let factorization = factorize(
+        &audio,
+        kind,
+        args.stems.as_deref(),
+        args.segments,
+        &args.audio.display().to_string(),
+    )?;
     let params = ExplainParams {
         modality,
         sampler: SamplerParams {

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::factorize::FactorizationKind;
 use crate::synth::SynthParams;
 
 /// A whole experiment.
@@ -128,19 +129,6 @@ pub enum Method {
     LimeAudio,
     /// Words only (audio stays whole).
     LimeLyrics,
-}
-
-/// How the audio is split into sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum FactorizationKind {
-    /// The manifest's precomputed stems.
-    #[default]
-    Stems,
-    /// The built-in HPSS separator.
-    Hpss,
-    /// Time segments of the mixture only.
-    Temporal,
 }
 
 /// One explainer and its parameters (each may be swept in `grid`).

@@ -18,13 +18,10 @@ use super::config::{
 use super::dataset::{load_dataset, validate_instances, Instance};
 use super::store::{ResultStore, StoredLabel, UnitRecord};
 use crate::audio::decode::decode_file;
-use crate::audio::resample::resample;
 use crate::error::{Error, Result};
 use crate::explain::{LabelChoice, RefitParams};
 use crate::explainer::{explain_instance, ExplainParams};
-use crate::factorize::{
-    load_stems, segment_bounds, HpssParams, Segmentation, SourceSegments, DEFAULT_SOURCES,
-};
+use crate::factorize::{factorize, SourceSegments};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::{builtin, Classifier};
 use crate::neighborhood::io::write_atomically;
@@ -103,42 +100,19 @@ fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParam
 }
 
 /// The factorization of one instance for one explainer.
-fn factorize(
+fn factorize_instance(
     instance: &Instance,
     kind: FactorizationKind,
     segments: usize,
 ) -> Result<SourceSegments> {
     let audio = decode_file(&instance.audio)?;
-    let segmentation = Segmentation::FixedCount(segments);
-    match kind {
-        FactorizationKind::Stems => {
-            let dir = instance.stems.as_ref().ok_or_else(|| {
-                Error::input(&instance.id, "the explainer asks for `factorization: stems` but the manifest gives no `stems` directory for this instance")
-            })?;
-            let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
-            let len = stems.sources[0].1.len();
-            let bounds = segment_bounds(len, stems.sample_rate, &segmentation)?;
-            Ok(SourceSegments::new(
-                stems.sources,
-                bounds,
-                stems.sample_rate,
-            ))
-        }
-        FactorizationKind::Hpss => {
-            let sources = HpssParams::default().separate(&audio)?;
-            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)?;
-            Ok(SourceSegments::new(sources, bounds, audio.sample_rate))
-        }
-        FactorizationKind::Temporal => {
-            let audio = resample(&audio, audio.sample_rate)?;
-            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)?;
-            Ok(SourceSegments::temporal(
-                audio.samples,
-                bounds,
-                audio.sample_rate,
-            ))
-        }
-    }
+    factorize(
+        &audio,
+        kind,
+        instance.stems.as_deref(),
+        segments,
+        &instance.id,
+    )
 }
 
 fn bar_style(template: &str) -> ProgressStyle {
@@ -262,9 +236,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     }
     let units = instances.len() * plan.len() * config.repeats;
     std::fs::create_dir_all(&output).map_err(|e| Error::io(&output, e))?;
-    write_atomically(
-        &run_json,
-        serde_json::to_string_pretty(&serde_json::json!({
+    let run_manifest = RunManifest {
+        path: run_json.clone(),
+        common: serde_json::json!({
             "config": config,
             "config_file": config_path.display().to_string(),
             "config_hash": hash,
@@ -273,11 +247,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
             "seeds": (0..config.repeats).map(|r| config.seed + r as u64).collect::<Vec<_>>(),
             "instances": instances.len(),
             "units": units,
-            "status": "running",
-        }))
-        .map_err(|e| Error::Numeric(e.to_string()))?
-        .as_bytes(),
-    )?;
+        }),
+    };
+    run_manifest.write(&serde_json::json!({"status": "running"}))?;
 
     let multi = MultiProgress::with_draw_target(if options.progress {
         ProgressDrawTarget::stderr()
@@ -294,7 +266,8 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     let mut resumed = 0;
     for instance in &instances {
         let lyrics = LyricFeatures::new(&instance.lyrics, &LyricsParams::default())?;
-        let mut factorizations: BTreeMap<(u8, usize), SourceSegments> = BTreeMap::new();
+        let mut factorizations: BTreeMap<(FactorizationKind, usize), SourceSegments> =
+            BTreeMap::new();
         for (cell_index, explainer) in &plan {
             for repeat in 0..config.repeats {
                 let path = store.path(&instance.id, &explainer.name, *cell_index, repeat);
@@ -305,14 +278,13 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     continue;
                 }
                 let unit_start = Instant::now();
-                let key = (explainer.factorization as u8, explainer.segments);
-                let factorization =
-                    match factorizations.entry(key) {
-                        std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-                        std::collections::btree_map::Entry::Vacant(entry) => entry.insert(
-                            factorize(instance, explainer.factorization, explainer.segments)?,
-                        ),
-                    };
+                let key = (explainer.factorization, explainer.segments);
+                let factorization = match factorizations.entry(key) {
+                    std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(entry) => entry.insert(
+                        factorize_instance(instance, explainer.factorization, explainer.segments)?,
+                    ),
+                };
                 let factorization: &SourceSegments = factorization;
                 let model = &models[&explainer.model];
                 let seed = config.seed + repeat as u64;
@@ -394,24 +366,11 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     }
     overall.finish_and_clear();
     write_tables(&output, &config, &cells, &records, &failures)?;
-    write_atomically(
-        &run_json,
-        serde_json::to_string_pretty(&serde_json::json!({
-            "config": config,
-            "config_file": config_path.display().to_string(),
-            "config_hash": hash,
-            "musiclime_version": env!("CARGO_PKG_VERSION"),
-            "git_commit": git_commit(),
-            "seeds": (0..config.repeats).map(|r| config.seed + r as u64).collect::<Vec<_>>(),
-            "instances": instances.len(),
-            "units": units,
-            "resumed_units": resumed,
-            "wall_seconds": started.elapsed().as_secs_f64(),
-            "status": "finished",
-        }))
-        .map_err(|e| Error::Numeric(e.to_string()))?
-        .as_bytes(),
-    )?;
+    run_manifest.write(&serde_json::json!({
+        "resumed_units": resumed,
+        "wall_seconds": started.elapsed().as_secs_f64(),
+        "status": "finished",
+    }))?;
     Ok(RunReport {
         output,
         units,
@@ -447,6 +406,24 @@ fn check_methods_match_models(
         }
     }
     Ok(())
+}
+
+/// `run.json`: what was run (config and hash, version, commit, seeds), then how it went.
+struct RunManifest {
+    path: PathBuf,
+    common: serde_json::Value,
+}
+
+impl RunManifest {
+    fn write(&self, status: &serde_json::Value) -> Result<()> {
+        let mut value = self.common.clone();
+        if let (Some(map), Some(extra)) = (value.as_object_mut(), status.as_object()) {
+            map.extend(extra.clone());
+        }
+        let text =
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Numeric(e.to_string()))?;
+        write_atomically(&self.path, text.as_bytes())
+    }
 }
 
 fn git_commit() -> Option<String> {

@@ -10,11 +10,76 @@ pub mod hpss;
 pub mod segments;
 pub mod stems;
 
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::Audio;
+use crate::error::{Error, Result};
 use crate::features::Feature;
 
 pub use hpss::{HpssParams, HPSS_SOURCES};
 pub use segments::{segment_bounds, Segmentation};
 pub use stems::{load_stems, DEFAULT_SOURCES};
+
+/// How the audio is split into sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorizationKind {
+    /// Precomputed stems (a directory with one file per source).
+    #[default]
+    Stems,
+    /// The built-in HPSS separator.
+    Hpss,
+    /// Time segments of the mixture only.
+    Temporal,
+}
+
+/// Splits `audio` into `segments` time segments of the sources `kind` asks for. `stems` is the
+/// directory of precomputed stems (required for [`FactorizationKind::Stems`]); `origin` names
+/// the instance in error messages.
+pub fn factorize(
+    audio: &Audio,
+    kind: FactorizationKind,
+    stems: Option<&Path>,
+    segments: usize,
+    origin: &str,
+) -> Result<SourceSegments> {
+    let segmentation = Segmentation::FixedCount(segments);
+    let in_origin = |e: Error| match e {
+        Error::Param { .. } => Error::input(origin, e.to_string()),
+        other => other,
+    };
+    match kind {
+        FactorizationKind::Stems => {
+            let dir = stems.ok_or_else(|| Error::input(origin, "`stems` factorization needs a stems directory; give one (--stems DIR, or a `stems` column in the manifest)"))?;
+            let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
+            let len = stems.sources[0].1.len();
+            let bounds = segment_bounds(len, stems.sample_rate, &segmentation)
+                .map_err(|e| Error::in_file(dir, e.to_string()))?;
+            Ok(SourceSegments::new(
+                stems.sources,
+                bounds,
+                stems.sample_rate,
+            ))
+        }
+        FactorizationKind::Hpss => {
+            let sources = HpssParams::default().separate(audio)?;
+            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
+                .map_err(in_origin)?;
+            Ok(SourceSegments::new(sources, bounds, audio.sample_rate))
+        }
+        FactorizationKind::Temporal => {
+            let bounds = segment_bounds(audio.samples.len(), audio.sample_rate, &segmentation)
+                .map_err(in_origin)?;
+            Ok(SourceSegments::temporal(
+                audio.samples.clone(),
+                bounds,
+                audio.sample_rate,
+            ))
+        }
+    }
+}
 
 /// An audio signal split into components that sum (over a full mask) to the explained signal.
 pub trait Factorization: Send + Sync {
