@@ -16,6 +16,7 @@ pub mod explainer;
 pub mod factorize;
 pub mod features;
 pub mod lyrics;
+pub mod metrics;
 pub mod model;
 pub mod neighborhood;
 pub mod report;

@@ -275,18 +275,19 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         }
     }
     let audio = decode_file(&args.audio)?;
-    let kind =
-        match (&args.stems, args.temporal_only, args.separator.as_deref()) {
-            (Some(_), _, _) => FactorizationKind::Stems,
-            (None, true, _) => FactorizationKind::Temporal,
-            (None, false, None | Some("hpss")) => FactorizationKind::Hpss,
-            (None, false, Some(other)) => return Err(Error::input(
+    let kind = match (&args.stems, args.temporal_only, args.separator.as_deref()) {
+        (Some(_), _, _) => FactorizationKind::Stems,
+        (None, true, _) => FactorizationKind::Temporal,
+        (None, false, None | Some("hpss")) => FactorizationKind::Hpss,
+        (None, false, Some(other)) => {
+            return Err(Error::input(
                 "--separator",
                 format!(
                     "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let factorization = factorize(
         &audio,
         kind,

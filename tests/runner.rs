@@ -32,7 +32,8 @@ fn run(config: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
     let dir = tempfile::tempdir().unwrap();
-    let path = config(dir.path(), SYNTHETIC, "");
+    let metrics = "metrics: [score, local_error, precision_at_k_audio, auroc_lyrics, complexity]\n";
+    let path = config(dir.path(), SYNTHETIC, metrics);
     let validate = binary().arg("validate").arg(&path).output().unwrap();
     assert!(
         validate.status.success(),
@@ -87,7 +88,8 @@ fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    assert!(String::from_utf8_lossy(&again.stdout).contains("(16 from the store)"));
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("(16 from the store)"), "{stdout}");
     assert_eq!(
         std::fs::read(tables.join("summary.csv")).unwrap(),
         before_summary
@@ -98,7 +100,7 @@ fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
     );
 
     // A changed config refuses to mix with stored results unless --fresh.
-    let changed = config(dir.path(), SYNTHETIC, "seed: 5\n");
+    let changed = config(dir.path(), SYNTHETIC, &format!("{metrics}seed: 5\n"));
     let refused = run(&changed, &[]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--fresh"));

@@ -15,7 +15,7 @@
 //!   - {name: musiclime, method: musiclime, model: planted, num_samples: 1000}
 //!   - {name: lime_audio, method: lime_audio, model: planted}
 //! repeats: 3
-//! metrics: [score, local_error]
+//! metrics: [score, local_error, precision_at_k_audio]   # see metrics::catalogue
 //! grid:
 //!   num_samples: [250, 1000]
 //! output: reports/quickstart       # default: reports/<name>
@@ -72,20 +72,6 @@ fn default_metrics() -> Vec<String> {
     vec!["score".into(), "local_error".into()]
 }
 
-/// The metrics the runner knows, with their direction (true: higher is better).
-pub const KNOWN_METRICS: [(&str, bool, &str); 2] = [
-    (
-        "score",
-        true,
-        "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]",
-    ),
-    (
-        "local_error",
-        false,
-        "|f(x) - g(x)|: model output minus surrogate prediction on the instance, [0, 1]",
-    ),
-];
-
 /// What to do with bad instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -117,6 +103,10 @@ pub struct DatasetConfig {
     /// Keep only the manifest rows whose `split` column has this value (e.g. `test`).
     #[serde(default)]
     pub split: Option<String>,
+    /// Planted ground truth for a manifest (`{"<id>": {"audio": [...], "words": [...]}}`, as
+    /// `musiclime synth` writes it); synthetic datasets have theirs.
+    #[serde(default)]
+    pub ground_truth: Option<PathBuf>,
 }
 
 /// Which explanation method.
@@ -294,12 +284,26 @@ impl ExperimentConfig {
             return bad("repeats".into(), "must be at least 1".into());
         }
         for metric in &self.metrics {
-            if !KNOWN_METRICS.iter().any(|(m, ..)| m == metric) {
-                let known: Vec<&str> = KNOWN_METRICS.iter().map(|(m, ..)| *m).collect();
-                return bad(
-                    "metrics".into(),
-                    format!("unknown metric `{metric}`; known: {}", known.join(", ")),
-                );
+            match crate::metrics::info(metric) {
+                None => {
+                    let known: Vec<&str> =
+                        crate::metrics::catalogue().iter().map(|m| m.name).collect();
+                    return bad(
+                        "metrics".into(),
+                        format!("unknown metric `{metric}`; known: {}", known.join(", ")),
+                    );
+                }
+                Some(info)
+                    if info.needs_ground_truth
+                        && self.dataset.synthetic.is_none()
+                        && self.dataset.ground_truth.is_none() =>
+                {
+                    return bad(
+                        "metrics".into(),
+                        format!("`{metric}` needs planted ground truth: use a synthetic dataset or give `dataset.ground_truth`"),
+                    );
+                }
+                Some(_) => {}
             }
         }
         let mut names = std::collections::BTreeSet::new();

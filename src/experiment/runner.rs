@@ -5,7 +5,7 @@
 //! result depends only on its inputs and seed, and the tables are built from the stored records
 //! in config order, so a resumed run's tables are byte-identical to an uninterrupted one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,16 +13,18 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use polars::prelude::*;
 
 use super::config::{
-    ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell, Method, OnError, KNOWN_METRICS,
+    ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell, Method, OnError,
 };
 use super::dataset::{load_dataset, validate_instances, Instance};
 use super::store::{ResultStore, StoredLabel, UnitRecord};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
-use crate::explain::{LabelChoice, RefitParams};
+use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
 use crate::explainer::{explain_instance, ExplainParams};
 use crate::factorize::{factorize, SourceSegments};
+use crate::features::{Feature, Modality};
 use crate::lyrics::{LyricFeatures, LyricsParams};
+use crate::metrics::{ground_truth, shape};
 use crate::model::{builtin, Classifier};
 use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
@@ -227,6 +229,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         models.insert(name.clone(), model);
     }
     check_methods_match_models(&config, &models, config_path)?;
+    let truth = load_ground_truth(&config, config_dir, &output)?;
     let cells: Vec<GridCell> = config.grid_cells();
     let mut plan: Vec<(usize, ExplainerConfig)> = Vec::new();
     for (c, cell) in cells.iter().enumerate() {
@@ -321,15 +324,15 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     .ok_or_else(|| {
                         Error::Numeric("the predicted label was not explained".into())
                     })?;
+                let planted = truth.get(&instance.id);
                 let metrics: Vec<(String, f64)> = config
                     .metrics
                     .iter()
                     .map(|m| {
-                        let value = match m.as_str() {
-                            "score" => predicted.fit.score,
-                            _ => (predicted.model_output - predicted.fit.local_pred).abs(),
-                        };
-                        (m.clone(), value)
+                        (
+                            m.clone(),
+                            metric_value(m, predicted, &outcome.explanation.features, planted),
+                        )
                     })
                     .collect();
                 let record = UnitRecord {
@@ -406,6 +409,66 @@ fn check_methods_match_models(
         }
     }
     Ok(())
+}
+
+/// Planted features per instance id (empty when the dataset has no ground truth).
+fn load_ground_truth(
+    config: &ExperimentConfig,
+    config_dir: &Path,
+    output: &Path,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let path = match (&config.dataset.ground_truth, &config.dataset.synthetic) {
+        (Some(p), _) => config_dir.join(p),
+        (None, Some(_)) => output.join("data/ground_truth.json"),
+        (None, None) => return Ok(BTreeMap::new()),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::in_file(&path, format!("not valid JSON: {e}")))?;
+    let entries = value.as_object().ok_or_else(|| {
+        Error::in_file(
+            &path,
+            "expected {\"<id>\": {\"audio\": [...], \"words\": [...]}}",
+        )
+    })?;
+    Ok(entries
+        .iter()
+        .map(|(id, t)| {
+            let names = ["audio", "words"]
+                .iter()
+                .flat_map(|k| t[*k].as_array().cloned().unwrap_or_default())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            (id.clone(), names)
+        })
+        .collect())
+}
+
+/// The value of metric `name` for the explanation of the predicted label.
+fn metric_value(
+    name: &str,
+    label: &LabelExplanation,
+    features: &[Feature],
+    planted: Option<&BTreeSet<String>>,
+) -> f64 {
+    let weights = &label.fit.weights;
+    let empty = BTreeSet::new();
+    let planted = planted.unwrap_or(&empty);
+    match name {
+        "score" => label.fit.score,
+        "local_error" => (label.model_output - label.fit.local_pred).abs(),
+        "modality_share_audio" => shape::modality_share_audio(weights, features),
+        "complexity" => shape::complexity(weights),
+        "precision_at_k_audio" => {
+            ground_truth::precision_at_k(weights, features, Modality::Audio, planted)
+        }
+        "precision_at_k_lyrics" => {
+            ground_truth::precision_at_k(weights, features, Modality::Lyrics, planted)
+        }
+        "auroc_audio" => ground_truth::auroc(weights, features, Modality::Audio, planted),
+        "auroc_lyrics" => ground_truth::auroc(weights, features, Modality::Lyrics, planted),
+        _ => f64::NAN,
+    }
 }
 
 /// `run.json`: what was run (config and hash, version, commit, seeds), then how it went.
@@ -584,16 +647,16 @@ fn write_tables(
     ));
     let mut directions = Vec::new();
     for metric in &config.metrics {
-        let higher = KNOWN_METRICS
-            .iter()
-            .find(|(m, ..)| m == metric)
-            .map(|(_, h, _)| *h)
+        let higher = crate::metrics::info(metric)
+            .map(|m| m.higher_is_better)
             .unwrap_or(true);
         let (mut means, mut stds, mut cis) = (vec![], vec![], vec![]);
         for (_, members) in &groups {
             let values: Vec<f64> = members
                 .iter()
                 .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
+                // Not applicable (e.g. lyrics precision of an audio-only explanation) is NaN.
+                .filter(|v| v.is_finite())
                 .collect();
             let n = values.len() as f64;
             let mean = values.iter().sum::<f64>() / n;

@@ -49,10 +49,38 @@ pub struct UnitRecord {
     pub labels: Vec<StoredLabel>,
     /// The explanation's features (the perturbed modality's).
     pub features: Vec<Feature>,
-    /// `(metric, value)` for the predicted label.
+    /// `(metric, value)` for the predicted label; NaN (not applicable) is stored as `null`.
+    #[serde(with = "nan_as_null")]
     pub metrics: Vec<(String, f64)>,
     /// Wall time of the unit in seconds (reported in `timings`, never in `summary`).
     pub seconds: f64,
+}
+
+/// JSON has no NaN: metric values that are not applicable are written as `null` and read back
+/// as NaN, so such records reload instead of being recomputed.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        metrics: &[(String, f64)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let values: Vec<(&str, Option<f64>)> = metrics
+            .iter()
+            .map(|(m, v)| (m.as_str(), v.is_finite().then_some(*v)))
+            .collect();
+        values.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(String, f64)>, D::Error> {
+        let values: Vec<(String, Option<f64>)> = Vec::deserialize(deserializer)?;
+        Ok(values
+            .into_iter()
+            .map(|(m, v)| (m, v.unwrap_or(f64::NAN)))
+            .collect())
+    }
 }
 
 /// A directory of unit records.

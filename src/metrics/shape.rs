@@ -1,0 +1,58 @@
+//! Metrics of an explanation's shape: how its weight splits between modalities and how
+//! concentrated it is.
+
+use crate::features::{Feature, Modality};
+
+/// **Modality share** (descriptive): `Σ_{audio} |w| / Σ |w|`, in [0, 1]; NaN when every weight
+/// is zero. The lyrics share is `1 -` this. Source: the paper's discussion of modality reliance.
+pub fn modality_share_audio(weights: &[(usize, f64)], features: &[Feature]) -> f64 {
+    let total: f64 = weights.iter().map(|(_, w)| w.abs()).sum();
+    let audio: f64 = weights
+        .iter()
+        .filter(|(j, _)| features[*j].modality == Modality::Audio)
+        .map(|(_, w)| w.abs())
+        .sum();
+    audio / total
+}
+
+/// **Complexity** (lower is better): the entropy of `p_j = |w_j| / Σ|w|` with logarithm base
+/// `d` (the number of weights), in [0, 1]: 0 when one feature carries everything, 1 when all
+/// weigh the same. Source: Bhatt, Weller & Moura (2020), "Evaluating and aggregating
+/// feature-based model explanations". NaN when every weight is zero; 0 for a single weight.
+pub fn complexity(weights: &[(usize, f64)]) -> f64 {
+    let d = weights.len();
+    if d <= 1 {
+        return 0.0;
+    }
+    let total: f64 = weights.iter().map(|(_, w)| w.abs()).sum();
+    let entropy: f64 = weights
+        .iter()
+        .map(|(_, w)| w.abs() / total)
+        .filter(|p| *p > 0.0)
+        .map(|p| -p * p.ln())
+        .sum();
+    entropy / (d as f64).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_and_complexity_on_known_cases() {
+        let features = vec![
+            Feature::named("drums0", Modality::Audio),
+            Feature::named("fire", Modality::Lyrics),
+            Feature::named("bass0", Modality::Audio),
+        ];
+        assert_eq!(
+            modality_share_audio(&[(0, 0.3), (1, -0.1), (2, -0.1)], &features),
+            0.8
+        );
+        assert!(modality_share_audio(&[(0, 0.0)], &features).is_nan());
+        assert_eq!(complexity(&[(0, 1.0), (1, 0.0), (2, 0.0)]), 0.0);
+        assert!((complexity(&[(0, 0.5), (1, -0.5), (2, 0.5)]) - 1.0).abs() < 1e-12);
+        let middle = complexity(&[(0, 0.8), (1, 0.1), (2, 0.1)]);
+        assert!(middle > 0.0 && middle < 1.0);
+    }
+}
