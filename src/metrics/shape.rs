@@ -12,7 +12,8 @@ pub fn modality_share_audio(weights: &[(usize, f64)], features: &[Feature]) -> f
         .filter(|(j, _)| features[*j].modality == Modality::Audio)
         .map(|(_, w)| w.abs())
         .sum();
-    audio / total
+    // `+ 0.0` turns the -0.0 of an empty float sum into 0.0.
+    audio / total + 0.0
 }
 
 /// **Complexity** (lower is better): the entropy of `p_j = |w_j| / Σ|w|` with logarithm base
@@ -50,6 +51,8 @@ mod tests {
             0.8
         );
         assert!(modality_share_audio(&[(0, 0.0)], &features).is_nan());
+        let lyrics_only = modality_share_audio(&[(1, 0.4)], &features);
+        assert!(lyrics_only == 0.0 && lyrics_only.is_sign_positive());
         assert_eq!(complexity(&[(0, 1.0), (1, 0.0), (2, 0.0)]), 0.0);
         assert!((complexity(&[(0, 0.5), (1, -0.5), (2, 0.5)]) - 1.0).abs() < 1e-12);
         let middle = complexity(&[(0, 0.8), (1, 0.1), (2, 0.1)]);
