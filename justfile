@@ -35,3 +35,8 @@ fixtures:
     .venv-fixtures/bin/pip install -q -r tests/fixtures/audio/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/audio/generate.py
     .venv-fixtures/bin/python experiments/example/make_example.py
+
+# The paper's global results regenerated from the authors' published per-class sums
+# (one folder per published file under reports/paper_figures/).
+paper-figures:
+    for f in tests/fixtures/paper_aggregates/*.csv; do cargo run --release -- aggregate --sums "$f" --out "reports/paper_figures/$(basename "$f" .csv)"; done

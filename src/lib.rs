@@ -8,6 +8,7 @@
 //! distances and kernels, and Parquet storage ([`neighborhood`]), the local surrogate with
 //! lime-exact feature selection ([`surrogate`]), and the [`explain::Explanation`] value.
 
+pub mod aggregate;
 pub mod audio;
 pub mod error;
 pub mod experiment;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use musiclime::aggregate;
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::runner::{run, validate, RunOptions};
@@ -43,6 +44,34 @@ enum Command {
     Run(RunArgs),
     /// Check an experiment config (keys, files, models, instances) without running it.
     Validate(ValidateArgs),
+    /// Aggregate local explanations (or published per-class sums) into global importances.
+    Aggregate(AggregateArgs),
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false, id = "input")]
+struct AggregateInput {
+    /// A table (CSV or Parquet) with columns instance,label,feature,weight.
+    #[arg(long)]
+    explanations: Option<PathBuf>,
+    /// Pre-accumulated sums (CSV or Parquet) with columns label,feature,weight_sum,count.
+    #[arg(long)]
+    sums: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct AggregateArgs {
+    #[command(flatten)]
+    input: AggregateInput,
+    /// Accumulate every weight's magnitude, not only the positive ones.
+    #[arg(long)]
+    all_weights: bool,
+    /// Features per class in the top-k table.
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+    /// Output directory (global.csv, global.parquet, top_k.csv, ...).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -365,6 +394,27 @@ fn validate_experiment(args: ValidateArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_aggregate(args: AggregateArgs) -> Result<()> {
+    let sums = match (&args.input.explanations, &args.input.sums) {
+        (Some(path), _) => aggregate::read_explanations(path, args.all_weights)?,
+        (None, Some(path)) => aggregate::read_sums(path)?,
+        (None, None) => {
+            return Err(Error::input(
+                "aggregate",
+                "give --explanations FILE or --sums FILE",
+            ))
+        }
+    };
+    let global = aggregate::aggregate(&sums);
+    aggregate::write_global(&args.out, &global, args.top_k)?;
+    println!(
+        "{} (class, feature) importances; tables in {}",
+        global.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
 fn run_synth(args: SynthArgs) -> Result<()> {
     let params = SynthParams {
         tracks: args.tracks,
@@ -390,6 +440,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => run_synth(args),
         Command::Run(args) => run_experiment(args),
         Command::Validate(args) => validate_experiment(args),
+        Command::Aggregate(args) => run_aggregate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -727,6 +727,53 @@ fn write_tables(
             bold_best: true,
         },
     )?;
+    // global: per explainer x cell, the spec §6 aggregation of the first repeat's explanations
+    // of each instance's predicted class (positive weights only).
+    let mut global_columns: Vec<(String, String, crate::aggregate::GlobalImportance)> = Vec::new();
+    for ((explainer, cell), members) in &groups {
+        let rows = members.iter().filter(|r| r.repeat == 0).flat_map(|r| {
+            r.labels
+                .iter()
+                .filter(|l| l.label == r.predicted_label)
+                .flat_map(move |l| {
+                    l.weights
+                        .iter()
+                        .map(move |(j, w)| (l.label, r.features[*j].name.as_str(), *w))
+                })
+        });
+        let sums = crate::aggregate::accumulate(rows, false);
+        for g in crate::aggregate::aggregate(&sums) {
+            global_columns.push((explainer.clone(), cell.clone(), g));
+        }
+    }
+    let global_rows: Vec<crate::aggregate::GlobalImportance> =
+        global_columns.iter().map(|(_, _, g)| g.clone()).collect();
+    let mut global = crate::aggregate::global_frame(&global_rows)?;
+    global
+        .insert_column(
+            0,
+            Column::new(
+                "explainer".into(),
+                global_columns
+                    .iter()
+                    .map(|(e, _, _)| e.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .map_err(polars_err)?;
+    global
+        .insert_column(
+            1,
+            Column::new(
+                "cell".into(),
+                global_columns
+                    .iter()
+                    .map(|(_, c, _)| c.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .map_err(polars_err)?;
+    write_table(&tables, "global", &global, &plain)?;
     // timings (not reproducible: kept out of the summary)
     let timings = DataFrame::new(
         records.len(),

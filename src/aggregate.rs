@@ -1,0 +1,406 @@
+//! Global aggregation of local explanations (van der Linden et al. 2019, as MusicLIME applies
+//! it; spec §6).
+//!
+//! For each explanation of an instance's predicted class `c`, the features with positive weight
+//! (all features with `--all-weights`) add `|w|` to `W[c][j]` and 1 to `C[c][j]`. Then
+//! `I_lime = sqrt(W)`, `I_avg = W / C`, and with `p[c][j] = I_lime[c][j] / Σ_c I_lime[c][j]`
+//! and `H_j = -Σ_c p log2 p`, `I_h = (1 - (H_j - H_min) / (H_max - H_min)) · I_lime`. Where
+//! every `H_j` is equal the reference divides by zero; here the factor is 1.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::report::tables::{write_table, Direction, TableStyle};
+
+/// Accumulated `(label, feature) -> (weight_sum, count)`, in order of first appearance.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sums {
+    entries: Vec<(usize, String, f64, u64)>,
+    index: HashMap<(usize, String), usize>,
+}
+
+impl Sums {
+    /// Adds `|weight|` and one count to `(label, feature)`.
+    pub fn add(&mut self, label: usize, feature: &str, weight: f64) {
+        self.add_sum(label, feature, weight.abs(), 1);
+    }
+
+    /// Adds a pre-accumulated sum and count.
+    pub fn add_sum(&mut self, label: usize, feature: &str, weight_sum: f64, count: u64) {
+        let key = (label, feature.to_string());
+        match self.index.get(&key) {
+            Some(&i) => {
+                self.entries[i].2 += weight_sum;
+                self.entries[i].3 += count;
+            }
+            None => {
+                self.index.insert(key, self.entries.len());
+                self.entries
+                    .push((label, feature.to_string(), weight_sum, count));
+            }
+        }
+    }
+
+    /// Whether nothing was accumulated.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// One feature's global importance for one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalImportance {
+    /// Class index.
+    pub label: usize,
+    /// Feature name (`vocals3`, a word, …).
+    pub feature: String,
+    /// Explanations the feature counted in.
+    pub count: u64,
+    /// Sum of its |weights|.
+    pub weight_sum: f64,
+    /// `sqrt(weight_sum)`.
+    pub lime_importance: f64,
+    /// `weight_sum / count`.
+    pub average_importance: f64,
+    /// `lime_importance` scaled by how class-specific the feature is.
+    pub homogeneity_weighted_importance: f64,
+}
+
+/// Accumulates explanations `(label, feature, weight)`, keeping only positive weights unless
+/// `all_weights`.
+pub fn accumulate<'a>(
+    rows: impl IntoIterator<Item = (usize, &'a str, f64)>,
+    all_weights: bool,
+) -> Sums {
+    let mut sums = Sums::default();
+    for (label, feature, weight) in rows {
+        if all_weights || weight > 0.0 {
+            sums.add(label, feature, weight);
+        }
+    }
+    sums
+}
+
+/// The three global importances of every `(label, feature)`, in order of first appearance.
+pub fn aggregate(sums: &Sums) -> Vec<GlobalImportance> {
+    let mut per_feature: HashMap<&str, Vec<f64>> = HashMap::new();
+    for (_, feature, w, _) in &sums.entries {
+        per_feature
+            .entry(feature.as_str())
+            .or_default()
+            .push(w.sqrt());
+    }
+    let entropy: HashMap<&str, f64> = per_feature
+        .iter()
+        .map(|(feature, values)| {
+            let total: f64 = values.iter().sum();
+            let h = values
+                .iter()
+                .map(|v| if total > 0.0 { v / total } else { 0.0 })
+                .filter(|p| *p > 0.0)
+                .map(|p| -p * p.log2())
+                .sum::<f64>();
+            (*feature, h)
+        })
+        .collect();
+    let h_min = entropy.values().copied().fold(f64::INFINITY, f64::min);
+    let h_max = entropy.values().copied().fold(f64::NEG_INFINITY, f64::max);
+    sums.entries
+        .iter()
+        .map(|(label, feature, w, c)| {
+            let lime = w.sqrt();
+            let factor = if h_max == h_min {
+                1.0
+            } else {
+                1.0 - (entropy[feature.as_str()] - h_min) / (h_max - h_min)
+            };
+            GlobalImportance {
+                label: *label,
+                feature: feature.clone(),
+                count: *c,
+                weight_sum: *w,
+                lime_importance: lime,
+                average_importance: w / *c as f64,
+                homogeneity_weighted_importance: factor * lime,
+            }
+        })
+        .collect()
+}
+
+fn read_frame(path: &Path) -> Result<DataFrame> {
+    let bad = |e: PolarsError| Error::in_file(path, format!("not a readable table: {e}"));
+    if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        ParquetReader::new(file).finish().map_err(bad)
+    } else {
+        if !path.is_file() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            ));
+        }
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish())
+            .map_err(bad)
+    }
+}
+
+fn column_f64(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>> {
+    let column = df
+        .column(name)
+        .map_err(|_| Error::in_file(path, format!("has no `{name}` column")))?
+        .cast(&DataType::Float64)
+        .map_err(|e| Error::in_file(path, format!("column `{name}` is not numeric: {e}")))?;
+    let values = column
+        .f64()
+        .map_err(|e| Error::in_file(path, e.to_string()))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Some(v) if v.is_finite() => Ok(v),
+            other => Err(Error::in_file(
+                path,
+                format!(
+                    "column `{name}` is {other:?} in row {}; it must be a finite number",
+                    i + 1
+                ),
+            )),
+        })
+        .collect()
+}
+
+fn column_str(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<String>> {
+    let column = df
+        .column(name)
+        .map_err(|_| Error::in_file(path, format!("has no `{name}` column")))?
+        .cast(&DataType::String)
+        .map_err(|e| Error::in_file(path, e.to_string()))?;
+    let values = column
+        .str()
+        .map_err(|e| Error::in_file(path, e.to_string()))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(str::to_string).ok_or_else(|| {
+                Error::in_file(path, format!("column `{name}` is empty in row {}", i + 1))
+            })
+        })
+        .collect()
+}
+
+fn labels(values: &[f64], path: &Path) -> Result<Vec<usize>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if *v >= 0.0 && v.fract() == 0.0 {
+                Ok(*v as usize)
+            } else {
+                Err(Error::in_file(
+                    path,
+                    format!("label {v} in row {} is not a class index", i + 1),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Reads pre-accumulated sums: columns `label,feature,weight_sum,count` (CSV or Parquet).
+pub fn read_sums(path: &Path) -> Result<Sums> {
+    let df = read_frame(path)?;
+    let label = labels(&column_f64(&df, path, "label")?, path)?;
+    let feature = column_str(&df, path, "feature")?;
+    let weight = column_f64(&df, path, "weight_sum")?;
+    let count = column_f64(&df, path, "count")?;
+    let mut sums = Sums::default();
+    for i in 0..df.height() {
+        if weight[i] < 0.0 || count[i] < 1.0 || count[i].fract() != 0.0 {
+            return Err(Error::in_file(
+                path,
+                format!(
+                    "row {}: weight_sum must be >= 0 and count a positive integer",
+                    i + 1
+                ),
+            ));
+        }
+        sums.add_sum(label[i], &feature[i], weight[i], count[i] as u64);
+    }
+    if sums.is_empty() {
+        return Err(Error::in_file(path, "has no rows"));
+    }
+    Ok(sums)
+}
+
+/// Reads explanations (columns `instance,label,feature,weight`, one row per feature of an
+/// explanation for its predicted label) and accumulates them.
+pub fn read_explanations(path: &Path, all_weights: bool) -> Result<Sums> {
+    let df = read_frame(path)?;
+    column_str(&df, path, "instance")?;
+    let label = labels(&column_f64(&df, path, "label")?, path)?;
+    let feature = column_str(&df, path, "feature")?;
+    let weight = column_f64(&df, path, "weight")?;
+    if df.height() == 0 {
+        return Err(Error::in_file(path, "has no rows"));
+    }
+    Ok(accumulate(
+        (0..df.height()).map(|i| (label[i], feature[i].as_str(), weight[i])),
+        all_weights,
+    ))
+}
+
+/// The global importances as a table.
+pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
+    let polars = |e: PolarsError| Error::Numeric(format!("building the global table: {e}"));
+    DataFrame::new(
+        global.len(),
+        vec![
+            Column::new(
+                "label".into(),
+                global.iter().map(|g| g.label as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "feature".into(),
+                global.iter().map(|g| g.feature.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "count".into(),
+                global.iter().map(|g| g.count).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "weight_sum".into(),
+                global.iter().map(|g| g.weight_sum).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "lime_importance".into(),
+                global.iter().map(|g| g.lime_importance).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "average_importance".into(),
+                global
+                    .iter()
+                    .map(|g| g.average_importance)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "homogeneity_weighted_importance".into(),
+                global
+                    .iter()
+                    .map(|g| g.homogeneity_weighted_importance)
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(polars)
+}
+
+/// The `k` features with the highest average importance per class (ties: by name).
+pub fn top_k(global: &[GlobalImportance], k: usize) -> Vec<(usize, usize, &GlobalImportance)> {
+    let mut labels: Vec<usize> = global.iter().map(|g| g.label).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let mut out = Vec::new();
+    for label in labels {
+        let mut rows: Vec<&GlobalImportance> = global.iter().filter(|g| g.label == label).collect();
+        rows.sort_by(|a, b| {
+            b.average_importance
+                .total_cmp(&a.average_importance)
+                .then(a.feature.cmp(&b.feature))
+        });
+        out.extend(
+            rows.into_iter()
+                .take(k)
+                .enumerate()
+                .map(|(r, g)| (label, r + 1, g)),
+        );
+    }
+    out
+}
+
+/// Writes `global` (Parquet, CSV, Markdown, LaTeX) and `top_k` per class into `dir`.
+pub fn write_global(dir: &Path, global: &[GlobalImportance], k: usize) -> Result<()> {
+    write_table(
+        dir,
+        "global",
+        &global_frame(global)?,
+        &TableStyle::default(),
+    )?;
+    let top = top_k(global, k);
+    let frame = DataFrame::new(
+        top.len(),
+        vec![
+            Column::new(
+                "label".into(),
+                top.iter().map(|(l, _, _)| *l as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "rank".into(),
+                top.iter().map(|(_, r, _)| *r as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "feature".into(),
+                top.iter()
+                    .map(|(_, _, g)| g.feature.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "average_importance".into(),
+                top.iter()
+                    .map(|(_, _, g)| g.average_importance)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "count".into(),
+                top.iter().map(|(_, _, g)| g.count).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(|e| Error::Numeric(e.to_string()))?;
+    let style = TableStyle {
+        directions: vec![("average_importance".into(), Direction::Higher)],
+        bold_best: false,
+    };
+    write_table(dir, "top_k", &frame, &style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_only_accumulation_and_the_equal_entropy_case() {
+        let sums = accumulate(
+            [
+                (0, "drums3", 0.4),
+                (0, "drums3", 0.2),
+                (0, "fire", -0.3),
+                (1, "fire", 0.5),
+            ],
+            false,
+        );
+        let global = aggregate(&sums);
+        assert_eq!(global.len(), 2);
+        let drums = &global[0];
+        assert_eq!((drums.count, drums.weight_sum), (2, 0.6000000000000001));
+        assert!((drums.average_importance - 0.3).abs() < 1e-12);
+        // Each feature appears in one class only: every entropy is 0, so the factor is 1.
+        assert_eq!(drums.homogeneity_weighted_importance, drums.lime_importance);
+        let all = aggregate(&accumulate(
+            [(0, "fire", -0.3), (1, "fire", 0.5), (0, "drums3", 0.4)],
+            true,
+        ));
+        assert_eq!(all.len(), 3);
+        let fire0 = all
+            .iter()
+            .find(|g| g.label == 0 && g.feature == "fire")
+            .unwrap();
+        assert!(fire0.homogeneity_weighted_importance < fire0.lime_importance);
+    }
+}
