@@ -47,7 +47,14 @@ fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
         String::from_utf8_lossy(&output.stderr)
     );
     let tables = dir.path().join("out/tables");
-    for name in ["explanations", "metrics", "summary", "accuracy", "timings", "global"] {
+    for name in [
+        "explanations",
+        "metrics",
+        "summary",
+        "accuracy",
+        "timings",
+        "global",
+    ] {
         for ext in ["parquet", "csv", "md", "tex"] {
             assert!(
                 tables.join(format!("{name}.{ext}")).is_file(),
