@@ -519,6 +519,28 @@ fn t_quantile_95(df: usize) -> f64 {
     }
 }
 
+/// The columns identifying the unit of each row: instance, explainer, cell, repeat.
+fn unit_columns(rows: &[&UnitRecord]) -> Vec<Column> {
+    vec![
+        Column::new(
+            "instance".into(),
+            rows.iter().map(|r| r.instance.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "explainer".into(),
+            rows.iter().map(|r| r.explainer.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cell".into(),
+            rows.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "repeat".into(),
+            rows.iter().map(|r| r.repeat as u32).collect::<Vec<_>>(),
+        ),
+    ]
+}
+
 fn write_tables(
     output: &Path,
     config: &ExperimentConfig,
@@ -528,25 +550,13 @@ fn write_tables(
 ) -> Result<()> {
     let tables = output.join("tables");
     let plain = TableStyle::default();
-    // explanations
-    let (mut ins, mut exp, mut cel, mut rep, mut lab, mut fea, mut moda, mut wei, mut ran) = (
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-    );
+    // explanations: one row per (unit, explained label, feature)
+    let mut units: Vec<&UnitRecord> = Vec::new();
+    let (mut lab, mut fea, mut moda, mut wei, mut ran) = (vec![], vec![], vec![], vec![], vec![]);
     for r in records {
         for l in &r.labels {
             for (rank, (j, w)) in l.weights.iter().enumerate() {
-                ins.push(r.instance.clone());
-                exp.push(r.explainer.clone());
-                cel.push(r.cell.clone());
-                rep.push(r.repeat as u32);
+                units.push(r);
                 lab.push(l.label as u32);
                 fea.push(r.features[*j].name.clone());
                 moda.push(r.features[*j].modality.as_str().to_string());
@@ -555,47 +565,32 @@ fn write_tables(
             }
         }
     }
-    let explanations = DataFrame::new(
-        ins.len(),
-        vec![
-            Column::new("instance".into(), ins),
-            Column::new("explainer".into(), exp),
-            Column::new("cell".into(), cel),
-            Column::new("repeat".into(), rep),
-            Column::new("label".into(), lab),
-            Column::new("feature".into(), fea),
-            Column::new("modality".into(), moda),
-            Column::new("weight".into(), wei),
-            Column::new("rank".into(), ran),
-        ],
-    )
-    .map_err(polars_err)?;
+    let mut columns = unit_columns(&units);
+    columns.extend([
+        Column::new("label".into(), lab),
+        Column::new("feature".into(), fea),
+        Column::new("modality".into(), moda),
+        Column::new("weight".into(), wei),
+        Column::new("rank".into(), ran),
+    ]);
+    let explanations = DataFrame::new(units.len(), columns).map_err(polars_err)?;
     write_table(&tables, "explanations", &explanations, &plain)?;
-    // metrics
-    let (mut ins, mut exp, mut cel, mut rep, mut met, mut val) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    // metrics: one row per (unit, metric)
+    let mut units: Vec<&UnitRecord> = Vec::new();
+    let (mut met, mut val) = (vec![], vec![]);
     for r in records {
         for (m, v) in &r.metrics {
-            ins.push(r.instance.clone());
-            exp.push(r.explainer.clone());
-            cel.push(r.cell.clone());
-            rep.push(r.repeat as u32);
+            units.push(r);
             met.push(m.clone());
             val.push(*v);
         }
     }
-    let metrics = DataFrame::new(
-        ins.len(),
-        vec![
-            Column::new("instance".into(), ins),
-            Column::new("explainer".into(), exp),
-            Column::new("cell".into(), cel),
-            Column::new("repeat".into(), rep),
-            Column::new("metric".into(), met),
-            Column::new("value".into(), val),
-        ],
-    )
-    .map_err(polars_err)?;
+    let mut columns = unit_columns(&units);
+    columns.extend([
+        Column::new("metric".into(), met),
+        Column::new("value".into(), val),
+    ]);
+    let metrics = DataFrame::new(units.len(), columns).map_err(polars_err)?;
     write_table(&tables, "metrics", &metrics, &plain)?;
     // summary: one row per explainer x cell, mean / std / 95% CI half-width per metric.
     let mut groups: Vec<((String, String), Vec<&UnitRecord>)> = Vec::new();
@@ -775,38 +770,13 @@ fn write_tables(
         .map_err(polars_err)?;
     write_table(&tables, "global", &global, &plain)?;
     // timings (not reproducible: kept out of the summary)
-    let timings = DataFrame::new(
-        records.len(),
-        vec![
-            Column::new(
-                "instance".into(),
-                records
-                    .iter()
-                    .map(|r| r.instance.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "explainer".into(),
-                records
-                    .iter()
-                    .map(|r| r.explainer.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "cell".into(),
-                records.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "repeat".into(),
-                records.iter().map(|r| r.repeat as u32).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "seconds".into(),
-                records.iter().map(|r| r.seconds).collect::<Vec<_>>(),
-            ),
-        ],
-    )
-    .map_err(polars_err)?;
+    let units: Vec<&UnitRecord> = records.iter().collect();
+    let mut columns = unit_columns(&units);
+    columns.push(Column::new(
+        "seconds".into(),
+        records.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    ));
+    let timings = DataFrame::new(records.len(), columns).map_err(polars_err)?;
     write_table(&tables, "timings", &timings, &plain)?;
     if !failures.is_empty() {
         let failures_df = DataFrame::new(
