@@ -8,8 +8,13 @@ quickstart:
 example:
     cargo run --release -- refit --neighborhood experiments/example/neighborhood.parquet --top-labels 2 --num-features 10 --out reports/example/explanation.json
 
-# Every test (unit, parity with lime, CLI).
-test:
+# ONNX Runtime for the ONNX models and their tests, in a project-local .venv.
+setup:
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet onnxruntime==1.31.1
+
+# Every test (unit, parity with lime and librosa, CLI, ONNX models).
+test: setup
     cargo test --locked
 
 # What CI runs.

@@ -1,13 +1,14 @@
 //! The MusicLIME explainer: perturb the features of one instance, ask the model about every
 //! perturbed (audio, lyrics) pair in batches, and fit the surrogates (spec §3–§5).
 //!
-//! Memory stays O(batch × input): each batch of inputs is composed (in parallel, one input per
-//! task), predicted and dropped before the next. Results depend only on the seed, never on the
-//! thread count: sampling is sequential and seeded, every input depends only on its own mask,
-//! and the model sees the rows of a batch in order.
+//! Memory stays O(batch × input): each batch of inputs is prepared (composed, or built from
+//! stored component spectra by models with a fast route; in parallel, one input per task),
+//! predicted and dropped, and the next batch is prepared while the model runs the current one.
+//! Results depend only on the seed, never on the thread count: sampling is sequential and
+//! seeded, every input depends only on its own mask, and the model sees the rows of a batch in
+//! order.
 
 use ndarray::Array2;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
-use crate::model::{validate_probabilities, Classifier, ModelInput};
+use crate::model::{instance_predictor, Classifier};
 use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
 
@@ -72,39 +73,39 @@ pub fn explain_instance(
     params.refit.surrogate.check()?;
     let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
-    let n_audio = audio.len();
     let n = params.sampler.num_samples;
     let classes = model.class_names().len();
+    let predictor = instance_predictor(model, audio, lyrics)?;
+    let batches: Vec<(usize, usize)> = (0..n)
+        .step_by(params.batch_size)
+        .map(|start| (start, (start + params.batch_size).min(n)))
+        .collect();
+    let prepare = |(start, end): (usize, usize)| {
+        let masks: Vec<Vec<bool>> = (start..end).map(|r| perturbations.keep(r)).collect();
+        predictor.prepare(&masks, start)
+    };
     let mut probs = Array2::<f64>::zeros((n, classes));
-    let mut row = 0;
-    while row < n {
-        let end = (row + params.batch_size).min(n);
-        let batch: Vec<ModelInput> = (row..end)
-            .into_par_iter()
-            .map(|r| {
-                let keep = perturbations.keep(r);
-                ModelInput {
-                    audio: audio.compose(&keep[..n_audio]),
-                    sample_rate: audio.sample_rate(),
-                    lyrics: lyrics.compose(&keep[n_audio..]),
-                }
-            })
-            .collect();
-        let out = model.predict(&batch)?;
-        if out.dim() != (end - row, classes) {
+    // The next batch is prepared on rayon's threads while the model runs the current one.
+    let mut pending = batches.first().map(|&b| prepare(b)).transpose()?;
+    for (i, &(start, end)) in batches.iter().enumerate() {
+        let Some(current) = pending.take() else { break };
+        let next = batches.get(i + 1).copied();
+        let (out, prepared) =
+            rayon::join(|| predictor.run(current), || next.map(prepare).transpose());
+        let out = out?;
+        if out.dim() != (end - start, classes) {
             return Err(Error::input(
                 model.name(),
                 format!(
                     "returned {:?} outputs for a batch of {} with {classes} classes",
                     out.dim(),
-                    end - row
+                    end - start
                 ),
             ));
         }
-        validate_probabilities(&out, model.name(), row)?;
-        probs.slice_mut(ndarray::s![row..end, ..]).assign(&out);
-        row = end;
-        progress(row);
+        probs.slice_mut(ndarray::s![start..end, ..]).assign(&out);
+        progress(end);
+        pending = prepared?;
     }
     let predicted_label = (0..classes)
         .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))

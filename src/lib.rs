@@ -16,6 +16,7 @@ pub mod explain;
 pub mod explainer;
 pub mod factorize;
 pub mod features;
+pub mod frontend;
 pub mod lyrics;
 pub mod metrics;
 pub mod model;

@@ -13,8 +13,11 @@ use musiclime::experiment::runner::{run, validate, RunOptions};
 use musiclime::explain::{refit, LabelChoice, RefitParams};
 use musiclime::explainer::{explain_instance, ExplainParams};
 use musiclime::factorize::{factorize, FactorizationKind};
+use musiclime::frontend::npy::write_npy;
+use musiclime::frontend::AudioFrontend;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
-use musiclime::model::builtin;
+use musiclime::model::load_model;
+use musiclime::model::onnx::spec::ModelSpec;
 use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
@@ -46,6 +49,22 @@ enum Command {
     Validate(ValidateArgs),
     /// Aggregate local explanations (or published per-class sums) into global importances.
     Aggregate(AggregateArgs),
+    /// Write exactly what a model's audio input receives for one file (float32 .npy with a
+    /// batch axis of 1), to diff against the Python pipeline.
+    Frontend(FrontendArgs),
+}
+
+#[derive(clap::Args)]
+struct FrontendArgs {
+    /// The audio file.
+    #[arg(long)]
+    audio: PathBuf,
+    /// The model spec (model.yaml) whose audio input to compute.
+    #[arg(long)]
+    model: PathBuf,
+    /// Output .npy file.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -170,7 +189,8 @@ struct ExplainArgs {
     /// Number of time segments.
     #[arg(long, default_value_t = 10)]
     segments: usize,
-    /// The model: builtin:planted.
+    /// The model: builtin:planted, builtin:multimodal, builtin:audio, builtin:lyrics, or the
+    /// path of a model.yaml describing an ONNX model.
     #[arg(long, default_value = "builtin:planted")]
     model: String,
     /// Perturbed modality: both | audio | lyrics.
@@ -282,7 +302,27 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             ))
         }
     };
-    let model = builtin(&args.model)?;
+    let model = load_model(&args.model)?;
+    modality = match (model.reads(), modality) {
+        ((true, false), PerturbedModality::Both) => PerturbedModality::Audio,
+        ((false, true), PerturbedModality::Both) => PerturbedModality::Lyrics,
+        ((false, _), PerturbedModality::Audio) | ((_, false), PerturbedModality::Lyrics) => {
+            return Err(Error::input(
+                "--modality",
+                format!(
+                    "{} does not read the {} you asked to perturb; use --modality {}",
+                    model.name(),
+                    if modality == PerturbedModality::Audio {
+                        "audio"
+                    } else {
+                        "lyrics"
+                    },
+                    if model.reads().0 { "audio" } else { "lyrics" }
+                ),
+            ))
+        }
+        (_, m) => m,
+    };
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
     if lyrics.is_empty() {
@@ -415,6 +455,39 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_frontend(args: FrontendArgs) -> Result<()> {
+    let spec = ModelSpec::load(&args.model)?;
+    let input = spec.inputs.iter().find_map(|i| i.audio()).ok_or_else(|| {
+        Error::in_file(
+            &args.model,
+            "has no audio input (waveform, log_mel or kaldi_fbank); nothing to compute",
+        )
+    })?;
+    let frontend = AudioFrontend::new(&input).map_err(|e| match e {
+        Error::Input {
+            source_name,
+            message,
+        } => Error::in_file(&args.model, format!("`{source_name}`: {message}")),
+        other => other,
+    })?;
+    let audio = decode_file(&args.audio)?;
+    let features = frontend.features(
+        &audio.samples,
+        audio.sample_rate,
+        &args.audio.display().to_string(),
+    )?;
+    let len = frontend.fitted_len(audio.samples.len(), audio.sample_rate);
+    let shape: Vec<usize> = std::iter::once(1).chain(frontend.shape(len)).collect();
+    write_npy(&args.out, &shape, &features)?;
+    println!(
+        "wrote {} ({} input `{}`, shape {shape:?})",
+        args.out.display(),
+        args.model.display(),
+        frontend.name()
+    );
+    Ok(())
+}
+
 fn run_synth(args: SynthArgs) -> Result<()> {
     let params = SynthParams {
         tracks: args.tracks,
@@ -441,6 +514,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_experiment(args),
         Command::Validate(args) => validate_experiment(args),
         Command::Aggregate(args) => run_aggregate(args),
+        Command::Frontend(args) => run_frontend(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -43,7 +43,7 @@ pub struct ExperimentConfig {
     pub seed: u64,
     /// The instances to explain.
     pub dataset: DatasetConfig,
-    /// Models by name: `builtin:<name>`.
+    /// Models by name: `builtin:<name>`, or the path of a `model.yaml` (relative to the config).
     pub models: BTreeMap<String, String>,
     /// The explainers to compare.
     pub explainers: Vec<ExplainerConfig>,

@@ -25,7 +25,7 @@ use crate::factorize::{factorize, SourceSegments};
 use crate::features::{Feature, Modality};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::{ground_truth, shape};
-use crate::model::{builtin, Classifier};
+use crate::model::{load_model, Classifier};
 use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
@@ -152,7 +152,7 @@ pub fn validate(config_path: &Path) -> Result<String> {
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        match builtin(spec) {
+        match load_model(&model_path(spec, config_path)) {
             Ok(model) => {
                 models.insert(name.clone(), model);
             }
@@ -224,7 +224,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        let model = builtin(spec)
+        let model = load_model(&model_path(spec, config_path))
             .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
         models.insert(name.clone(), model);
     }
@@ -796,4 +796,14 @@ fn write_tables(
         write_table(&tables, "failures", &failures_df, &plain)?;
     }
     Ok(())
+}
+
+/// A model spec from a config: built-in names as they are, `model.yaml` paths relative to the
+/// config file.
+fn model_path(spec: &str, config_path: &Path) -> String {
+    if spec.starts_with("builtin:") {
+        return spec.to_string();
+    }
+    let dir = config_path.parent().unwrap_or(Path::new(""));
+    dir.join(spec).display().to_string()
 }

@@ -1,12 +1,19 @@
 //! Models: the [`Classifier`] trait every model implements, and the built-in models that need
 //! no files. Batching and composition live outside the model.
 
+pub mod onnx;
 pub mod planted;
 pub mod trained;
 
+use std::any::Any;
+use std::path::Path;
+
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::factorize::Factorization;
+use crate::lyrics::LyricFeatures;
 
 /// One input to a multimodal model: a mono waveform and the lyrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +42,106 @@ pub trait Classifier: Send + Sync {
     fn reads(&self) -> (bool, bool) {
         (true, true)
     }
+
+    /// Prepares one instance for many masked predictions, for models with a faster route than
+    /// composing every input and calling [`predict`](Classifier::predict) (the ONNX models add
+    /// stored component spectra). `None` (the default) means: compose, then predict.
+    fn prepare_instance<'a>(
+        &'a self,
+        _audio: &'a dyn Factorization,
+        _lyrics: &'a LyricFeatures,
+    ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
+        Ok(None)
+    }
+}
+
+/// A batch made ready for the model by [`InstancePredictor::prepare`].
+pub struct PreparedBatch(pub Box<dyn Any + Send>);
+
+/// One instance made ready for masked predictions. `prepare` (CPU work: composition,
+/// features) and `run` (the model call) are separate so the explainer can prepare the next
+/// batch while the model runs the current one.
+pub trait InstancePredictor: Sync {
+    /// Prepares the rows whose keep-masks (audio components, then lyric features) are `masks`;
+    /// `first_row` is the neighbourhood row of `masks[0]`, for messages.
+    fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch>;
+
+    /// Class probabilities `[rows, classes]` of a prepared batch.
+    fn run(&self, batch: PreparedBatch) -> Result<Array2<f64>>;
+}
+
+/// The default route: compose each (audio, lyrics) input in parallel, then call `predict`.
+struct Composing<'a> {
+    model: &'a dyn Classifier,
+    audio: &'a dyn Factorization,
+    lyrics: &'a LyricFeatures,
+}
+
+impl InstancePredictor for Composing<'_> {
+    fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch> {
+        let n_audio = self.audio.len();
+        let inputs: Vec<ModelInput> = masks
+            .par_iter()
+            .map(|keep| ModelInput {
+                audio: self.audio.compose(&keep[..n_audio]),
+                sample_rate: self.audio.sample_rate(),
+                lyrics: self.lyrics.compose(&keep[n_audio..]),
+            })
+            .collect();
+        Ok(PreparedBatch(Box::new((inputs, first_row))))
+    }
+
+    fn run(&self, batch: PreparedBatch) -> Result<Array2<f64>> {
+        let (inputs, first_row) = *batch
+            .0
+            .downcast::<(Vec<ModelInput>, usize)>()
+            .map_err(|_| Error::Numeric("a batch prepared by another model".into()))?;
+        let out = self.model.predict(&inputs)?;
+        let classes = self.model.class_names().len();
+        if out.dim() != (inputs.len(), classes) {
+            return Err(Error::input(
+                self.model.name(),
+                format!(
+                    "returned {:?} outputs for a batch of {} with {classes} classes",
+                    out.dim(),
+                    inputs.len()
+                ),
+            ));
+        }
+        validate_probabilities(&out, self.model.name(), first_row)?;
+        Ok(out)
+    }
+}
+
+/// The model's fast route for one instance, or the default (compose, then predict).
+pub fn instance_predictor<'a>(
+    model: &'a dyn Classifier,
+    audio: &'a dyn Factorization,
+    lyrics: &'a LyricFeatures,
+) -> Result<Box<dyn InstancePredictor + 'a>> {
+    Ok(match model.prepare_instance(audio, lyrics)? {
+        Some(p) => p,
+        None => Box::new(Composing {
+            model,
+            audio,
+            lyrics,
+        }),
+    })
+}
+
+/// A model by spec: a built-in name (`builtin:…`) or the path of a `model.yaml`.
+pub fn load_model(spec: &str) -> Result<Box<dyn Classifier>> {
+    if spec.starts_with("builtin:") {
+        return builtin(spec);
+    }
+    let path = Path::new(spec);
+    if !path.is_file() {
+        return Err(Error::input(
+            "--model",
+            format!("`{spec}` is neither a built-in model (builtin:planted, builtin:audio, builtin:lyrics, builtin:multimodal) nor an existing model.yaml file"),
+        ));
+    }
+    Ok(Box::new(onnx::OnnxModel::load(path)?))
 }
 
 /// The built-in models by name: `builtin:planted` (known decision rule) and the trained
@@ -67,6 +174,14 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 
     fn reads(&self) -> (bool, bool) {
         (**self).reads()
+    }
+
+    fn prepare_instance<'a>(
+        &'a self,
+        audio: &'a dyn Factorization,
+        lyrics: &'a LyricFeatures,
+    ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
+        (**self).prepare_instance(audio, lyrics)
     }
 }
 

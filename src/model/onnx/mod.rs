@@ -1,0 +1,678 @@
+//! ONNX models described by a `model.yaml` ([`spec`]): inputs computed by the audio
+//! frontends ([`crate::frontend`]) and a Hugging Face tokenizer ([`text`]), run by ONNX
+//! Runtime ([`runtime`]).
+//!
+//! For explanations the model offers a fast path ([`Classifier::prepare_instance`]): each audio
+//! component's spectrum is computed once per instance and perturbed samples are built by
+//! adding spectra. Feature computation for the next batch runs on rayon's threads while ONNX
+//! Runtime runs the current one; results do not depend on either thread count's choice of
+//! work split, because every row's features depend only on its own mask.
+
+pub mod runtime;
+pub mod spec;
+pub mod text;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ndarray::Array2;
+use ort::session::Session;
+use ort::value::{Tensor, TensorElementType, ValueType};
+use rayon::prelude::*;
+
+use super::{validate_probabilities, Classifier, InstancePredictor, ModelInput, PreparedBatch};
+use crate::error::{Error, Result};
+use crate::factorize::Factorization;
+use crate::features::Modality;
+use crate::frontend::components::ComponentSpectra;
+use crate::frontend::AudioFrontend;
+use crate::lyrics::LyricFeatures;
+use spec::{InputSpec, ModelSpec};
+use text::{TextEncoder, TokenRow};
+
+/// A tensor on its way into or out of a graph.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TensorData {
+    /// float32 values.
+    F32(Vec<f32>),
+    /// int64 values.
+    I64(Vec<i64>),
+}
+
+/// A named tensor: shape (batch axis first) and values in C order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    /// Tensor name in the graph.
+    pub name: String,
+    /// Shape, batch axis first.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: TensorData,
+}
+
+/// One graph and its session.
+struct Stage {
+    path: PathBuf,
+    session: Mutex<Session>,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    /// Declared element type and shape (`-1` for dynamic) of each input, by name.
+    declared: HashMap<String, (TensorElementType, Vec<i64>)>,
+}
+
+/// An attention map averaged over layers, heads and queries: one weight per key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttentionMap {
+    /// The output name.
+    pub name: String,
+    /// What the keys index.
+    pub modality: Modality,
+    /// One weight per key.
+    pub weights: Vec<f64>,
+}
+
+/// An ONNX classifier.
+pub struct OnnxModel {
+    name: String,
+    spec: ModelSpec,
+    audio: Option<AudioFrontend>,
+    text: Vec<(String, TextEncoder)>,
+    stages: Vec<Stage>,
+}
+
+impl OnnxModel {
+    /// Loads `model.yaml`, its graphs and tokenizers, and checks every input and output the
+    /// spec names against the graphs.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with_threads(path, None)
+    }
+
+    /// As [`load`](Self::load), overriding the spec's `intra_threads`.
+    pub fn load_with_threads(path: &Path, intra_threads: Option<usize>) -> Result<Self> {
+        let spec = ModelSpec::load(path)?;
+        let name = path.display().to_string();
+        let in_spec = |e: Error| match e {
+            Error::Input {
+                source_name,
+                message,
+            } => Error::in_file(path, format!("`{source_name}`: {message}")),
+            other => other,
+        };
+        let audio = spec
+            .inputs
+            .iter()
+            .find_map(|i| i.audio())
+            .map(|a| AudioFrontend::new(&a))
+            .transpose()
+            .map_err(in_spec)?;
+        let text = spec
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                InputSpec::TokenIds(t) => Some(TextEncoder::new(t).map(|e| (t.name.clone(), e))),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let env = runtime::environment()?;
+        let threads = intra_threads.or(spec.intra_threads);
+        let mut stages = Vec::new();
+        let mut available: Vec<String> = spec.inputs.iter().map(|i| i.name().to_string()).collect();
+        for stage in spec.graphs() {
+            if !stage.onnx.is_file() {
+                return Err(Error::in_file(
+                    &stage.onnx,
+                    format!("ONNX model file not found (named in {name}; paths are relative to model.yaml)"),
+                ));
+            }
+            let fail = |e: &dyn std::fmt::Display| {
+                Error::in_file(
+                    &stage.onnx,
+                    format!("ONNX Runtime could not load the model: {e}"),
+                )
+            };
+            let mut builder = Session::builder(env).map_err(|e| fail(&e))?;
+            if let Some(n) = threads {
+                builder = builder.with_intra_threads(n).map_err(|e| fail(&e))?;
+            }
+            let session = builder
+                .commit_from_file(&stage.onnx)
+                .map_err(|e| fail(&e))?;
+            let describe = |outlets: &[ort::value::Outlet]| {
+                outlets
+                    .iter()
+                    .map(|o| format!("{} ({})", o.name(), describe_type(o.dtype())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let graph_inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
+            for input in &stage.inputs {
+                if !available.contains(input) {
+                    return Err(Error::in_file(path, format!("stage {} reads `{input}`, which is neither a model input nor an earlier stage's output", stage.onnx.display())));
+                }
+                if !graph_inputs.contains(&input.as_str()) {
+                    return Err(Error::in_file(
+                        &stage.onnx,
+                        format!("model.yaml names input `{input}` but the model has no such input; its inputs are: {}", describe(session.inputs())),
+                    ));
+                }
+            }
+            if let Some(missing) = graph_inputs
+                .iter()
+                .find(|g| !stage.inputs.iter().any(|i| i == *g))
+            {
+                return Err(Error::in_file(
+                    &stage.onnx,
+                    format!("the model needs input `{missing}`, which model.yaml does not describe; describe every input: {}", describe(session.inputs())),
+                ));
+            }
+            let graph_outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+            for output in &stage.outputs {
+                if !graph_outputs.contains(&output.as_str()) {
+                    return Err(Error::in_file(
+                        &stage.onnx,
+                        format!("model.yaml names output `{output}` but the model has no such output; its outputs are: {}", describe(session.outputs())),
+                    ));
+                }
+            }
+            let mut declared = HashMap::new();
+            for outlet in session.inputs() {
+                match outlet.dtype() {
+                    ValueType::Tensor { ty, shape, .. } => {
+                        declared.insert(outlet.name().to_string(), (*ty, shape.to_vec()));
+                    }
+                    other => {
+                        return Err(Error::in_file(
+                            &stage.onnx,
+                            format!(
+                                "input `{}` is {other:?}; only tensor inputs are supported",
+                                outlet.name()
+                            ),
+                        ))
+                    }
+                }
+            }
+            available.extend(stage.outputs.iter().cloned());
+            stages.push(Stage {
+                path: stage.onnx.clone(),
+                session: Mutex::new(session),
+                inputs: stage.inputs.clone(),
+                outputs: stage.outputs.clone(),
+                declared,
+            });
+        }
+        let model = OnnxModel {
+            name,
+            spec,
+            audio,
+            text,
+            stages,
+        };
+        model.check_input_types()?;
+        Ok(model)
+    }
+
+    /// Element types and ranks of the spec's inputs against the graphs' declarations.
+    fn check_input_types(&self) -> Result<()> {
+        for input in &self.spec.inputs {
+            let Some(stage) = self
+                .stages
+                .iter()
+                .find(|s| s.inputs.iter().any(|i| i == input.name()))
+            else {
+                continue;
+            };
+            let (ty, shape) = &stage.declared[input.name()];
+            let (expected_types, rank): (&[TensorElementType], usize) = match input {
+                InputSpec::Waveform(s) => (&[TensorElementType::Float32], 1 + s.layout.len()),
+                InputSpec::LogMel(s) => (&[TensorElementType::Float32], 1 + s.layout.len()),
+                InputSpec::KaldiFbank(s) => (&[TensorElementType::Float32], 1 + s.layout.len()),
+                _ => (&[TensorElementType::Int64, TensorElementType::Int32], 2),
+            };
+            if !expected_types.contains(ty) {
+                return Err(Error::in_file(
+                    &stage.path,
+                    format!(
+                        "input `{}` has element type {ty:?}; a {} input must be {:?}",
+                        input.name(),
+                        kind_name(input),
+                        expected_types
+                    ),
+                ));
+            }
+            if shape.len() != rank {
+                return Err(Error::in_file(
+                    &stage.path,
+                    format!("input `{}` has rank {} ({shape:?}); model.yaml describes rank {rank} (the batch axis, then the layout)", input.name(), shape.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's spec.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The audio frontend, when the model reads audio.
+    pub fn audio_frontend(&self) -> Option<&AudioFrontend> {
+        self.audio.as_ref()
+    }
+
+    /// Computes the model's inputs for a batch: audio features from `audio(row)` and tokens
+    /// from `lyrics(row)`, rows in parallel.
+    fn inputs_for(
+        &self,
+        rows: usize,
+        audio: &(dyn Fn(usize) -> Result<(Vec<f32>, Vec<usize>)> + Sync),
+        lyrics: &(dyn Fn(usize) -> String + Sync),
+    ) -> Result<Vec<NamedTensor>> {
+        let mut tensors = Vec::new();
+        if let Some(frontend) = &self.audio {
+            let features = (0..rows)
+                .into_par_iter()
+                .map(audio)
+                .collect::<Result<Vec<_>>>()?;
+            let shape = features.first().map(|f| f.1.clone()).unwrap_or_default();
+            if let Some((_, other)) = features.iter().find(|f| f.1 != shape) {
+                return Err(Error::input(
+                    &self.name,
+                    format!("input `{}` has shape {shape:?} for one clip and {other:?} for another; set `seconds` so every clip has the same length", frontend.name()),
+                ));
+            }
+            let mut data = Vec::with_capacity(rows * shape.iter().product::<usize>());
+            for (f, _) in features {
+                data.extend(f);
+            }
+            tensors.push(NamedTensor {
+                name: frontend.name().to_string(),
+                shape: std::iter::once(rows).chain(shape).collect(),
+                data: TensorData::F32(data),
+            });
+        }
+        if !self.text.is_empty() {
+            let texts: Vec<String> = (0..rows).into_par_iter().map(lyrics).collect();
+            for (name, encoder) in &self.text {
+                let encoded = texts
+                    .par_iter()
+                    .map(|t| encoder.encode(t))
+                    .collect::<Result<Vec<TokenRow>>>()?;
+                let len = encoder.max_length();
+                let column = |f: fn(&TokenRow) -> &Vec<i64>| -> Vec<i64> {
+                    encoded.iter().flat_map(|r| f(r).iter().copied()).collect()
+                };
+                let tensor = |tensor_name: &str, data: Vec<i64>| NamedTensor {
+                    name: tensor_name.to_string(),
+                    shape: vec![rows, len],
+                    data: TensorData::I64(data),
+                };
+                tensors.push(tensor(name, column(|r| &r.ids)));
+                for input in &self.spec.inputs {
+                    match input {
+                        InputSpec::AttentionMask(d) if &d.of == name => {
+                            tensors.push(tensor(&d.name, column(|r| &r.mask)))
+                        }
+                        InputSpec::WordIds(d) if &d.of == name => {
+                            tensors.push(tensor(&d.name, column(|r| &r.word_ids)))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(tensors)
+    }
+
+    /// Features of whole clips (the naive path).
+    fn inputs_for_batch(&self, batch: &[ModelInput]) -> Result<Vec<NamedTensor>> {
+        self.inputs_for(
+            batch.len(),
+            &|r| {
+                let frontend = self
+                    .audio
+                    .as_ref()
+                    .ok_or_else(|| Error::Numeric("no audio frontend".into()))?;
+                let input = &batch[r];
+                let features = frontend.features(&input.audio, input.sample_rate, &self.name)?;
+                let len = frontend.fitted_len(input.audio.len(), input.sample_rate);
+                Ok((features, frontend.shape(len)))
+            },
+            &|r| batch[r].lyrics.clone(),
+        )
+    }
+
+    /// Runs every stage on `inputs`; returns the tensors named in `wanted`.
+    pub fn run(
+        &self,
+        inputs: Vec<NamedTensor>,
+        wanted: &[&str],
+    ) -> Result<HashMap<String, NamedTensor>> {
+        let mut values: HashMap<String, NamedTensor> =
+            inputs.into_iter().map(|t| (t.name.clone(), t)).collect();
+        for stage in &self.stages {
+            let mut feeds: Vec<(String, ort::session::SessionInputValue<'static>)> = Vec::new();
+            for input in &stage.inputs {
+                let tensor = values.get(input).ok_or_else(|| {
+                    Error::Numeric(format!(
+                        "tensor `{input}` was not computed before {}",
+                        stage.path.display()
+                    ))
+                })?;
+                feeds.push((input.clone(), self.to_ort(stage, tensor)?));
+            }
+            let fail = |e: &dyn std::fmt::Display| {
+                Error::in_file(
+                    &stage.path,
+                    format!("ONNX Runtime failed to run the model: {e}"),
+                )
+            };
+            let mut session = stage
+                .session
+                .lock()
+                .map_err(|_| Error::Numeric("an earlier model call panicked".into()))?;
+            let outputs = session.run(feeds).map_err(|e| fail(&e))?;
+            for name in &stage.outputs {
+                let value = &outputs[name.as_str()];
+                let tensor = if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+                    NamedTensor {
+                        name: name.clone(),
+                        shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+                        data: TensorData::F32(data.to_vec()),
+                    }
+                } else if let Ok((shape, data)) = value.try_extract_tensor::<i64>() {
+                    NamedTensor {
+                        name: name.clone(),
+                        shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+                        data: TensorData::I64(data.to_vec()),
+                    }
+                } else {
+                    return Err(Error::in_file(
+                        &stage.path,
+                        format!(
+                            "output `{name}` is {:?}; outputs must be float32 or int64 tensors",
+                            value.dtype()
+                        ),
+                    ));
+                };
+                values.insert(name.clone(), tensor);
+            }
+        }
+        Ok(wanted
+            .iter()
+            .filter_map(|w| values.remove(*w).map(|t| (w.to_string(), t)))
+            .collect())
+    }
+
+    /// Converts a tensor to the element type the graph declares, checking fixed dimensions.
+    fn to_ort(
+        &self,
+        stage: &Stage,
+        tensor: &NamedTensor,
+    ) -> Result<ort::session::SessionInputValue<'static>> {
+        let (ty, declared) = &stage.declared[&tensor.name];
+        let matches = declared.len() == tensor.shape.len()
+            && declared
+                .iter()
+                .zip(&tensor.shape)
+                .all(|(&d, &s)| d < 0 || d as usize == s);
+        if !matches {
+            return Err(Error::in_file(
+                &stage.path,
+                format!(
+                    "input `{}` expects shape {declared:?} (-1 = any) but musiclime computed {:?} from model.yaml; fix the input's parameters (seconds, n_mels, hop_length, max_length, layout, …)",
+                    tensor.name, tensor.shape
+                ),
+            ));
+        }
+        let fail =
+            |e: ort::Error| Error::Numeric(format!("building tensor `{}`: {e}", tensor.name));
+        let shape = tensor.shape.clone();
+        Ok(match (&tensor.data, ty) {
+            (TensorData::F32(v), TensorElementType::Float32) => {
+                Tensor::from_array((shape, v.clone())).map_err(fail)?.into()
+            }
+            (TensorData::I64(v), TensorElementType::Int64) => {
+                Tensor::from_array((shape, v.clone())).map_err(fail)?.into()
+            }
+            (TensorData::I64(v), TensorElementType::Int32) => {
+                let v: Vec<i32> = v.iter().map(|&x| x as i32).collect();
+                Tensor::from_array((shape, v)).map_err(fail)?.into()
+            }
+            (_, other) => return Err(Error::in_file(
+                &stage.path,
+                format!(
+                    "input `{}` has element type {other:?}, which musiclime cannot produce for it",
+                    tensor.name
+                ),
+            )),
+        })
+    }
+
+    /// Class probabilities from the score output of a run.
+    fn probabilities(
+        &self,
+        outputs: &HashMap<String, NamedTensor>,
+        rows: usize,
+        first_row: usize,
+    ) -> Result<Array2<f64>> {
+        let (name, logits) = self.spec.score_output();
+        let key = if logits {
+            "outputs.logits"
+        } else {
+            "outputs.probabilities"
+        };
+        let tensor = outputs.get(name).ok_or_else(|| {
+            Error::in_file(
+                Path::new(&self.name),
+                format!("`{key}` output `{name}` was not produced"),
+            )
+        })?;
+        let classes = self.spec.classes.len();
+        let TensorData::F32(data) = &tensor.data else {
+            return Err(Error::in_file(
+                Path::new(&self.name),
+                format!("`{key}` output `{name}` is int64; it must be float32"),
+            ));
+        };
+        if tensor.shape != [rows, classes] {
+            return Err(Error::in_file(
+                Path::new(&self.name),
+                format!(
+                    "`{key}` output `{name}` has shape {:?} for a batch of {rows}; model.yaml lists {classes} classes, so [{rows}, {classes}] was expected",
+                    tensor.shape
+                ),
+            ));
+        }
+        let mut probs =
+            Array2::from_shape_fn((rows, classes), |(r, c)| data[r * classes + c] as f64);
+        if let Some((r, c)) = probs
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(i, _)| i)
+        {
+            return Err(Error::in_file(
+                Path::new(&self.name),
+                format!("output `{name}` is {} for sample {}, class {c}; the model must return finite values", probs[[r, c]], first_row + r),
+            ));
+        }
+        if logits {
+            for mut row in probs.rows_mut() {
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                row.mapv_inplace(|z| (z - max).exp());
+                let sum = row.sum();
+                row.mapv_inplace(|p| p / sum);
+            }
+        }
+        validate_probabilities(
+            &probs,
+            &format!("{} (output `{name}`)", self.name),
+            first_row,
+        )?;
+        Ok(probs)
+    }
+
+    /// Attention maps of each input, averaged over layers, heads and queries.
+    pub fn attention(&self, batch: &[ModelInput]) -> Result<Vec<Vec<AttentionMap>>> {
+        let wanted: Vec<&str> = self
+            .spec
+            .outputs
+            .attention
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        let outputs = self.run(self.inputs_for_batch(batch)?, &wanted)?;
+        let mut maps = vec![Vec::new(); batch.len()];
+        for spec in &self.spec.outputs.attention {
+            let tensor = &outputs[&spec.name];
+            let TensorData::F32(data) = &tensor.data else {
+                return Err(Error::in_file(
+                    Path::new(&self.name),
+                    format!("attention output `{}` must be float32", spec.name),
+                ));
+            };
+            if tensor.shape.len() != 1 + spec.layout.len() || tensor.shape[0] != batch.len() {
+                return Err(Error::in_file(
+                    Path::new(&self.name),
+                    format!(
+                        "attention output `{}` has shape {:?}; its layout {:?} needs rank {}",
+                        spec.name,
+                        tensor.shape,
+                        spec.layout,
+                        1 + spec.layout.len()
+                    ),
+                ));
+            }
+            let key_axis = 1 + spec.layout.iter().position(|a| a == "key").unwrap_or(0);
+            let keys = tensor.shape[key_axis];
+            let per_instance: usize = tensor.shape[1..].iter().product();
+            let inner: usize = tensor.shape[key_axis + 1..].iter().product();
+            for (b, map) in maps.iter_mut().enumerate() {
+                let block = &data[b * per_instance..(b + 1) * per_instance];
+                let mut weights = vec![0.0f64; keys];
+                for (i, &v) in block.iter().enumerate() {
+                    weights[(i / inner) % keys] += v as f64;
+                }
+                let count = (per_instance / keys).max(1) as f64;
+                weights.iter_mut().for_each(|w| *w /= count);
+                map.push(AttentionMap {
+                    name: spec.name.clone(),
+                    modality: spec.modality,
+                    weights,
+                });
+            }
+        }
+        Ok(maps)
+    }
+}
+
+fn kind_name(input: &InputSpec) -> &'static str {
+    match input {
+        InputSpec::Waveform(_) => "waveform",
+        InputSpec::LogMel(_) => "log_mel",
+        InputSpec::KaldiFbank(_) => "kaldi_fbank",
+        InputSpec::TokenIds(_) => "token_ids",
+        InputSpec::AttentionMask(_) => "attention_mask",
+        InputSpec::WordIds(_) => "word_ids",
+    }
+}
+
+fn describe_type(t: &ValueType) -> String {
+    match t {
+        ValueType::Tensor { ty, shape, .. } => format!("{ty:?} {:?}", shape.to_vec()),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Classifier for OnnxModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.spec.classes
+    }
+
+    fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
+        let (score, _) = self.spec.score_output();
+        let outputs = self.run(self.inputs_for_batch(batch)?, &[score])?;
+        self.probabilities(&outputs, batch.len(), 0)
+    }
+
+    fn reads(&self) -> (bool, bool) {
+        (self.audio.is_some(), !self.text.is_empty())
+    }
+
+    fn prepare_instance<'a>(
+        &'a self,
+        audio: &'a dyn Factorization,
+        lyrics: &'a LyricFeatures,
+    ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
+        let spectra = match &self.audio {
+            Some(frontend) => {
+                let len = frontend.fitted_len(audio.signal_len(), audio.sample_rate());
+                if frontend.linear_units(len) == 0 {
+                    return Err(Error::input(
+                        &self.name,
+                        format!("{len} samples at {} Hz are too short for one frame of input `{}`; use longer audio or set `seconds`", frontend.sample_rate(), frontend.name()),
+                    ));
+                }
+                Some((ComponentSpectra::new(frontend, audio)?, frontend.shape(len)))
+            }
+            None => None,
+        };
+        Ok(Some(Box::new(FastInstance {
+            model: self,
+            spectra,
+            lyrics,
+            n_audio: audio.len(),
+        })))
+    }
+}
+
+/// The fast path for one instance: stored component spectra and the lyric features.
+struct FastInstance<'a> {
+    model: &'a OnnxModel,
+    spectra: Option<(ComponentSpectra<'a>, Vec<usize>)>,
+    lyrics: &'a LyricFeatures,
+    n_audio: usize,
+}
+
+/// A prepared batch: the input tensors and the index of its first row.
+struct FastBatch {
+    tensors: Vec<NamedTensor>,
+    rows: usize,
+    first_row: usize,
+}
+
+impl InstancePredictor for FastInstance<'_> {
+    fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch> {
+        let tensors = self.model.inputs_for(
+            masks.len(),
+            &|r| {
+                let (spectra, shape) = self
+                    .spectra
+                    .as_ref()
+                    .ok_or_else(|| Error::Numeric("no audio frontend".into()))?;
+                Ok((spectra.features(&masks[r][..self.n_audio]), shape.clone()))
+            },
+            &|r| self.lyrics.compose(&masks[r][self.n_audio..]),
+        )?;
+        Ok(PreparedBatch(Box::new(FastBatch {
+            tensors,
+            rows: masks.len(),
+            first_row,
+        })))
+    }
+
+    fn run(&self, batch: PreparedBatch) -> Result<Array2<f64>> {
+        let batch = batch
+            .0
+            .downcast::<FastBatch>()
+            .map_err(|_| Error::Numeric("a batch prepared by another model".into()))?;
+        let (score, _) = self.model.spec.score_output();
+        let outputs = self.model.run(batch.tensors, &[score])?;
+        self.model
+            .probabilities(&outputs, batch.rows, batch.first_row)
+    }
+}

@@ -1,0 +1,101 @@
+//! Token inputs: a Hugging Face tokenizer with truncation and padding to `max_length`, giving
+//! token ids, the attention mask and each token's word index.
+
+use std::path::Path;
+
+use tokenizers::{PaddingDirection, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use super::spec::TokenIdsSpec;
+use crate::error::{Error, Result};
+
+/// One lyrics text as the model reads it: `max_length` ids, mask and word indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Token ids, padded.
+    pub ids: Vec<i64>,
+    /// 1 for real tokens, 0 for padding.
+    pub mask: Vec<i64>,
+    /// Word index of each token; -1 for special and padding tokens.
+    pub word_ids: Vec<i64>,
+}
+
+/// A loaded tokenizer for one `token_ids` input.
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    add_special_tokens: bool,
+    max_length: usize,
+}
+
+impl TextEncoder {
+    /// Loads `spec.tokenizer`; errors name the file.
+    pub fn new(spec: &TokenIdsSpec) -> Result<Self> {
+        let path: &Path = &spec.tokenizer;
+        if !path.is_file() {
+            return Err(Error::in_file(
+                path,
+                format!("tokenizer file of input `{}` not found; `tokenizer:` paths are relative to model.yaml", spec.name),
+            ));
+        }
+        let mut tokenizer = Tokenizer::from_file(path)
+            .map_err(|e| Error::in_file(path, format!("not a Hugging Face tokenizer.json: {e}")))?;
+        let pad_id = spec
+            .pad_id
+            .or_else(|| tokenizer.get_padding().map(|p| p.pad_id))
+            .or_else(|| {
+                ["[PAD]", "<pad>", "<|endoftext|>"]
+                    .iter()
+                    .find_map(|t| tokenizer.token_to_id(t))
+            })
+            .unwrap_or(0);
+        let pad_token = tokenizer.id_to_token(pad_id).unwrap_or_default();
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: spec.max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                Error::in_file(
+                    path,
+                    format!("cannot truncate to max_length {}: {e}", spec.max_length),
+                )
+            })?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::Fixed(spec.max_length),
+            direction: PaddingDirection::Right,
+            pad_id,
+            pad_token,
+            ..Default::default()
+        }));
+        Ok(TextEncoder {
+            tokenizer,
+            add_special_tokens: spec.add_special_tokens,
+            max_length: spec.max_length,
+        })
+    }
+
+    /// Tokens per row.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Encodes one text.
+    pub fn encode(&self, text: &str) -> Result<TokenRow> {
+        let enc = self
+            .tokenizer
+            .encode(text, self.add_special_tokens)
+            .map_err(|e| Error::Numeric(format!("tokenizing lyrics: {e}")))?;
+        let mut row = TokenRow {
+            ids: enc.get_ids().iter().map(|&i| i as i64).collect(),
+            mask: enc.get_attention_mask().iter().map(|&m| m as i64).collect(),
+            word_ids: enc
+                .get_word_ids()
+                .iter()
+                .map(|w| w.map_or(-1, |w| w as i64))
+                .collect(),
+        };
+        for v in [&mut row.ids, &mut row.mask, &mut row.word_ids] {
+            v.truncate(self.max_length);
+        }
+        Ok(row)
+    }
+}
