@@ -72,11 +72,16 @@ fn bench(c: &mut Criterion) {
             black_box(spectra.features(&rows[j]))
         })
     });
-    group.bench_function("fast: precompute 40 component spectra (once per instance)", |b| {
-        b.iter(|| {
-            pool.install(|| black_box(ComponentSpectra::new(&frontend, &factorization).expect("spectra")))
-        })
-    });
+    group.bench_function(
+        "fast: precompute 40 component spectra (once per instance)",
+        |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    black_box(ComponentSpectra::new(&frontend, &factorization).expect("spectra"))
+                })
+            })
+        },
+    );
     group.finish();
 }
 

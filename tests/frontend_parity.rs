@@ -25,8 +25,8 @@ fn every_frontend_matches_its_reference_on_real_music() {
     assert!(cases.len() >= 10);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
-        let spec: AudioInputSpec = serde_json::from_value(case["input"].clone())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let spec: AudioInputSpec =
+            serde_json::from_value(case["input"].clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let frontend = AudioFrontend::new(&spec).unwrap();
         let audio = decode_file(&fixtures().join(case["audio"].as_str().unwrap())).unwrap();
         let features = frontend
@@ -76,7 +76,11 @@ fn the_frontend_command_writes_what_the_model_input_receives() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let (shape, got) = read_npy(&out).unwrap();
     let (expected_shape, expected) = read_npy(&fixtures().join("fbank_ast.npy")).unwrap();
     assert_eq!(shape, expected_shape);

@@ -439,13 +439,15 @@ impl OnnxModel {
                 let v: Vec<i32> = v.iter().map(|&x| x as i32).collect();
                 Tensor::from_array((shape, v)).map_err(fail)?.into()
             }
-            (_, other) => return Err(Error::in_file(
-                &stage.path,
-                format!(
+            (_, other) => {
+                return Err(Error::in_file(
+                    &stage.path,
+                    format!(
                     "input `{}` has element type {other:?}, which musiclime cannot produce for it",
                     tensor.name
                 ),
-            )),
+                ))
+            }
         })
     }
 
@@ -531,29 +533,37 @@ impl OnnxModel {
                     format!("attention output `{}` must be float32", spec.name),
                 ));
             };
-            if tensor.shape.len() != 1 + spec.layout.len() || tensor.shape[0] != batch.len() {
+            let explicit_batch = spec.layout.iter().any(|a| a == "batch");
+            let rank = spec.layout.len() + usize::from(!explicit_batch);
+            let axes: Vec<&str> = if explicit_batch {
+                spec.layout.iter().map(String::as_str).collect()
+            } else {
+                std::iter::once("batch")
+                    .chain(spec.layout.iter().map(String::as_str))
+                    .collect()
+            };
+            let batch_axis = axes.iter().position(|a| *a == "batch").unwrap_or(0);
+            let key_axis = axes.iter().position(|a| *a == "key").unwrap_or(0);
+            if tensor.shape.len() != rank || tensor.shape[batch_axis] != batch.len() {
                 return Err(Error::in_file(
                     Path::new(&self.name),
-                    format!(
-                        "attention output `{}` has shape {:?}; its layout {:?} needs rank {}",
-                        spec.name,
-                        tensor.shape,
-                        spec.layout,
-                        1 + spec.layout.len()
-                    ),
+                    format!("attention output `{}` has shape {:?} for a batch of {}; its layout {:?} (batch first unless listed) does not fit", spec.name, tensor.shape, batch.len(), spec.layout),
                 ));
             }
-            let key_axis = 1 + spec.layout.iter().position(|a| a == "key").unwrap_or(0);
             let keys = tensor.shape[key_axis];
-            let per_instance: usize = tensor.shape[1..].iter().product();
-            let inner: usize = tensor.shape[key_axis + 1..].iter().product();
-            for (b, map) in maps.iter_mut().enumerate() {
-                let block = &data[b * per_instance..(b + 1) * per_instance];
-                let mut weights = vec![0.0f64; keys];
-                for (i, &v) in block.iter().enumerate() {
-                    weights[(i / inner) % keys] += v as f64;
-                }
-                let count = (per_instance / keys).max(1) as f64;
+            // Strides of a C-order tensor, to find each value's batch and key index.
+            let mut strides = vec![1usize; rank];
+            for a in (0..rank.saturating_sub(1)).rev() {
+                strides[a] = strides[a + 1] * tensor.shape[a + 1];
+            }
+            let mut sums = vec![vec![0.0f64; keys]; batch.len()];
+            for (i, &v) in data.iter().enumerate() {
+                let b = (i / strides[batch_axis]) % tensor.shape[batch_axis];
+                let k = (i / strides[key_axis]) % keys;
+                sums[b][k] += v as f64;
+            }
+            let count = (data.len() / (batch.len() * keys).max(1)).max(1) as f64;
+            for (map, mut weights) in maps.iter_mut().zip(sums) {
                 weights.iter_mut().for_each(|w| *w /= count);
                 map.push(AttentionMap {
                     name: spec.name.clone(),

@@ -164,7 +164,9 @@ pub struct AttentionSpec {
     pub name: String,
     /// What its keys index: audio frames or lyric tokens.
     pub modality: Modality,
-    /// Axes per instance; `key` is required (`layers`, `heads`, `query` are averaged).
+    /// Axes: `key` is required; `layers`, `heads` and `query` are averaged over. The batch
+    /// axis comes first unless `batch` is listed (e.g. `[layers, batch, heads, query, key]`
+    /// for stacked per-layer maps).
     pub layout: Vec<String>,
 }
 
@@ -307,11 +309,11 @@ impl ModelSpec {
             if let Some(bad) = a
                 .layout
                 .iter()
-                .find(|x| !matches!(x.as_str(), "layers" | "heads" | "query" | "key"))
+                .find(|x| !matches!(x.as_str(), "batch" | "layers" | "heads" | "query" | "key"))
             {
                 return Err(Error::input(
                     format!("outputs.attention.{}.layout", a.name),
-                    format!("unknown axis `{bad}`; use layers, heads, query, key"),
+                    format!("unknown axis `{bad}`; use batch, layers, heads, query, key"),
                 ));
             }
             if a.modality == Modality::Unknown {
