@@ -30,6 +30,7 @@ lint:
 bench:
     cargo bench --bench surrogate
     cargo bench --bench audio
+    cargo bench --bench frontend
 
 # Regenerate the parity fixtures and the example neighbourhood with the pinned Python reference.
 fixtures:
@@ -40,6 +41,11 @@ fixtures:
     .venv-fixtures/bin/pip install -q -r tests/fixtures/audio/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/audio/generate.py
     .venv-fixtures/bin/python experiments/example/make_example.py
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/frontend/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/frontend/generate.py
+    cargo build
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/onnx/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/onnx/generate.py
 
 # The paper's global results regenerated from the authors' published per-class sums
 # (one folder per published file under reports/paper_figures/).

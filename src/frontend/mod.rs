@@ -159,13 +159,13 @@ impl AudioFrontend {
                 if s.n_mels == 0 {
                     return Err(bad("n_mels", "must be at least 1".into()));
                 }
-                if !(s.power > 0.0) {
+                if !(s.power.is_finite() && s.power > 0.0) {
                     return Err(bad("power", format!("must be positive, got {}", s.power)));
                 }
-                if !(s.amin > 0.0) {
+                if !(s.amin.is_finite() && s.amin > 0.0) {
                     return Err(bad("amin", format!("must be positive, got {}", s.amin)));
                 }
-                if matches!(s.top_db, Some(t) if !(t >= 0.0)) {
+                if matches!(s.top_db, Some(t) if !t.is_finite() || t < 0.0) {
                     return Err(bad("top_db", "must be non-negative".into()));
                 }
                 // librosa centres a `win_length` window inside `n_fft` zeros.
