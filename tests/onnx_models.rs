@@ -353,7 +353,31 @@ fn bad_specs_and_broken_models_are_rejected_with_the_file_named() {
     .unwrap();
     let typo = dir.path().join("typo.yaml");
     std::fs::write(&typo, spec.replace("max_length", "max_lenght")).unwrap();
-    for (path, mention) in [(&missing, "nowhere.onnx"), (&typo, "max_lenght")] {
+    // Parameters that give a shape the graph does not take: 32 mel bands for a 64-band input.
+    let multimodal = std::fs::read_to_string(fixtures().join("multimodal.yaml")).unwrap();
+    let shape = dir.path().join("shape.yaml");
+    std::fs::write(
+        &shape,
+        multimodal
+            .replace("n_mels: 64", "n_mels: 32")
+            .replace(
+                "planted_multimodal.onnx",
+                &fixtures()
+                    .join("planted_multimodal.onnx")
+                    .display()
+                    .to_string(),
+            )
+            .replace(
+                "tokenizer.json",
+                &fixtures().join("tokenizer.json").display().to_string(),
+            ),
+    )
+    .unwrap();
+    for (path, mention) in [
+        (&missing, "nowhere.onnx"),
+        (&typo, "max_lenght"),
+        (&shape, "[batch, 32, 313]"),
+    ] {
         let output = binary()
             .args(["explain", "--audio", "x.wav", "--lyrics", "x.txt", "--out"])
             .arg(dir.path().join("out"))

@@ -512,6 +512,32 @@ impl AudioFrontend {
             .collect()
     }
 
+    /// The shape of one instance's features as far as it is known before seeing any audio:
+    /// `None` for the time axis unless `seconds` (or `target_frames`) fixes it.
+    pub fn known_shape(&self) -> Vec<Option<usize>> {
+        let fixed_frames = match &self.finish {
+            Finish::Kaldi {
+                target_frames: Some(t),
+                ..
+            } => Some(*t),
+            _ => self.target_len.map(|n| self.linear_units(n)),
+        };
+        let mels = match &self.finish {
+            Finish::Waveform => None,
+            Finish::LogMel { filters, .. } | Finish::Kaldi { filters, .. } => {
+                Some(filters.filters.len())
+            }
+        };
+        self.layout
+            .iter()
+            .map(|a| match a {
+                Axis::Mels => mels,
+                Axis::Frames | Axis::Samples => fixed_frames,
+                Axis::Channels => Some(1),
+            })
+            .collect()
+    }
+
     /// The features of `samples` at `rate`, the naive way: fit, linear part, non-linear part.
     /// Errors name `origin` when the signal is too short for a single frame.
     pub fn features(&self, samples: &[f32], rate: u32, origin: &str) -> Result<Vec<f32>> {

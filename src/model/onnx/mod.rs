@@ -246,6 +246,43 @@ impl OnnxModel {
                     format!("input `{}` has rank {} ({shape:?}); model.yaml describes rank {rank} (the batch axis, then the layout)", input.name(), shape.len()),
                 ));
             }
+            // Dimensions the spec fixes must equal the graph's fixed dimensions.
+            let known: Vec<Option<usize>> = match input {
+                InputSpec::TokenIds(t) => vec![Some(t.max_length)],
+                InputSpec::AttentionMask(d) | InputSpec::WordIds(d) => {
+                    let length = self.spec.inputs.iter().find_map(|i| match i {
+                        InputSpec::TokenIds(t) if t.name == d.of => Some(t.max_length),
+                        _ => None,
+                    });
+                    vec![length]
+                }
+                _ => self
+                    .audio
+                    .as_ref()
+                    .map(|a| a.known_shape())
+                    .unwrap_or_default(),
+            };
+            for (axis, (&declared, computed)) in shape[1..].iter().zip(&known).enumerate() {
+                if let Some(c) = computed {
+                    if declared >= 0 && declared as usize != *c {
+                        let mut expected: Vec<String> = vec!["batch".into()];
+                        expected.extend(
+                            known
+                                .iter()
+                                .map(|k| k.map_or("?".into(), |v| v.to_string())),
+                        );
+                        return Err(Error::in_file(
+                            &stage.path,
+                            format!(
+                                "input `{}` has shape {shape:?} but model.yaml's parameters give [{}] (axis {} differs); fix the input's parameters (n_mels, seconds, hop_length, target_frames, max_length, layout)",
+                                input.name(),
+                                expected.join(", "),
+                                axis + 1
+                            ),
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }
