@@ -83,6 +83,8 @@ fn fixture_models_give_the_outputs_onnxruntime_gave_in_python() {
         ("multimodal.yaml", "multimodal_probs"),
         ("audio.yaml", "audio_probs"),
         ("lyrics.yaml", "lyrics_probs"),
+        // The same model split into an audio encoder, a text encoder and a fusion head.
+        ("split.yaml", "split_probs"),
     ] {
         let model = OnnxModel::load(&fixtures().join(yaml)).unwrap();
         let probs = model.predict(&inputs).unwrap();
