@@ -223,3 +223,66 @@ fn split_selects_rows_and_unimodal_models_need_their_own_method() {
         "{stderr}"
     );
 }
+
+#[test]
+fn labels_outside_a_models_classes_and_onnx_models_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = binary()
+        .args(["synth", "--tracks", "2", "--seconds", "2", "--out"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest = std::fs::read_to_string(data.join("manifest.csv")).unwrap();
+    let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
+    // The label is the last column of the synthetic manifest.
+    let last = lines[2].rfind(',').unwrap();
+    lines[2] = format!("{},7", &lines[2][..last]);
+    std::fs::write(data.join("bad_label.csv"), lines.join("\n") + "\n").unwrap();
+    let dataset = format!("  manifest: {}", data.join("bad_label.csv").display());
+    let path = config(dir.path(), &dataset, "");
+    for command in ["validate", "run"] {
+        let output = binary().arg(command).arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("label 7") && stderr.contains("planted"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("out/store").exists(),
+        "no model was called"
+    );
+
+    // An ONNX model.yaml (relative to the config) whose parameters do not fit its graph.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let spec = std::fs::read_to_string(fixtures.join("lyrics.yaml"))
+        .unwrap()
+        .replace("max_length: 32", "max_length: 16")
+        .replace(
+            "lyrics_tokens.onnx",
+            &fixtures.join("lyrics_tokens.onnx").display().to_string(),
+        )
+        .replace(
+            "tokenizer.json",
+            &fixtures.join("tokenizer.json").display().to_string(),
+        );
+    std::fs::write(dir.path().join("lyrics.yaml"), spec).unwrap();
+    let text = format!(
+        "dataset:\n{SYNTHETIC}\nmodels:\n  lyrics: lyrics.yaml\nexplainers:\n  - {{name: l, method: lime_lyrics, model: lyrics}}\noutput: {}\n",
+        dir.path().join("out2").display()
+    );
+    let path = dir.path().join("onnx.yaml");
+    std::fs::write(&path, text).unwrap();
+    let output = binary().arg("validate").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("models.lyrics")
+            && stderr.contains("input_ids")
+            && stderr.contains("[batch, 16]"),
+        "{stderr}"
+    );
+}

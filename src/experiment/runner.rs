@@ -163,6 +163,13 @@ pub fn validate(config_path: &Path) -> Result<String> {
         if let Err(e) = check_methods_match_models(&config, &models, config_path) {
             problems.push(format!("  {e}"));
         }
+        if let Some(instances) = &instances {
+            problems.extend(
+                label_problems(instances, &models)
+                    .into_iter()
+                    .map(|p| format!("  {p}")),
+            );
+        }
     }
     if !problems.is_empty() {
         return Err(Error::in_file(
@@ -229,6 +236,10 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         models.insert(name.clone(), model);
     }
     check_methods_match_models(&config, &models, config_path)?;
+    let problems = label_problems(&instances, &models);
+    if !problems.is_empty() {
+        return Err(Error::in_file(config_path, problems.join("\n")));
+    }
     let truth = load_ground_truth(&config, config_dir, &output)?;
     let cells: Vec<GridCell> = config.grid_cells();
     let mut plan: Vec<(usize, ExplainerConfig)> = Vec::new();
@@ -409,6 +420,30 @@ fn check_methods_match_models(
         }
     }
     Ok(())
+}
+
+/// Instances whose label is not a class of every model (a model's classes are indices
+/// `0..classes`).
+fn label_problems(
+    instances: &[Instance],
+    models: &BTreeMap<String, Box<dyn Classifier>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, model) in models {
+        let classes = model.class_names().len();
+        if let Some(bad) = instances
+            .iter()
+            .find(|i| i.label.is_some_and(|l| l >= classes))
+        {
+            problems.push(format!(
+                "{}: label {} is not a class of model `{name}`, which has {classes} classes ({})",
+                bad.id,
+                bad.label.unwrap_or(0),
+                model.class_names().join(", ")
+            ));
+        }
+    }
+    problems
 }
 
 /// Planted features per instance id (empty when the dataset has no ground truth).
