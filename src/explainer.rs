@@ -16,7 +16,7 @@ use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
-use crate::model::{instance_predictor, Classifier};
+use crate::model::{instance_predictor, Classifier, InstancePredictor};
 use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
 
@@ -54,11 +54,30 @@ pub struct ExplainOutcome {
     pub neighborhood: Neighborhood,
     /// The class with the highest output on the unperturbed instance.
     pub predicted_label: usize,
+    /// For each explained feature, its index in a full keep-mask (audio components, then
+    /// lyric features), as [`InstancePredictor::prepare`] takes them.
+    pub feature_indices: Vec<usize>,
+    /// Length of a full keep-mask.
+    pub space_len: usize,
 }
 
 /// Explains one instance: `audio` split into components, `lyrics` into words.
 /// `progress` is called with the number of samples done after each batch.
 pub fn explain_instance(
+    audio: &dyn Factorization,
+    lyrics: &LyricFeatures,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ExplainOutcome> {
+    let predictor = instance_predictor(model, audio, lyrics)?;
+    explain_instance_with(predictor.as_ref(), audio, lyrics, model, params, progress)
+}
+
+/// As [`explain_instance`], with the instance already prepared (so the caller can query the
+/// model again afterwards, e.g. for fidelity metrics, without preparing it twice).
+pub fn explain_instance_with(
+    predictor: &dyn InstancePredictor,
     audio: &dyn Factorization,
     lyrics: &LyricFeatures,
     model: &dyn Classifier,
@@ -75,7 +94,6 @@ pub fn explain_instance(
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
     let n = params.sampler.num_samples;
     let classes = model.class_names().len();
-    let predictor = instance_predictor(model, audio, lyrics)?;
     let batches: Vec<(usize, usize)> = (0..n)
         .step_by(params.batch_size)
         .map(|start| (start, (start + params.batch_size).min(n)))
@@ -134,6 +152,8 @@ pub fn explain_instance(
         explanation,
         neighborhood,
         predicted_label,
+        feature_indices: perturbations.features.clone(),
+        space_len: space.features.len(),
     })
 }
 

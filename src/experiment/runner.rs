@@ -20,12 +20,13 @@ use super::store::{ResultStore, StoredLabel, UnitRecord};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
-use crate::explainer::{explain_instance, ExplainParams};
+use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
 use crate::factorize::{factorize, SourceSegments};
-use crate::features::{Feature, Modality};
+use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
-use crate::metrics::{ground_truth, shape};
-use crate::model::{load_model, Classifier};
+use crate::metrics::fidelity::{self, Probe};
+use crate::metrics::{ground_truth, shape, stability, Metric, Scope};
+use crate::model::{instance_predictor, load_model, Classifier};
 use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
@@ -318,7 +319,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                 let bar = multi.add(ProgressBar::new(explainer.num_samples as u64));
                 bar.set_style(bar_style("{msg:>12} [{bar:40}] {pos}/{len} samples"));
                 bar.set_message(instance.id.clone());
-                let outcome = explain_instance(
+                let predictor = instance_predictor(model.as_ref(), factorization, &lyrics)?;
+                let outcome = explain_instance_with(
+                    predictor.as_ref(),
                     factorization,
                     &lyrics,
                     model.as_ref(),
@@ -336,16 +339,30 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                         Error::Numeric("the predicted label was not explained".into())
                     })?;
                 let planted = truth.get(&instance.id);
-                let metrics: Vec<(String, f64)> = config
-                    .metrics
-                    .iter()
-                    .map(|m| {
-                        (
-                            m.clone(),
-                            metric_value(m, predicted, &outcome.explanation.features, planted),
-                        )
-                    })
-                    .collect();
+                let probe = Probe {
+                    predictor: predictor.as_ref(),
+                    space_len: outcome.space_len,
+                    feature_indices: &outcome.feature_indices,
+                    label: outcome.predicted_label,
+                };
+                let mut metrics: Vec<(String, f64)> = Vec::new();
+                for m in &config.metrics {
+                    if let Some(v) = unit_metric(
+                        m,
+                        predicted,
+                        &outcome.explanation.features,
+                        planted,
+                        &probe,
+                        seed,
+                    )? {
+                        metrics.push((m.clone(), v));
+                    }
+                }
+                let stdevs = if config.metrics.iter().any(|m| m == "csi") {
+                    Some(predicted_stdevs(&outcome, predicted, &params)?)
+                } else {
+                    None
+                };
                 let record = UnitRecord {
                     instance: instance.id.clone(),
                     explainer: explainer.name.clone(),
@@ -366,6 +383,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                             local_pred: l.fit.local_pred,
                             model_output: l.model_output,
                             weights: l.fit.weights.clone(),
+                            stdevs: (l.label == outcome.predicted_label)
+                                .then(|| stdevs.clone())
+                                .flatten(),
                         })
                         .collect(),
                     features: outcome.explanation.features.clone(),
@@ -479,31 +499,135 @@ fn load_ground_truth(
         .collect())
 }
 
-/// The value of metric `name` for the explanation of the predicted label.
-fn metric_value(
+/// The value of metric `name` for the explanation of the predicted label, for metrics of one
+/// explanation (some query the model again through `probe`); `None` for metrics across
+/// repeats, which [`stability_rows`] computes.
+fn unit_metric(
     name: &str,
     label: &LabelExplanation,
     features: &[Feature],
     planted: Option<&BTreeSet<String>>,
-) -> f64 {
+    probe: &Probe,
+    seed: u64,
+) -> Result<Option<f64>> {
     let weights = &label.fit.weights;
     let empty = BTreeSet::new();
     let planted = planted.unwrap_or(&empty);
-    match name {
-        "score" => label.fit.score,
-        "local_error" => (label.model_output - label.fit.local_pred).abs(),
-        "modality_share_audio" => shape::modality_share_audio(weights, features),
-        "complexity" => shape::complexity(weights),
-        "precision_at_k_audio" => {
-            ground_truth::precision_at_k(weights, features, Modality::Audio, planted)
+    let Some(metric) = Metric::parse(name) else {
+        return Ok(Some(f64::NAN));
+    };
+    let order = || fidelity::explanation_order(weights, features.len());
+    Ok(Some(match metric {
+        Metric::Score => label.fit.score,
+        Metric::LocalError => (label.model_output - label.fit.local_pred).abs(),
+        Metric::ModalityShareAudio => shape::modality_share_audio(weights, features),
+        Metric::Complexity => shape::complexity(weights),
+        Metric::PrecisionAtK(m, None) => {
+            ground_truth::precision_at_k(weights, features, m, planted)
         }
-        "precision_at_k_lyrics" => {
-            ground_truth::precision_at_k(weights, features, Modality::Lyrics, planted)
+        Metric::PrecisionAtK(m, Some(k)) => {
+            ground_truth::precision_at_fixed_k(weights, features, m, planted, k)
         }
-        "auroc_audio" => ground_truth::auroc(weights, features, Modality::Audio, planted),
-        "auroc_lyrics" => ground_truth::auroc(weights, features, Modality::Lyrics, planted),
-        _ => f64::NAN,
+        Metric::RecallAtK(m, k) => ground_truth::recall_at_k(weights, features, m, planted, k),
+        Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
+        Metric::DeletionAuc(steps) => fidelity::deletion(probe, &order(), steps)?.0,
+        Metric::InsertionAuc(steps) => fidelity::insertion(probe, &order(), steps)?.0,
+        Metric::Comprehensiveness(k) => fidelity::comprehensiveness(probe, &order(), k)?,
+        Metric::Sufficiency(k) => fidelity::sufficiency(probe, &order(), k)?,
+        Metric::FaithfulnessCorrelation => {
+            let mut dense = vec![0.0; features.len()];
+            for &(j, w) in weights {
+                dense[j] = w;
+            }
+            fidelity::faithfulness_correlation(probe, &dense, seed)?
+        }
+        Metric::JaccardAtK(_)
+        | Metric::KendallTau
+        | Metric::SpearmanRho
+        | Metric::Vsi
+        | Metric::Csi => return Ok(None),
+    }))
+}
+
+/// Standard deviations of the predicted label's weights (for `csi`), from the neighbourhood
+/// the explanation was fitted on.
+fn predicted_stdevs(
+    outcome: &ExplainOutcome,
+    label: &LabelExplanation,
+    params: &ExplainParams,
+) -> Result<Vec<f64>> {
+    let data = outcome.neighborhood.data();
+    let w = params.refit.kernel.weights(data.view(), None)?;
+    let columns: Vec<usize> = label.fit.weights.iter().map(|(j, _)| *j).collect();
+    let x = data.select(ndarray::Axis(1), &columns);
+    let y = outcome.neighborhood.probs.column(label.label);
+    Ok(stability::coefficient_stdevs(
+        x.view(),
+        y,
+        w.view(),
+        params.refit.surrogate.ridge_alpha,
+    ))
+}
+
+/// One row of the `stability` table.
+struct StabilityRow {
+    instance: String,
+    explainer: String,
+    cell: String,
+    metric: String,
+    value: f64,
+}
+
+/// Metrics across repeats: one value per (instance, explainer, cell) for each configured
+/// stability metric, over the repeats' explanations of their predicted label.
+fn stability_rows(config: &ExperimentConfig, records: &[UnitRecord]) -> Vec<StabilityRow> {
+    let wanted: Vec<(&String, Metric)> = config
+        .metrics
+        .iter()
+        .filter_map(|m| Metric::parse(m).map(|p| (m, p)))
+        .filter(|(_, p)| p.scope() == Scope::Repeats)
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
     }
+    let mut groups: BTreeMap<(&str, &str, &str), Vec<&UnitRecord>> = BTreeMap::new();
+    for r in records {
+        groups
+            .entry((r.instance.as_str(), r.explainer.as_str(), r.cell.as_str()))
+            .or_default()
+            .push(r);
+    }
+    let mut rows = Vec::new();
+    for ((instance, explainer, cell), mut members) in groups {
+        members.sort_by_key(|r| r.repeat);
+        let d = members[0].features.len();
+        let repeats: Vec<stability::Repeat> = members
+            .iter()
+            .filter_map(|r| r.labels.iter().find(|l| l.label == r.predicted_label))
+            .map(|l| stability::Repeat {
+                weights: l.weights.clone(),
+                stdevs: l.stdevs.clone(),
+            })
+            .collect();
+        for (name, metric) in &wanted {
+            let value = match metric {
+                Metric::JaccardAtK(k) => stability::jaccard_at_k(&repeats, d, *k),
+                Metric::KendallTau => stability::kendall_tau(&repeats, d),
+                Metric::SpearmanRho => stability::spearman_rho(&repeats, d),
+                Metric::Vsi => stability::vsi(&repeats),
+                Metric::Csi => stability::csi(&repeats),
+                _ => f64::NAN,
+            };
+            rows.push(StabilityRow {
+                instance: instance.to_string(),
+                explainer: explainer.to_string(),
+                cell: cell.to_string(),
+                metric: name.to_string(),
+                value,
+            });
+        }
+    }
+    rows
 }
 
 /// `run.json`: what was run (config and hash, version, commit, seeds), then how it went.
@@ -585,6 +709,45 @@ fn write_tables(
 ) -> Result<()> {
     let tables = output.join("tables");
     let plain = TableStyle::default();
+    let stability = stability_rows(config, records);
+    if !stability.is_empty() {
+        let frame = DataFrame::new(
+            stability.len(),
+            vec![
+                Column::new(
+                    "instance".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.instance.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "explainer".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.explainer.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "cell".into(),
+                    stability.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "metric".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.metric.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "value".into(),
+                    stability.iter().map(|r| r.value).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(polars_err)?;
+        write_table(&tables, "stability", &frame, &plain)?;
+    }
     // explanations: one row per (unit, explained label, feature)
     let mut units: Vec<&UnitRecord> = Vec::new();
     let (mut lab, mut fea, mut moda, mut wei, mut ran) = (vec![], vec![], vec![], vec![], vec![]);
@@ -681,13 +844,24 @@ fn write_tables(
             .map(|m| m.higher_is_better)
             .unwrap_or(true);
         let (mut means, mut stds, mut cis) = (vec![], vec![], vec![]);
-        for (_, members) in &groups {
-            let values: Vec<f64> = members
-                .iter()
-                .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
-                // Not applicable (e.g. lyrics precision of an audio-only explanation) is NaN.
-                .filter(|v| v.is_finite())
-                .collect();
+        let across_repeats = Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
+        for ((explainer, cell), members) in &groups {
+            // Stability metrics have one value per instance; the others one per explanation.
+            let values: Vec<f64> = if across_repeats {
+                stability
+                    .iter()
+                    .filter(|r| &r.explainer == explainer && &r.cell == cell && &r.metric == metric)
+                    .map(|r| r.value)
+                    .filter(|v| v.is_finite())
+                    .collect()
+            } else {
+                members
+                    .iter()
+                    .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
+                    // Not applicable (e.g. lyrics precision of an audio-only explanation) is NaN.
+                    .filter(|v| v.is_finite())
+                    .collect()
+            };
             let n = values.len() as f64;
             let mean = values.iter().sum::<f64>() / n;
             let var = if values.len() > 1 {

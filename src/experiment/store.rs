@@ -24,6 +24,10 @@ pub struct StoredLabel {
     pub model_output: f64,
     /// `(feature index, weight)` sorted by |weight|.
     pub weights: Vec<(usize, f64)>,
+    /// Standard deviation of each weight (same order), for the predicted label when the config
+    /// asks for `csi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdevs: Option<Vec<f64>>,
 }
 
 /// Everything one unit of work produced.

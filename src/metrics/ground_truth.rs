@@ -45,6 +45,42 @@ pub fn precision_at_k(
     ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / k as f64
 }
 
+/// **Precision@k** with a fixed `k` (higher is better, [0, 1]): the share of planted features
+/// of `modality` among its `k` features with the largest |weight| (`k` capped at the number of
+/// features of the modality). NaN when none is planted or the modality is absent.
+pub fn precision_at_fixed_k(
+    weights: &[(usize, f64)],
+    features: &[Feature],
+    modality: Modality,
+    planted: &BTreeSet<String>,
+    k: usize,
+) -> f64 {
+    let ranked = ranked(weights, features, modality, planted);
+    let k = k.min(ranked.len());
+    if k == 0 || !ranked.iter().any(|(_, p)| *p) {
+        return f64::NAN;
+    }
+    ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / k as f64
+}
+
+/// **Recall@k** (higher is better, [0, 1]): the share of the planted features of `modality`
+/// found among its `k` features with the largest |weight|. NaN when none is planted or the
+/// modality is absent. Source: as precision@k.
+pub fn recall_at_k(
+    weights: &[(usize, f64)],
+    features: &[Feature],
+    modality: Modality,
+    planted: &BTreeSet<String>,
+    k: usize,
+) -> f64 {
+    let ranked = ranked(weights, features, modality, planted);
+    let total = ranked.iter().filter(|(_, p)| *p).count();
+    if total == 0 {
+        return f64::NAN;
+    }
+    ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / total as f64
+}
+
 /// **AUROC** (higher is better, [0, 1]; 0.5 is chance): the probability that a planted feature
 /// of `modality` has a larger |weight| than a non-planted one (ties count one half), i.e. the
 /// Mann–Whitney statistic. NaN when either group is empty.
@@ -96,6 +132,34 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         (features, planted)
+    }
+
+    #[test]
+    fn recall_and_fixed_k_precision_count_the_planted_features_found() {
+        let (features, planted) = setup();
+        // Audio ranked: drums0 (0.5), drums1 (0.4), bass0 (0.1); planted: drums1, bass0.
+        let w = [(0, 0.5), (1, 0.4), (2, 0.1)];
+        assert_eq!(
+            recall_at_k(&w, &features, Modality::Audio, &planted, 1),
+            0.0
+        );
+        assert_eq!(
+            recall_at_k(&w, &features, Modality::Audio, &planted, 2),
+            0.5
+        );
+        assert_eq!(
+            recall_at_k(&w, &features, Modality::Audio, &planted, 3),
+            1.0
+        );
+        assert_eq!(
+            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 2),
+            0.5
+        );
+        assert_eq!(
+            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 10),
+            2.0 / 3.0
+        );
+        assert!(recall_at_k(&w, &features, Modality::Lyrics, &BTreeSet::new(), 2).is_nan());
     }
 
     #[test]

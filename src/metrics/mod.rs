@@ -1,12 +1,22 @@
 //! Explanation metrics. Each is a small named unit whose doc comment gives its definition,
-//! direction, range and source; [`catalogue`] lists them for configs and tables.
+//! direction, range and source; [`catalogue`] lists them for configs and tables, and
+//! [`Metric::parse`] turns a config name (some take a number: `comprehensiveness_at_5`) into
+//! the metric.
+//!
+//! Three scopes: metrics of one explanation ([`shape`], [`ground_truth`], the surrogate's
+//! score), metrics that query the model again on the explained instance ([`fidelity`]), and
+//! metrics across the repeats of one instance ([`stability`]).
 
+pub mod fidelity;
 pub mod ground_truth;
 pub mod shape;
+pub mod stability;
+
+use crate::features::Modality;
 
 /// A metric's name, whether higher is better, and a one-line description with its range.
 pub struct MetricInfo {
-    /// Name used in configs and tables.
+    /// Name used in configs and tables; `{k}` stands for a number (`precision_at_{k}_audio`).
     pub name: &'static str,
     /// `true`: higher is better (↑); `false`: lower is better (↓).
     pub higher_is_better: bool,
@@ -16,21 +26,239 @@ pub struct MetricInfo {
     pub needs_ground_truth: bool,
 }
 
+macro_rules! metric {
+    ($name:expr, $higher:expr, $truth:expr, $description:expr) => {
+        MetricInfo {
+            name: $name,
+            higher_is_better: $higher,
+            description: $description,
+            needs_ground_truth: $truth,
+        }
+    };
+}
+
 /// Every metric the runner can compute.
 pub fn catalogue() -> &'static [MetricInfo] {
     &[
-        MetricInfo { name: "score", higher_is_better: true, description: "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]", needs_ground_truth: false },
-        MetricInfo { name: "local_error", higher_is_better: false, description: "|f(x) - g(x)| for the predicted label on the instance, [0, 1]", needs_ground_truth: false },
-        MetricInfo { name: "modality_share_audio", higher_is_better: true, description: "share of total |weight| on audio components, [0, 1] (descriptive)", needs_ground_truth: false },
-        MetricInfo { name: "complexity", higher_is_better: false, description: "entropy of normalised |weights|, base = number of features, [0, 1]", needs_ground_truth: false },
-        MetricInfo { name: "precision_at_k_audio", higher_is_better: true, description: "planted audio components among the top k audio features (k = number planted), [0, 1]", needs_ground_truth: true },
-        MetricInfo { name: "precision_at_k_lyrics", higher_is_better: true, description: "planted words among the top k lyric features (k = number planted), [0, 1]", needs_ground_truth: true },
-        MetricInfo { name: "auroc_audio", higher_is_better: true, description: "AUROC of |weight| separating planted from other audio components, [0, 1]", needs_ground_truth: true },
-        MetricInfo { name: "auroc_lyrics", higher_is_better: true, description: "AUROC of |weight| separating planted from other words, [0, 1]", needs_ground_truth: true },
+        metric!("score", true, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
+        metric!("local_error", false, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]"),
+        metric!("deletion_auc", false, false, "area under p(label) as features are removed in explanation order (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
+        metric!("insertion_auc", true, false, "area under p(label) as features are added in explanation order (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
+        metric!("comprehensiveness_at_{k}", true, false, "p(x) - p(x without the top k features) (ERASER), [-1, 1]"),
+        metric!("sufficiency_at_{k}", false, false, "p(x) - p(only the top k features) (ERASER), [-1, 1]"),
+        metric!("faithfulness_correlation", true, false, "Pearson correlation of summed weights and probability drops over 50 random subsets (Bhatt et al.), [-1, 1]"),
+        metric!("modality_share_audio", true, false, "share of total |weight| on audio components, [0, 1] (descriptive)"),
+        metric!("complexity", false, false, "entropy of normalised |weights|, base = number of features, [0, 1]"),
+        metric!("precision_at_k_audio", true, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]"),
+        metric!("precision_at_k_lyrics", true, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]"),
+        metric!("recall_at_{k}_audio", true, true, "share of the planted audio components found among the top k audio features, [0, 1]"),
+        metric!("recall_at_{k}_lyrics", true, true, "share of the planted words found among the top k lyric features, [0, 1]"),
+        metric!("auroc_audio", true, true, "AUROC of |weight| separating planted from other audio components, [0, 1]"),
+        metric!("auroc_lyrics", true, true, "AUROC of |weight| separating planted from other words, [0, 1]"),
+        metric!("jaccard_at_{k}", true, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
+        metric!("kendall_tau", true, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
+        metric!("spearman_rho", true, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
+        metric!("vsi", true, false, "stability: variables stability index (Visani et al.), share of shared selected features across repeats, [0, 1]"),
+        metric!("csi", true, false, "stability: coefficients stability index (Visani et al.), share of overlapping 95% coefficient intervals across repeats, [0, 1]"),
     ]
 }
 
-/// The catalogue entry of `name`.
+/// A metric parsed from its config name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Surrogate weighted R².
+    Score,
+    /// |f(x) − g(x)|.
+    LocalError,
+    /// Deletion AUC with this many steps.
+    DeletionAuc(usize),
+    /// Insertion AUC with this many steps.
+    InsertionAuc(usize),
+    /// Comprehensiveness at k.
+    Comprehensiveness(usize),
+    /// Sufficiency at k.
+    Sufficiency(usize),
+    /// Faithfulness correlation.
+    FaithfulnessCorrelation,
+    /// Share of |weight| on audio.
+    ModalityShareAudio,
+    /// Entropy of |weights|.
+    Complexity,
+    /// Precision at k (`None`: k = number planted).
+    PrecisionAtK(Modality, Option<usize>),
+    /// Recall at k.
+    RecallAtK(Modality, usize),
+    /// AUROC against planted features.
+    Auroc(Modality),
+    /// Mean pairwise top-k Jaccard across repeats.
+    JaccardAtK(usize),
+    /// Mean pairwise Kendall tau-b across repeats.
+    KendallTau,
+    /// Mean pairwise Spearman rho across repeats.
+    SpearmanRho,
+    /// Variables stability index.
+    Vsi,
+    /// Coefficients stability index.
+    Csi,
+}
+
+/// Where a metric is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// From one explanation alone.
+    Explanation,
+    /// From one explanation and new model queries on the explained instance.
+    Model,
+    /// Across the repeats of one instance (one value per instance, explainer and cell).
+    Repeats,
+}
+
+impl Metric {
+    /// Parses a config name; `None` for unknown names.
+    pub fn parse(name: &str) -> Option<Metric> {
+        let number = |prefix: &str, suffix: &str| -> Option<usize> {
+            name.strip_prefix(prefix)?
+                .strip_suffix(suffix)?
+                .parse()
+                .ok()
+                .filter(|k: &usize| *k > 0)
+        };
+        let modality = |s: &str| match s {
+            "audio" => Some(Modality::Audio),
+            "lyrics" => Some(Modality::Lyrics),
+            _ => None,
+        };
+        Some(match name {
+            "score" => Metric::Score,
+            "local_error" => Metric::LocalError,
+            "deletion_auc" => Metric::DeletionAuc(10),
+            "insertion_auc" => Metric::InsertionAuc(10),
+            "faithfulness_correlation" => Metric::FaithfulnessCorrelation,
+            "modality_share_audio" => Metric::ModalityShareAudio,
+            "complexity" => Metric::Complexity,
+            "precision_at_k_audio" => Metric::PrecisionAtK(Modality::Audio, None),
+            "precision_at_k_lyrics" => Metric::PrecisionAtK(Modality::Lyrics, None),
+            "auroc_audio" => Metric::Auroc(Modality::Audio),
+            "auroc_lyrics" => Metric::Auroc(Modality::Lyrics),
+            "kendall_tau" => Metric::KendallTau,
+            "spearman_rho" => Metric::SpearmanRho,
+            "vsi" => Metric::Vsi,
+            "csi" => Metric::Csi,
+            _ => {
+                if let Some(k) = number("deletion_auc_", "") {
+                    Metric::DeletionAuc(k)
+                } else if let Some(k) = number("insertion_auc_", "") {
+                    Metric::InsertionAuc(k)
+                } else if let Some(k) = number("comprehensiveness_at_", "") {
+                    Metric::Comprehensiveness(k)
+                } else if let Some(k) = number("sufficiency_at_", "") {
+                    Metric::Sufficiency(k)
+                } else if let Some(k) = number("jaccard_at_", "") {
+                    Metric::JaccardAtK(k)
+                } else {
+                    let (rest, m) = name.rsplit_once('_')?;
+                    let m = modality(m)?;
+                    if let Some(k) = number_of(rest, "precision_at_") {
+                        Metric::PrecisionAtK(m, Some(k))
+                    } else if let Some(k) = number_of(rest, "recall_at_") {
+                        Metric::RecallAtK(m, k)
+                    } else {
+                        return None;
+                    }
+                }
+            }
+        })
+    }
+
+    /// Where it is computed.
+    pub fn scope(self) -> Scope {
+        match self {
+            Metric::DeletionAuc(_)
+            | Metric::InsertionAuc(_)
+            | Metric::Comprehensiveness(_)
+            | Metric::Sufficiency(_)
+            | Metric::FaithfulnessCorrelation => Scope::Model,
+            Metric::JaccardAtK(_)
+            | Metric::KendallTau
+            | Metric::SpearmanRho
+            | Metric::Vsi
+            | Metric::Csi => Scope::Repeats,
+            _ => Scope::Explanation,
+        }
+    }
+
+    /// Its catalogue entry.
+    pub fn info(self) -> &'static MetricInfo {
+        let template = match self {
+            Metric::Score => "score",
+            Metric::LocalError => "local_error",
+            Metric::DeletionAuc(_) => "deletion_auc",
+            Metric::InsertionAuc(_) => "insertion_auc",
+            Metric::Comprehensiveness(_) => "comprehensiveness_at_{k}",
+            Metric::Sufficiency(_) => "sufficiency_at_{k}",
+            Metric::FaithfulnessCorrelation => "faithfulness_correlation",
+            Metric::ModalityShareAudio => "modality_share_audio",
+            Metric::Complexity => "complexity",
+            Metric::PrecisionAtK(Modality::Lyrics, _) => "precision_at_k_lyrics",
+            Metric::PrecisionAtK(_, _) => "precision_at_k_audio",
+            Metric::RecallAtK(Modality::Lyrics, _) => "recall_at_{k}_lyrics",
+            Metric::RecallAtK(_, _) => "recall_at_{k}_audio",
+            Metric::Auroc(Modality::Lyrics) => "auroc_lyrics",
+            Metric::Auroc(_) => "auroc_audio",
+            Metric::JaccardAtK(_) => "jaccard_at_{k}",
+            Metric::KendallTau => "kendall_tau",
+            Metric::SpearmanRho => "spearman_rho",
+            Metric::Vsi => "vsi",
+            Metric::Csi => "csi",
+        };
+        catalogue()
+            .iter()
+            .find(|m| m.name == template)
+            .unwrap_or(&catalogue()[0])
+    }
+}
+
+fn number_of(text: &str, prefix: &str) -> Option<usize> {
+    text.strip_prefix(prefix)?.parse().ok().filter(|k| *k > 0)
+}
+
+/// The catalogue entry of the metric called `name`.
 pub fn info(name: &str) -> Option<&'static MetricInfo> {
-    catalogue().iter().find(|m| m.name == name)
+    Metric::parse(name).map(Metric::info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_with_their_numbers() {
+        assert_eq!(
+            Metric::parse("comprehensiveness_at_5"),
+            Some(Metric::Comprehensiveness(5))
+        );
+        assert_eq!(
+            Metric::parse("recall_at_10_lyrics"),
+            Some(Metric::RecallAtK(Modality::Lyrics, 10))
+        );
+        assert_eq!(
+            Metric::parse("precision_at_3_audio"),
+            Some(Metric::PrecisionAtK(Modality::Audio, Some(3)))
+        );
+        assert_eq!(
+            Metric::parse("deletion_auc_20"),
+            Some(Metric::DeletionAuc(20))
+        );
+        assert_eq!(Metric::parse("jaccard_at_0"), None);
+        assert_eq!(Metric::parse("recall_at_5_drums"), None);
+        assert_eq!(Metric::parse("scor"), None);
+        assert!(!info("sufficiency_at_2").unwrap().higher_is_better);
+        assert_eq!(Metric::parse("vsi").unwrap().scope(), Scope::Repeats);
+        // Every catalogue name without a number parses.
+        for m in catalogue() {
+            if !m.name.contains("{k}") {
+                assert!(Metric::parse(m.name).is_some(), "{}", m.name);
+            }
+        }
+    }
 }
