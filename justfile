@@ -46,6 +46,8 @@ fixtures:
     cargo build
     .venv-fixtures/bin/pip install -q -r tests/fixtures/onnx/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/onnx/generate.py
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/stability/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/stability/generate.py
 
 # The paper's global results regenerated from the authors' published per-class sums
 # (one folder per published file under reports/paper_figures/).

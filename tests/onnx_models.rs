@@ -146,12 +146,12 @@ fn attention_outputs_are_the_planted_function_of_the_input() {
         })
         .collect();
     let total: f64 = scores.iter().map(|s| s.exp()).sum();
-    for (k, w) in text.weights.iter().enumerate() {
+    for (k, w) in text.first_token.iter().enumerate() {
         assert!((w - scores[k].exp() / total).abs() < 1e-5, "key {k}: {w}");
     }
     let audio = maps[0].iter().find(|m| m.name == "attn_audio").unwrap();
-    assert_eq!(audio.weights.len(), 313);
-    assert!((audio.weights.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+    assert_eq!(audio.first_token.len(), 313);
+    assert!((audio.first_token.iter().sum::<f64>() - 1.0).abs() < 1e-4);
 }
 
 #[test]

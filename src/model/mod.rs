@@ -1,6 +1,7 @@
 //! Models: the [`Classifier`] trait every model implements, and the built-in models that need
 //! no files. Batching and composition live outside the model.
 
+pub mod attention;
 pub mod onnx;
 pub mod planted;
 pub mod trained;
@@ -41,6 +42,11 @@ pub trait Classifier: Send + Sync {
     /// by the matching unimodal method.
     fn reads(&self) -> (bool, bool) {
         (true, true)
+    }
+
+    /// The model's attention maps for one input (models without attention outputs: none).
+    fn attention(&self, _input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
+        Ok(Vec::new())
     }
 
     /// Prepares one instance for many masked predictions, for models with a faster route than
@@ -182,6 +188,10 @@ impl<T: Classifier + ?Sized> Classifier for &T {
         lyrics: &'a LyricFeatures,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
         (**self).prepare_instance(audio, lyrics)
+    }
+
+    fn attention(&self, input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
+        (**self).attention(input)
     }
 }
 

@@ -21,6 +21,7 @@ use ort::session::Session;
 use ort::value::{Tensor, TensorElementType, ValueType};
 use rayon::prelude::*;
 
+use super::attention::{self, AttentionMap};
 use super::{validate_probabilities, Classifier, InstancePredictor, ModelInput, PreparedBatch};
 use crate::error::{Error, Result};
 use crate::factorize::Factorization;
@@ -59,17 +60,6 @@ struct Stage {
     outputs: Vec<String>,
     /// Declared element type and shape (`-1` for dynamic) of each input, by name.
     declared: HashMap<String, (TensorElementType, Vec<i64>)>,
-}
-
-/// An attention map averaged over layers, heads and queries: one weight per key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttentionMap {
-    /// The output name.
-    pub name: String,
-    /// What the keys index.
-    pub modality: Modality,
-    /// One weight per key.
-    pub weights: Vec<f64>,
 }
 
 /// An ONNX classifier.
@@ -551,7 +541,7 @@ impl OnnxModel {
         Ok(probs)
     }
 
-    /// Attention maps of each input, averaged over layers, heads and queries.
+    /// Attention maps of each input (see [`AttentionMap`]).
     pub fn attention(&self, batch: &[ModelInput]) -> Result<Vec<Vec<AttentionMap>>> {
         let wanted: Vec<&str> = self
             .spec
@@ -561,6 +551,15 @@ impl OnnxModel {
             .map(|a| a.name.as_str())
             .collect();
         let outputs = self.run(self.inputs_for_batch(batch)?, &wanted)?;
+        let token_offsets: Vec<Option<Vec<(usize, usize)>>> = batch
+            .iter()
+            .map(|input| {
+                self.text
+                    .first()
+                    .map(|(_, encoder)| encoder.encode(&input.lyrics).map(|r| r.offsets))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
         let mut maps = vec![Vec::new(); batch.len()];
         for spec in &self.spec.outputs.attention {
             let tensor = &outputs[&spec.name];
@@ -571,7 +570,6 @@ impl OnnxModel {
                 ));
             };
             let explicit_batch = spec.layout.iter().any(|a| a == "batch");
-            let rank = spec.layout.len() + usize::from(!explicit_batch);
             let axes: Vec<&str> = if explicit_batch {
                 spec.layout.iter().map(String::as_str).collect()
             } else {
@@ -580,32 +578,31 @@ impl OnnxModel {
                     .collect()
             };
             let batch_axis = axes.iter().position(|a| *a == "batch").unwrap_or(0);
-            let key_axis = axes.iter().position(|a| *a == "key").unwrap_or(0);
-            if tensor.shape.len() != rank || tensor.shape[batch_axis] != batch.len() {
+            if tensor.shape.len() != axes.len() || tensor.shape[batch_axis] != batch.len() {
                 return Err(Error::in_file(
                     Path::new(&self.name),
                     format!("attention output `{}` has shape {:?} for a batch of {}; its layout {:?} (batch first unless listed) does not fit", spec.name, tensor.shape, batch.len(), spec.layout),
                 ));
             }
-            let keys = tensor.shape[key_axis];
-            // Strides of a C-order tensor, to find each value's batch and key index.
-            let mut strides = vec![1usize; rank];
-            for a in (0..rank.saturating_sub(1)).rev() {
-                strides[a] = strides[a + 1] * tensor.shape[a + 1];
-            }
-            let mut sums = vec![vec![0.0f64; keys]; batch.len()];
-            for (i, &v) in data.iter().enumerate() {
-                let b = (i / strides[batch_axis]) % tensor.shape[batch_axis];
-                let k = (i / strides[key_axis]) % keys;
-                sums[b][k] += v as f64;
-            }
-            let count = (data.len() / (batch.len() * keys).max(1)).max(1) as f64;
-            for (map, mut weights) in maps.iter_mut().zip(sums) {
-                weights.iter_mut().for_each(|w| *w /= count);
+            for (b, map) in maps.iter_mut().enumerate() {
+                let (first_token, rollout) = attention::reduce(&tensor.shape, data, &axes, b)?;
+                let (token_offsets, key_seconds) = match spec.modality {
+                    Modality::Lyrics => (token_offsets[b].clone(), None),
+                    _ => (
+                        None,
+                        self.audio.as_ref().map(|f| {
+                            f.fitted_len(batch[b].audio.len(), batch[b].sample_rate) as f64
+                                / f.sample_rate() as f64
+                        }),
+                    ),
+                };
                 map.push(AttentionMap {
                     name: spec.name.clone(),
                     modality: spec.modality,
-                    weights,
+                    first_token,
+                    rollout,
+                    token_offsets,
+                    key_seconds,
                 });
             }
         }
@@ -648,6 +645,15 @@ impl Classifier for OnnxModel {
 
     fn reads(&self) -> (bool, bool) {
         (self.audio.is_some(), !self.text.is_empty())
+    }
+
+    fn attention(&self, input: &ModelInput) -> Result<Vec<AttentionMap>> {
+        if self.spec.outputs.attention.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(OnnxModel::attention(self, std::slice::from_ref(input))?
+            .pop()
+            .unwrap_or_default())
     }
 
     fn prepare_instance<'a>(

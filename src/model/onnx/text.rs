@@ -17,6 +17,8 @@ pub struct TokenRow {
     pub mask: Vec<i64>,
     /// Word index of each token; -1 for special and padding tokens.
     pub word_ids: Vec<i64>,
+    /// Byte range of each token in the text (`(0, 0)` for special and padding tokens).
+    pub offsets: Vec<(usize, usize)>,
 }
 
 /// A loaded tokenizer for one `token_ids` input.
@@ -92,10 +94,17 @@ impl TextEncoder {
                 .iter()
                 .map(|w| w.map_or(-1, |w| w as i64))
                 .collect(),
+            offsets: enc
+                .get_offsets()
+                .iter()
+                .zip(enc.get_special_tokens_mask())
+                .map(|(&o, &special)| if special == 1 { (0, 0) } else { o })
+                .collect(),
         };
         for v in [&mut row.ids, &mut row.mask, &mut row.word_ids] {
             v.truncate(self.max_length);
         }
+        row.offsets.truncate(self.max_length);
         Ok(row)
     }
 }
