@@ -21,12 +21,14 @@ use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
 use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
-use crate::factorize::{factorize, SourceSegments};
+use crate::factorize::{factorize, Factorization, SourceSegments};
 use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
+use crate::metrics::attention as metric_attention;
 use crate::metrics::fidelity::{self, Probe};
 use crate::metrics::{ground_truth, shape, stability, Metric, Scope};
-use crate::model::{instance_predictor, load_model, Classifier};
+use crate::model::attention::AttentionMap;
+use crate::model::{instance_predictor, load_model, Classifier, ModelInput};
 use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
@@ -283,6 +285,8 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         let lyrics = LyricFeatures::new(&instance.lyrics, &LyricsParams::default())?;
         let mut factorizations: BTreeMap<(FactorizationKind, usize), SourceSegments> =
             BTreeMap::new();
+        let mut attention_maps: BTreeMap<(String, FactorizationKind, usize), Vec<AttentionMap>> =
+            BTreeMap::new();
         for (cell_index, explainer) in &plan {
             for repeat in 0..config.repeats {
                 let path = store.path(&instance.id, &explainer.name, *cell_index, repeat);
@@ -345,16 +349,41 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     feature_indices: &outcome.feature_indices,
                     label: outcome.predicted_label,
                 };
+                let wants_attention = config
+                    .metrics
+                    .iter()
+                    .any(|m| matches!(Metric::parse(m), Some(Metric::Attention(..))));
+                let attention: &[AttentionMap] = if wants_attention {
+                    let key = (
+                        explainer.model.clone(),
+                        explainer.factorization,
+                        explainer.segments,
+                    );
+                    if !attention_maps.contains_key(&key) {
+                        let everything = vec![true; factorization.len()];
+                        let input = ModelInput {
+                            audio: factorization.compose(&everything),
+                            sample_rate: factorization.sample_rate(),
+                            lyrics: instance.lyrics.clone(),
+                        };
+                        attention_maps.insert(key.clone(), model.attention(&input)?);
+                    }
+                    &attention_maps[&key]
+                } else {
+                    &[]
+                };
+                let context = MetricContext {
+                    label: predicted,
+                    features: &outcome.explanation.features,
+                    planted,
+                    probe: &probe,
+                    seed,
+                    attention,
+                    lyrics: &lyrics,
+                };
                 let mut metrics: Vec<(String, f64)> = Vec::new();
                 for m in &config.metrics {
-                    if let Some(v) = unit_metric(
-                        m,
-                        predicted,
-                        &outcome.explanation.features,
-                        planted,
-                        &probe,
-                        seed,
-                    )? {
+                    if let Some(v) = unit_metric(m, &context)? {
                         metrics.push((m.clone(), v));
                     }
                 }
@@ -499,17 +528,31 @@ fn load_ground_truth(
         .collect())
 }
 
+/// What the metrics of one explanation may look at.
+#[derive(Clone, Copy)]
+struct MetricContext<'a> {
+    label: &'a LabelExplanation,
+    features: &'a [Feature],
+    planted: Option<&'a BTreeSet<String>>,
+    probe: &'a Probe<'a>,
+    seed: u64,
+    attention: &'a [AttentionMap],
+    lyrics: &'a LyricFeatures,
+}
+
 /// The value of metric `name` for the explanation of the predicted label, for metrics of one
 /// explanation (some query the model again through `probe`); `None` for metrics across
 /// repeats, which [`stability_rows`] computes.
-fn unit_metric(
-    name: &str,
-    label: &LabelExplanation,
-    features: &[Feature],
-    planted: Option<&BTreeSet<String>>,
-    probe: &Probe,
-    seed: u64,
-) -> Result<Option<f64>> {
+fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
+    let MetricContext {
+        label,
+        features,
+        planted,
+        probe,
+        seed,
+        attention,
+        lyrics,
+    } = *context;
     let weights = &label.fit.weights;
     let empty = BTreeSet::new();
     let planted = planted.unwrap_or(&empty);
@@ -541,6 +584,10 @@ fn unit_metric(
             }
             fidelity::faithfulness_correlation(probe, &dense, seed)?
         }
+        Metric::Attention(source, how, modality) => metric_attention::agreement(
+            metric_attention::unit_masses(attention, source, modality, weights, features, lyrics),
+            how,
+        ),
         Metric::JaccardAtK(_)
         | Metric::KendallTau
         | Metric::SpearmanRho

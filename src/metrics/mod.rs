@@ -7,6 +7,7 @@
 //! score), metrics that query the model again on the explained instance ([`fidelity`]), and
 //! metrics across the repeats of one instance ([`stability`]).
 
+pub mod attention;
 pub mod fidelity;
 pub mod ground_truth;
 pub mod shape;
@@ -55,6 +56,16 @@ pub fn catalogue() -> &'static [MetricInfo] {
         metric!("recall_at_{k}_lyrics", true, true, "share of the planted words found among the top k lyric features, [0, 1]"),
         metric!("auroc_audio", true, true, "AUROC of |weight| separating planted from other audio components, [0, 1]"),
         metric!("auroc_lyrics", true, true, "AUROC of |weight| separating planted from other words, [0, 1]"),
+        metric!("attention_spearman_audio", true, false, "Spearman rho between |weight| and last-layer first-token attention per time segment, [-1, 1]"),
+        metric!("attention_spearman_lyrics", true, false, "Spearman rho between |weight| and last-layer first-token attention per word, [-1, 1]"),
+        metric!("attention_kendall_audio", true, false, "Kendall tau-b between |weight| and first-token attention per time segment, [-1, 1]"),
+        metric!("attention_kendall_lyrics", true, false, "Kendall tau-b between |weight| and first-token attention per word, [-1, 1]"),
+        metric!("attention_overlap_at_{k}_audio", true, false, "overlap of the top-k segments by |weight| and by first-token attention, [0, 1]"),
+        metric!("attention_overlap_at_{k}_lyrics", true, false, "overlap of the top-k words by |weight| and by first-token attention, [0, 1]"),
+        metric!("rollout_spearman_audio", true, false, "Spearman rho between |weight| and attention rollout per time segment (square maps only), [-1, 1]"),
+        metric!("rollout_spearman_lyrics", true, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]"),
+        metric!("rollout_kendall_audio", true, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]"),
+        metric!("rollout_kendall_lyrics", true, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]"),
         metric!("jaccard_at_{k}", true, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
         metric!("kendall_tau", true, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
         metric!("spearman_rho", true, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
@@ -90,6 +101,8 @@ pub enum Metric {
     RecallAtK(Modality, usize),
     /// AUROC against planted features.
     Auroc(Modality),
+    /// Agreement with the model's attention.
+    Attention(attention::AttentionSource, attention::Agreement, Modality),
     /// Mean pairwise top-k Jaccard across repeats.
     JaccardAtK(usize),
     /// Mean pairwise Kendall tau-b across repeats.
@@ -158,7 +171,19 @@ impl Metric {
                 } else {
                     let (rest, m) = name.rsplit_once('_')?;
                     let m = modality(m)?;
-                    if let Some(k) = number_of(rest, "precision_at_") {
+                    use attention::{Agreement, AttentionSource};
+                    let attention = |source, how| Metric::Attention(source, how, m);
+                    if rest == "attention_spearman" {
+                        attention(AttentionSource::FirstToken, Agreement::Spearman)
+                    } else if rest == "attention_kendall" {
+                        attention(AttentionSource::FirstToken, Agreement::Kendall)
+                    } else if rest == "rollout_spearman" {
+                        attention(AttentionSource::Rollout, Agreement::Spearman)
+                    } else if rest == "rollout_kendall" {
+                        attention(AttentionSource::Rollout, Agreement::Kendall)
+                    } else if let Some(k) = number_of(rest, "attention_overlap_at_") {
+                        attention(AttentionSource::FirstToken, Agreement::OverlapAtK(k))
+                    } else if let Some(k) = number_of(rest, "precision_at_") {
                         Metric::PrecisionAtK(m, Some(k))
                     } else if let Some(k) = number_of(rest, "recall_at_") {
                         Metric::RecallAtK(m, k)
@@ -205,6 +230,26 @@ impl Metric {
             Metric::RecallAtK(_, _) => "recall_at_{k}_audio",
             Metric::Auroc(Modality::Lyrics) => "auroc_lyrics",
             Metric::Auroc(_) => "auroc_audio",
+            Metric::Attention(source, how, m) => {
+                use attention::{Agreement, AttentionSource};
+                let lyrics = m == Modality::Lyrics;
+                match (source, how, lyrics) {
+                    (AttentionSource::Rollout, Agreement::Kendall, false) => {
+                        "rollout_kendall_audio"
+                    }
+                    (AttentionSource::Rollout, Agreement::Kendall, true) => {
+                        "rollout_kendall_lyrics"
+                    }
+                    (AttentionSource::Rollout, _, false) => "rollout_spearman_audio",
+                    (AttentionSource::Rollout, _, true) => "rollout_spearman_lyrics",
+                    (_, Agreement::Kendall, false) => "attention_kendall_audio",
+                    (_, Agreement::Kendall, true) => "attention_kendall_lyrics",
+                    (_, Agreement::OverlapAtK(_), false) => "attention_overlap_at_{k}_audio",
+                    (_, Agreement::OverlapAtK(_), true) => "attention_overlap_at_{k}_lyrics",
+                    (_, _, false) => "attention_spearman_audio",
+                    (_, _, true) => "attention_spearman_lyrics",
+                }
+            }
             Metric::JaccardAtK(_) => "jaccard_at_{k}",
             Metric::KendallTau => "kendall_tau",
             Metric::SpearmanRho => "spearman_rho",
@@ -254,6 +299,18 @@ mod tests {
         assert_eq!(Metric::parse("scor"), None);
         assert!(!info("sufficiency_at_2").unwrap().higher_is_better);
         assert_eq!(Metric::parse("vsi").unwrap().scope(), Scope::Repeats);
+        assert_eq!(
+            Metric::parse("attention_overlap_at_3_lyrics"),
+            Some(Metric::Attention(
+                attention::AttentionSource::FirstToken,
+                attention::Agreement::OverlapAtK(3),
+                Modality::Lyrics
+            ))
+        );
+        assert_eq!(
+            info("rollout_kendall_audio").unwrap().name,
+            "rollout_kendall_audio"
+        );
         // Every catalogue name without a number parses.
         for m in catalogue() {
             if !m.name.contains("{k}") {
