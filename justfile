@@ -52,4 +52,4 @@ fixtures:
 # The paper's global results regenerated from the authors' published per-class sums
 # (one folder per published file under reports/paper_figures/).
 paper-figures:
-    for f in tests/fixtures/paper_aggregates/*.csv; do cargo run --release -- aggregate --sums "$f" --out "reports/paper_figures/$(basename "$f" .csv)"; done
+    cargo run --release -- aggregate --sums tests/fixtures/paper_aggregates --out reports/paper_figures

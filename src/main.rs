@@ -73,7 +73,8 @@ struct AggregateInput {
     /// A table (CSV or Parquet) with columns instance,label,feature,weight.
     #[arg(long)]
     explanations: Option<PathBuf>,
-    /// Pre-accumulated sums (CSV or Parquet) with columns label,feature,weight_sum,count.
+    /// Pre-accumulated sums (CSV or Parquet) with columns label,feature,weight_sum,count, or a
+    /// directory of such files (one output folder per file).
     #[arg(long)]
     sums: Option<PathBuf>,
 }
@@ -435,6 +436,38 @@ fn validate_experiment(args: ValidateArgs) -> Result<()> {
 }
 
 fn run_aggregate(args: AggregateArgs) -> Result<()> {
+    if let Some(dir) = args.input.sums.as_ref().filter(|p| p.is_dir()) {
+        // A directory of published sums: one output folder per file.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "parquet"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::in_file(
+                dir,
+                "holds no .csv or .parquet files of sums",
+            ));
+        }
+        for file in &files {
+            let sums = aggregate::read_sums(file)?;
+            let global = aggregate::aggregate(&sums);
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let out = args.out.join(&stem);
+            aggregate::write_global(&out, &global, args.top_k)?;
+            println!(
+                "{}: {} (class, feature) importances in {}",
+                file.display(),
+                global.len(),
+                out.display()
+            );
+        }
+        return Ok(());
+    }
     let sums = match (&args.input.explanations, &args.input.sums) {
         (Some(path), _) => aggregate::read_explanations(path, args.all_weights)?,
         (None, Some(path)) => aggregate::read_sums(path)?,

@@ -152,3 +152,46 @@ fn bad_tables_are_rejected() {
         "positive weights only: {global}"
     );
 }
+
+#[test]
+fn a_directory_of_published_sums_gives_one_folder_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sums =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paper_aggregates");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_musiclime"))
+        .args(["aggregate", "--sums"])
+        .arg(&sums)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let single = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_musiclime"))
+        .args(["aggregate", "--sums"])
+        .arg(sums.join("emotion_feature.csv"))
+        .arg("--out")
+        .arg(single.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let count = std::fs::read_dir(&sums)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "csv")
+        })
+        .count();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), count);
+    assert_eq!(
+        std::fs::read(dir.path().join("emotion_feature/global.csv")).unwrap(),
+        std::fs::read(single.path().join("global.csv")).unwrap()
+    );
+}

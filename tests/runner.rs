@@ -286,3 +286,59 @@ fn labels_outside_a_models_classes_and_onnx_models_are_checked_before_any_work()
         "{stderr}"
     );
 }
+
+#[test]
+fn onnx_models_get_fidelity_stability_and_attention_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let text = format!(
+        "dataset:\n  synthetic: {{tracks: 1, seed: 3, seconds: 10.0, classes: 4}}\nmodels:\n  multimodal: {}\nexplainers:\n  - {{name: musiclime, method: musiclime, model: multimodal, num_samples: 150}}\nrepeats: 2\nmetrics: [deletion_auc, insertion_auc, comprehensiveness_at_3, sufficiency_at_3, faithfulness_correlation, jaccard_at_5, kendall_tau, spearman_rho, vsi, csi, attention_spearman_audio, attention_spearman_lyrics, attention_overlap_at_3_lyrics, rollout_spearman_lyrics, recall_at_5_audio]\noutput: {}\n",
+        fixtures.join("multimodal.yaml").display(),
+        dir.path().join("out").display()
+    );
+    let path = dir.path().join("onnx.yaml");
+    std::fs::write(&path, text).unwrap();
+    let output = run(&path, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = std::fs::read_to_string(dir.path().join("out/tables/summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let value = |name: &str| -> f64 {
+        let i = header
+            .iter()
+            .position(|h| *h == format!("{name}_mean"))
+            .unwrap();
+        row[i].parse().unwrap_or(f64::NAN)
+    };
+    for finite in [
+        "deletion_auc",
+        "insertion_auc",
+        "comprehensiveness_at_3",
+        "faithfulness_correlation",
+        "jaccard_at_5",
+        "kendall_tau",
+        "vsi",
+        "csi",
+        "attention_spearman_audio",
+        "attention_spearman_lyrics",
+        "recall_at_5_audio",
+    ] {
+        assert!(value(finite).is_finite(), "{finite} is {}", value(finite));
+    }
+    // The planted evidence sits in the top features, so removing them first lowers the
+    // probability faster than adding them raises it from nothing.
+    assert!(value("deletion_auc") < value("insertion_auc"));
+    assert!(value("comprehensiveness_at_3") > 0.1);
+    // The fixture's maps have a single query row, so rollout does not apply.
+    assert!(value("rollout_spearman_lyrics").is_nan());
+    let stability = std::fs::read_to_string(dir.path().join("out/tables/stability.csv")).unwrap();
+    assert!(
+        stability.contains("csi") && stability.contains("track000"),
+        "{stability}"
+    );
+}
