@@ -226,6 +226,17 @@ impl LyricFeatures {
         }
     }
 
+    /// The text with the word occurrence at piece `position` deleted (a one-word edit, for
+    /// robustness tests); the text unchanged when `position` is out of range.
+    pub fn without_piece(&self, position: usize) -> String {
+        self.pieces
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| *p != position)
+            .map(|(_, piece)| piece.as_str())
+            .collect()
+    }
+
     /// The original text.
     pub fn raw(&self) -> &str {
         &self.raw

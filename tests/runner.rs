@@ -342,3 +342,43 @@ fn onnx_models_get_fidelity_stability_and_attention_metrics() {
         "{stability}"
     );
 }
+
+#[test]
+fn robustness_metrics_reexplain_a_noisy_and_an_edited_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "dataset:\n  synthetic: {{tracks: 2, seed: 8, seconds: 4.0}}\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: musiclime, method: musiclime, model: planted, num_samples: 300}}\nmetrics: [noise_jaccard_at_5, noise_weight_change, edit_jaccard_at_5, edit_weight_change]\noutput: {}\n",
+        dir.path().join("out").display()
+    );
+    let path = dir.path().join("robust.yaml");
+    std::fs::write(&path, text).unwrap();
+    let output = run(&path, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metrics = std::fs::read_to_string(dir.path().join("out/tables/metrics.csv")).unwrap();
+    let mut values = std::collections::HashMap::<String, Vec<f64>>::new();
+    for line in metrics.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (name, value) = (fields[fields.len() - 2], fields[fields.len() - 1]);
+        values
+            .entry(name.to_string())
+            .or_default()
+            .push(value.parse().unwrap());
+    }
+    // The planted model's evidence is far above 30 dB noise and survives losing one word.
+    for v in &values["noise_jaccard_at_5"] {
+        assert!((0.5..=1.0).contains(v), "{v}");
+    }
+    for v in &values["edit_jaccard_at_5"] {
+        assert!((0.0..=1.0).contains(v), "{v}");
+    }
+    for v in values["noise_weight_change"]
+        .iter()
+        .chain(&values["edit_weight_change"])
+    {
+        assert!(v.is_finite() && *v >= 0.0 && *v < 1.0, "{v}");
+    }
+}

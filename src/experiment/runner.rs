@@ -20,13 +20,15 @@ use super::store::{ResultStore, StoredLabel, UnitRecord};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
-use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
+use crate::explainer::{explain_instance, explain_instance_with, ExplainOutcome, ExplainParams};
 use crate::factorize::{factorize, Factorization, SourceSegments};
 use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::attention as metric_attention;
 use crate::metrics::fidelity::{self, Probe};
-use crate::metrics::{ground_truth, shape, stability, Metric, Scope};
+use crate::metrics::{
+    ground_truth, shape, stability, Change, Metric, Perturbation, Scope, NOISE_SNR_DB,
+};
 use crate::model::attention::AttentionMap;
 use crate::model::{instance_predictor, load_model, Classifier, ModelInput};
 use crate::neighborhood::io::write_atomically;
@@ -372,7 +374,47 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                 } else {
                     &[]
                 };
+                let named =
+                    |label: &LabelExplanation, features: &[Feature]| -> Vec<(String, f64)> {
+                        label
+                            .fit
+                            .weights
+                            .iter()
+                            .map(|(j, w)| (features[*j].name.clone(), *w))
+                            .collect()
+                    };
+                let original = named(predicted, &outcome.explanation.features);
+                let mut robustness: Vec<(Perturbation, Option<Vec<(String, f64)>>)> = Vec::new();
+                for perturbation in [Perturbation::Noise, Perturbation::Edit] {
+                    let wanted = config.metrics.iter().any(|m| {
+                        matches!(Metric::parse(m), Some(Metric::Robustness(p, _)) if p == perturbation)
+                    });
+                    if wanted {
+                        let again = reexplain(
+                            perturbation,
+                            factorization,
+                            &lyrics,
+                            model.as_ref(),
+                            &params,
+                            outcome.predicted_label,
+                            seed,
+                        )?;
+                        robustness.push((
+                            perturbation,
+                            again.map(|o| {
+                                o.explanation
+                                    .labels
+                                    .iter()
+                                    .find(|l| l.label == outcome.predicted_label)
+                                    .map(|l| named(l, &o.explanation.features))
+                                    .unwrap_or_default()
+                            }),
+                        ));
+                    }
+                }
                 let context = MetricContext {
+                    original: &original,
+                    robustness: &robustness,
                     label: predicted,
                     features: &outcome.explanation.features,
                     planted,
@@ -531,6 +573,11 @@ fn load_ground_truth(
 /// What the metrics of one explanation may look at.
 #[derive(Clone, Copy)]
 struct MetricContext<'a> {
+    /// The predicted label's weights by feature name.
+    original: &'a [(String, f64)],
+    /// The same for the explanations of perturbed copies (`None`: the perturbation does not
+    /// apply, e.g. an edit of empty lyrics).
+    robustness: &'a [(Perturbation, Option<Vec<(String, f64)>>)],
     label: &'a LabelExplanation,
     features: &'a [Feature],
     planted: Option<&'a BTreeSet<String>>,
@@ -545,6 +592,8 @@ struct MetricContext<'a> {
 /// repeats, which [`stability_rows`] computes.
 fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
     let MetricContext {
+        original,
+        robustness,
         label,
         features,
         planted,
@@ -588,12 +637,67 @@ fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
             metric_attention::unit_masses(attention, source, modality, weights, features, lyrics),
             how,
         ),
+        Metric::Robustness(perturbation, change) => {
+            match robustness
+                .iter()
+                .find(|(p, _)| *p == perturbation)
+                .and_then(|(_, w)| w.as_ref())
+            {
+                None => f64::NAN,
+                Some(perturbed) => match change {
+                    Change::JaccardAtK(k) => stability::robustness_jaccard(original, perturbed, k),
+                    Change::Weights => stability::relative_weight_change(original, perturbed),
+                },
+            }
+        }
         Metric::JaccardAtK(_)
         | Metric::KendallTau
         | Metric::SpearmanRho
         | Metric::Vsi
         | Metric::Csi => return Ok(None),
     }))
+}
+
+/// Explains a slightly perturbed copy of the instance (noise on the audio, or one word deleted)
+/// with the same parameters and seed, always including `label`; `None` when the perturbation
+/// does not apply (no words to delete).
+fn reexplain(
+    perturbation: Perturbation,
+    factorization: &SourceSegments,
+    lyrics: &LyricFeatures,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    label: usize,
+    seed: u64,
+) -> Result<Option<ExplainOutcome>> {
+    let mut params = params.clone();
+    params.refit.labels = LabelChoice::Labels(vec![label]);
+    let silent = &mut |_| {};
+    match perturbation {
+        Perturbation::Noise => {
+            let noisy = factorization.with_noise(NOISE_SNR_DB, seed);
+            explain_instance(&noisy, lyrics, model, &params, silent).map(Some)
+        }
+        Perturbation::Edit => {
+            let positions: Vec<usize> = lyrics
+                .features()
+                .iter()
+                .flat_map(|f| f.positions.iter().copied())
+                .collect();
+            if positions.is_empty() {
+                return Ok(None);
+            }
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let position = positions[rng.random_range(0..positions.len())];
+            let edited =
+                LyricFeatures::new(&lyrics.without_piece(position), &LyricsParams::default())?;
+            if edited.is_empty() && params.modality != PerturbedModality::Audio {
+                return Ok(None);
+            }
+            explain_instance(factorization, &edited, model, &params, silent).map(Some)
+        }
+    }
 }
 
 /// Standard deviations of the predicted label's weights (for `csi`), from the neighbourhood

@@ -193,6 +193,46 @@ impl SourceSegments {
     pub fn source(&self, k: usize) -> &[f32] {
         &self.sources[k].1
     }
+
+    /// A copy with independent Gaussian noise added to every source, at `snr_db` dB below the
+    /// mixture's power in total (each of `n` sources gets `1/n` of the noise power), drawn from
+    /// ChaCha8 seeded with `seed`. Used to test an explanation's robustness.
+    pub fn with_noise(&self, snr_db: f64, seed: u64) -> SourceSegments {
+        use rand::{Rng, SeedableRng};
+        let len = self.signal_len();
+        let mut mixture = vec![0.0f64; len];
+        for (_, s) in &self.sources {
+            for (m, x) in mixture.iter_mut().zip(s) {
+                *m += *x as f64;
+            }
+        }
+        let power = mixture.iter().map(|x| x * x).sum::<f64>() / len.max(1) as f64;
+        let sigma = (power / 10f64.powf(snr_db / 10.0) / self.sources.len().max(1) as f64).sqrt();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let sources = self
+            .sources
+            .iter()
+            .map(|(name, signal)| {
+                let noisy = signal
+                    .iter()
+                    .map(|&x| {
+                        // Box–Muller.
+                        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+                        let u2: f64 = rng.random();
+                        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                        (x as f64 + sigma * z) as f32
+                    })
+                    .collect();
+                (name.clone(), noisy)
+            })
+            .collect();
+        SourceSegments {
+            sources,
+            bounds: self.bounds.clone(),
+            sample_rate: self.sample_rate,
+            features: self.features.clone(),
+        }
+    }
 }
 
 impl Factorization for SourceSegments {
@@ -257,6 +297,23 @@ mod tests {
             (0..8).map(|i| 101.0 * i as f32).collect::<Vec<_>>()[..]
         );
         assert_eq!(all[8..], [0.0, 0.0]);
+    }
+
+    #[test]
+    fn noise_has_the_requested_snr() {
+        let signal: Vec<f32> = (0..20_000).map(|i| (i as f32 * 0.01).sin()).collect();
+        let f = SourceSegments::temporal(signal.clone(), vec![(0, 20_000)], 1000);
+        let noisy = f.with_noise(20.0, 1);
+        let noise: f64 = noisy
+            .source(0)
+            .iter()
+            .zip(&signal)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        let power: f64 = signal.iter().map(|x| (*x as f64).powi(2)).sum();
+        let snr = 10.0 * (power / noise).log10();
+        assert!((snr - 20.0).abs() < 0.2, "{snr}");
+        assert_eq!(noisy.features(), f.features());
     }
 
     #[test]

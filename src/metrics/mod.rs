@@ -66,6 +66,10 @@ pub fn catalogue() -> &'static [MetricInfo] {
         metric!("rollout_spearman_lyrics", true, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]"),
         metric!("rollout_kendall_audio", true, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]"),
         metric!("rollout_kendall_lyrics", true, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]"),
+        metric!("noise_jaccard_at_{k}", true, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with noise at 30 dB SNR, [0, 1]"),
+        metric!("noise_weight_change", false, false, "robustness: relative L2 change of the weights under noise at 30 dB SNR, [0, inf)"),
+        metric!("edit_jaccard_at_{k}", true, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with one word deleted, [0, 1]"),
+        metric!("edit_weight_change", false, false, "robustness: relative L2 change of the weights when one word is deleted, [0, inf)"),
         metric!("jaccard_at_{k}", true, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
         metric!("kendall_tau", true, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
         metric!("spearman_rho", true, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
@@ -103,6 +107,8 @@ pub enum Metric {
     Auroc(Modality),
     /// Agreement with the model's attention.
     Attention(attention::AttentionSource, attention::Agreement, Modality),
+    /// Robustness to a small perturbation of the instance.
+    Robustness(Perturbation, Change),
     /// Mean pairwise top-k Jaccard across repeats.
     JaccardAtK(usize),
     /// Mean pairwise Kendall tau-b across repeats.
@@ -114,6 +120,27 @@ pub enum Metric {
     /// Coefficients stability index.
     Csi,
 }
+
+/// The small perturbations robustness metrics apply to the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perturbation {
+    /// Gaussian noise on every source at [`NOISE_SNR_DB`] below the mixture.
+    Noise,
+    /// One word occurrence deleted from the lyrics (chosen by the unit's seed).
+    Edit,
+}
+
+/// How robustness compares the two explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Top-k Jaccard of the feature names.
+    JaccardAtK(usize),
+    /// Relative L2 change of the weights.
+    Weights,
+}
+
+/// Signal-to-noise ratio of the `noise_*` robustness metrics, in dB.
+pub const NOISE_SNR_DB: f64 = 30.0;
 
 /// Where a metric is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +183,8 @@ impl Metric {
             "kendall_tau" => Metric::KendallTau,
             "spearman_rho" => Metric::SpearmanRho,
             "vsi" => Metric::Vsi,
+            "noise_weight_change" => Metric::Robustness(Perturbation::Noise, Change::Weights),
+            "edit_weight_change" => Metric::Robustness(Perturbation::Edit, Change::Weights),
             "csi" => Metric::Csi,
             _ => {
                 if let Some(k) = number("deletion_auc_", "") {
@@ -166,6 +195,10 @@ impl Metric {
                     Metric::Comprehensiveness(k)
                 } else if let Some(k) = number("sufficiency_at_", "") {
                     Metric::Sufficiency(k)
+                } else if let Some(k) = number("noise_jaccard_at_", "") {
+                    Metric::Robustness(Perturbation::Noise, Change::JaccardAtK(k))
+                } else if let Some(k) = number("edit_jaccard_at_", "") {
+                    Metric::Robustness(Perturbation::Edit, Change::JaccardAtK(k))
                 } else if let Some(k) = number("jaccard_at_", "") {
                     Metric::JaccardAtK(k)
                 } else {
@@ -202,7 +235,8 @@ impl Metric {
             | Metric::InsertionAuc(_)
             | Metric::Comprehensiveness(_)
             | Metric::Sufficiency(_)
-            | Metric::FaithfulnessCorrelation => Scope::Model,
+            | Metric::FaithfulnessCorrelation
+            | Metric::Robustness(..) => Scope::Model,
             Metric::JaccardAtK(_)
             | Metric::KendallTau
             | Metric::SpearmanRho
@@ -250,6 +284,10 @@ impl Metric {
                     (_, _, true) => "attention_spearman_lyrics",
                 }
             }
+            Metric::Robustness(Perturbation::Noise, Change::Weights) => "noise_weight_change",
+            Metric::Robustness(Perturbation::Noise, _) => "noise_jaccard_at_{k}",
+            Metric::Robustness(Perturbation::Edit, Change::Weights) => "edit_weight_change",
+            Metric::Robustness(Perturbation::Edit, _) => "edit_jaccard_at_{k}",
             Metric::JaccardAtK(_) => "jaccard_at_{k}",
             Metric::KendallTau => "kendall_tau",
             Metric::SpearmanRho => "spearman_rho",

@@ -235,6 +235,63 @@ pub fn coefficient_stdevs(
     (0..k).map(|a| v[[a, a]].max(0.0).sqrt()).collect()
 }
 
+/// Top-k feature names by |weight| (ties to the earlier entry).
+fn top_k_names(weights: &[(String, f64)], k: usize) -> BTreeSet<&str> {
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        weights[b]
+            .1
+            .abs()
+            .total_cmp(&weights[a].1.abs())
+            .then(a.cmp(&b))
+    });
+    order
+        .into_iter()
+        .take(k)
+        .map(|i| weights[i].0.as_str())
+        .collect()
+}
+
+/// **Robustness, top-k Jaccard** (higher is better, [0, 1]): `|A ∩ B| / |A ∪ B|` for the top-k
+/// feature names by |weight| of the explanation of an instance and of a slightly perturbed copy
+/// (features matched by name, since an edit can remove a word). Source: Alvarez-Melis &
+/// Jaakkola (2018), "On the robustness of interpretability methods".
+pub fn robustness_jaccard(
+    original: &[(String, f64)],
+    perturbed: &[(String, f64)],
+    k: usize,
+) -> f64 {
+    let a = top_k_names(original, k);
+    let b = top_k_names(perturbed, k);
+    let union = a.union(&b).count();
+    if union == 0 {
+        return f64::NAN;
+    }
+    a.intersection(&b).count() as f64 / union as f64
+}
+
+/// **Robustness, relative weight change** (lower is better, [0, ∞)): `‖w − w'‖₂ / ‖w‖₂` over
+/// the union of feature names (a missing feature weighs 0). NaN when `w` is all zeros.
+pub fn relative_weight_change(original: &[(String, f64)], perturbed: &[(String, f64)]) -> f64 {
+    let mut union: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
+    for (n, w) in original {
+        union.entry(n.as_str()).or_default().0 = *w;
+    }
+    for (n, w) in perturbed {
+        union.entry(n.as_str()).or_default().1 = *w;
+    }
+    let norm: f64 = union.values().map(|(a, _)| a * a).sum::<f64>().sqrt();
+    if norm == 0.0 {
+        return f64::NAN;
+    }
+    union
+        .values()
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt()
+        / norm
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +319,22 @@ mod tests {
         assert_eq!(jaccard_at_k(&rs, 4, 2), 0.0);
         assert_eq!(vsi(&rs), 0.0);
         assert!(jaccard_at_k(&rs[..1], 4, 2).is_nan());
+    }
+
+    #[test]
+    fn robustness_compares_by_name() {
+        let a = vec![
+            ("fire".to_string(), 0.5),
+            ("drums1".to_string(), 0.3),
+            ("the".to_string(), 0.01),
+        ];
+        let b = vec![("drums1".to_string(), 0.35), ("fire".to_string(), 0.45)];
+        assert_eq!(robustness_jaccard(&a, &b, 2), 1.0);
+        assert_eq!(robustness_jaccard(&a, &b, 3), 2.0 / 3.0);
+        let change = relative_weight_change(&a, &b);
+        let expected =
+            ((0.05f64).powi(2) * 2.0 + 0.01f64.powi(2)).sqrt() / (0.25f64 + 0.09 + 0.0001).sqrt();
+        assert!((change - expected).abs() < 1e-12);
     }
 
     #[test]
