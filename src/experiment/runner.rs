@@ -384,7 +384,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                             .collect()
                     };
                 let original = named(predicted, &outcome.explanation.features);
-                let mut robustness: Vec<(Perturbation, Option<Vec<(String, f64)>>)> = Vec::new();
+                let mut robustness: Vec<(Perturbation, Option<NamedWeights>)> = Vec::new();
                 for perturbation in [Perturbation::Noise, Perturbation::Edit] {
                     let wanted = config.metrics.iter().any(|m| {
                         matches!(Metric::parse(m), Some(Metric::Robustness(p, _)) if p == perturbation)
@@ -570,6 +570,9 @@ fn load_ground_truth(
         .collect())
 }
 
+/// An explanation's weights by feature name.
+type NamedWeights = Vec<(String, f64)>;
+
 /// What the metrics of one explanation may look at.
 #[derive(Clone, Copy)]
 struct MetricContext<'a> {
@@ -577,7 +580,7 @@ struct MetricContext<'a> {
     original: &'a [(String, f64)],
     /// The same for the explanations of perturbed copies (`None`: the perturbation does not
     /// apply, e.g. an edit of empty lyrics).
-    robustness: &'a [(Perturbation, Option<Vec<(String, f64)>>)],
+    robustness: &'a [(Perturbation, Option<NamedWeights>)],
     label: &'a LabelExplanation,
     features: &'a [Feature],
     planted: Option<&'a BTreeSet<String>>,
