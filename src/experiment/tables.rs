@@ -1,0 +1,363 @@
+//! The run's tables: `explanations`, `metrics`, `stability`, `summary`, `accuracy`,
+//! `global`, `timings` and `failures`, each as Parquet, CSV, Markdown and LaTeX.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::config::{ExperimentConfig, GridCell};
+use super::store::UnitRecord;
+use super::unit_metrics::stability_rows;
+use crate::error::{Error, Result};
+use crate::metrics::{Metric, Scope};
+use crate::report::tables::{write_table, Direction, TableStyle};
+
+pub(crate) fn polars_err(e: PolarsError) -> Error {
+    Error::Numeric(format!("building a table: {e}"))
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+pub(crate) fn t_quantile_95(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    if df == 0 {
+        f64::NAN
+    } else if df <= 30 {
+        TABLE[df - 1]
+    } else {
+        1.96
+    }
+}
+
+/// The columns identifying the unit of each row: instance, explainer, cell, repeat.
+pub(crate) fn unit_columns(rows: &[&UnitRecord]) -> Vec<Column> {
+    vec![
+        Column::new(
+            "instance".into(),
+            rows.iter().map(|r| r.instance.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "explainer".into(),
+            rows.iter().map(|r| r.explainer.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cell".into(),
+            rows.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "repeat".into(),
+            rows.iter().map(|r| r.repeat as u32).collect::<Vec<_>>(),
+        ),
+    ]
+}
+
+pub(crate) fn write_tables(
+    output: &Path,
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    records: &[UnitRecord],
+    failures: &[(String, String)],
+) -> Result<()> {
+    let tables = output.join("tables");
+    let plain = TableStyle::default();
+    let stability = stability_rows(config, records);
+    if !stability.is_empty() {
+        let frame = DataFrame::new(
+            stability.len(),
+            vec![
+                Column::new(
+                    "instance".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.instance.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "explainer".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.explainer.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "cell".into(),
+                    stability.iter().map(|r| r.cell.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "metric".into(),
+                    stability
+                        .iter()
+                        .map(|r| r.metric.clone())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "value".into(),
+                    stability.iter().map(|r| r.value).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(polars_err)?;
+        write_table(&tables, "stability", &frame, &plain)?;
+    }
+    // explanations: one row per (unit, explained label, feature)
+    let mut units: Vec<&UnitRecord> = Vec::new();
+    let (mut lab, mut fea, mut moda, mut wei, mut ran) = (vec![], vec![], vec![], vec![], vec![]);
+    for r in records {
+        for l in &r.labels {
+            for (rank, (j, w)) in l.weights.iter().enumerate() {
+                units.push(r);
+                lab.push(l.label as u32);
+                fea.push(r.features[*j].name.clone());
+                moda.push(r.features[*j].modality.as_str().to_string());
+                wei.push(*w);
+                ran.push(rank as u32 + 1);
+            }
+        }
+    }
+    let mut columns = unit_columns(&units);
+    columns.extend([
+        Column::new("label".into(), lab),
+        Column::new("feature".into(), fea),
+        Column::new("modality".into(), moda),
+        Column::new("weight".into(), wei),
+        Column::new("rank".into(), ran),
+    ]);
+    let explanations = DataFrame::new(units.len(), columns).map_err(polars_err)?;
+    write_table(&tables, "explanations", &explanations, &plain)?;
+    // metrics: one row per (unit, metric)
+    let mut units: Vec<&UnitRecord> = Vec::new();
+    let (mut met, mut val) = (vec![], vec![]);
+    for r in records {
+        for (m, v) in &r.metrics {
+            units.push(r);
+            met.push(m.clone());
+            val.push(*v);
+        }
+    }
+    let mut columns = unit_columns(&units);
+    columns.extend([
+        Column::new("metric".into(), met),
+        Column::new("value".into(), val),
+    ]);
+    let metrics = DataFrame::new(units.len(), columns).map_err(polars_err)?;
+    write_table(&tables, "metrics", &metrics, &plain)?;
+    // summary: one row per explainer x cell, mean / std / 95% CI half-width per metric.
+    let mut groups: Vec<((String, String), Vec<&UnitRecord>)> = Vec::new();
+    for cell in cells {
+        for explainer in &config.explainers {
+            let members: Vec<&UnitRecord> = records
+                .iter()
+                .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                .collect();
+            groups.push(((explainer.name.clone(), cell.name.clone()), members));
+        }
+    }
+    let mut columns = vec![
+        Column::new(
+            "explainer".into(),
+            groups
+                .iter()
+                .map(|((e, _), _)| e.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cell".into(),
+            groups
+                .iter()
+                .map(|((_, c), _)| c.clone())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for key in config.grid.keys() {
+        let values: Vec<String> = groups
+            .iter()
+            .map(|((_, c), _)| {
+                cells
+                    .iter()
+                    .find(|cell| &cell.name == c)
+                    .and_then(|cell| cell.values.iter().find(|(k, _)| k == key))
+                    .map(|(_, v)| super::config::value_text(v))
+                    .unwrap_or_default()
+            })
+            .collect();
+        columns.push(Column::new(key.as_str().into(), values));
+    }
+    columns.push(Column::new(
+        "n".into(),
+        groups
+            .iter()
+            .map(|(_, m)| m.len() as u32)
+            .collect::<Vec<_>>(),
+    ));
+    let mut directions = Vec::new();
+    for metric in &config.metrics {
+        let higher = crate::metrics::info(metric)
+            .map(|m| m.higher_is_better)
+            .unwrap_or(true);
+        let (mut means, mut stds, mut cis) = (vec![], vec![], vec![]);
+        let across_repeats = Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
+        for ((explainer, cell), members) in &groups {
+            // Stability metrics have one value per instance; the others one per explanation.
+            let values: Vec<f64> = if across_repeats {
+                stability
+                    .iter()
+                    .filter(|r| &r.explainer == explainer && &r.cell == cell && &r.metric == metric)
+                    .map(|r| r.value)
+                    .filter(|v| v.is_finite())
+                    .collect()
+            } else {
+                members
+                    .iter()
+                    .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
+                    // Not applicable (e.g. lyrics precision of an audio-only explanation) is NaN.
+                    .filter(|v| v.is_finite())
+                    .collect()
+            };
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let var = if values.len() > 1 {
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+            } else {
+                f64::NAN
+            };
+            means.push(mean);
+            stds.push(var.sqrt());
+            cis.push(t_quantile_95(values.len().saturating_sub(1)) * var.sqrt() / n.sqrt());
+        }
+        let mean_name = format!("{metric}_mean");
+        directions.push((
+            mean_name.clone(),
+            if higher {
+                Direction::Higher
+            } else {
+                Direction::Lower
+            },
+        ));
+        columns.push(Column::new(mean_name.into(), means));
+        columns.push(Column::new(format!("{metric}_std").into(), stds));
+        columns.push(Column::new(format!("{metric}_ci95").into(), cis));
+    }
+    let summary = DataFrame::new(groups.len(), columns).map_err(polars_err)?;
+    write_table(
+        &tables,
+        "summary",
+        &summary,
+        &TableStyle {
+            directions,
+            bold_best: true,
+        },
+    )?;
+    // accuracy: per model, over instances with a known label (first cell and repeat).
+    let mut per_model: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
+    for r in records {
+        if let Some(truth) = r.true_label {
+            per_model
+                .entry(r.model.clone())
+                .or_default()
+                .entry(r.instance.clone())
+                .or_insert((truth, r.predicted_label));
+        }
+    }
+    let models: Vec<String> = per_model.keys().cloned().collect();
+    let counts: Vec<u32> = per_model.values().map(|m| m.len() as u32).collect();
+    let accuracy: Vec<f64> = per_model
+        .values()
+        .map(|m| m.values().filter(|(t, p)| t == p).count() as f64 / m.len().max(1) as f64)
+        .collect();
+    let accuracy = DataFrame::new(
+        models.len(),
+        vec![
+            Column::new("model".into(), models),
+            Column::new("n".into(), counts),
+            Column::new("accuracy".into(), accuracy),
+        ],
+    )
+    .map_err(polars_err)?;
+    write_table(
+        &tables,
+        "accuracy",
+        &accuracy,
+        &TableStyle {
+            directions: vec![("accuracy".into(), Direction::Higher)],
+            bold_best: true,
+        },
+    )?;
+    // global: per explainer x cell, the spec §6 aggregation of the first repeat's explanations
+    // of each instance's predicted class (positive weights only).
+    let mut global_columns: Vec<(String, String, crate::aggregate::GlobalImportance)> = Vec::new();
+    for ((explainer, cell), members) in &groups {
+        let rows = members.iter().filter(|r| r.repeat == 0).flat_map(|r| {
+            r.labels
+                .iter()
+                .filter(|l| l.label == r.predicted_label)
+                .flat_map(move |l| {
+                    l.weights
+                        .iter()
+                        .map(move |(j, w)| (l.label, r.features[*j].name.as_str(), *w))
+                })
+        });
+        let sums = crate::aggregate::accumulate(rows, false);
+        for g in crate::aggregate::aggregate(&sums) {
+            global_columns.push((explainer.clone(), cell.clone(), g));
+        }
+    }
+    let global_rows: Vec<crate::aggregate::GlobalImportance> =
+        global_columns.iter().map(|(_, _, g)| g.clone()).collect();
+    let mut global = crate::aggregate::global_frame(&global_rows)?;
+    global
+        .insert_column(
+            0,
+            Column::new(
+                "explainer".into(),
+                global_columns
+                    .iter()
+                    .map(|(e, _, _)| e.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .map_err(polars_err)?;
+    global
+        .insert_column(
+            1,
+            Column::new(
+                "cell".into(),
+                global_columns
+                    .iter()
+                    .map(|(_, c, _)| c.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .map_err(polars_err)?;
+    write_table(&tables, "global", &global, &plain)?;
+    // timings (not reproducible: kept out of the summary)
+    let units: Vec<&UnitRecord> = records.iter().collect();
+    let mut columns = unit_columns(&units);
+    columns.push(Column::new(
+        "seconds".into(),
+        records.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    ));
+    let timings = DataFrame::new(records.len(), columns).map_err(polars_err)?;
+    write_table(&tables, "timings", &timings, &plain)?;
+    if !failures.is_empty() {
+        let failures_df = DataFrame::new(
+            failures.len(),
+            vec![
+                Column::new(
+                    "instance".into(),
+                    failures.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "problem".into(),
+                    failures.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(polars_err)?;
+        write_table(&tables, "failures", &failures_df, &plain)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The metrics of one unit of work: computed right after its explanation, from the
+//! explanation, new queries of the prepared instance, attention maps and re-explanations of
+//! perturbed copies; and the stability metrics across the repeats of an instance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::config::ExperimentConfig;
+use super::store::UnitRecord;
+use crate::error::Result;
+use crate::explain::{LabelChoice, LabelExplanation};
+use crate::explainer::{explain_instance, ExplainOutcome, ExplainParams};
+use crate::factorize::SourceSegments;
+use crate::features::Feature;
+use crate::lyrics::{LyricFeatures, LyricsParams};
+use crate::metrics::attention as metric_attention;
+use crate::metrics::fidelity::{self, Probe};
+use crate::metrics::{
+    ground_truth, shape, stability, Change, Metric, Perturbation, Scope, NOISE_SNR_DB,
+};
+use crate::model::attention::AttentionMap;
+use crate::model::Classifier;
+use crate::neighborhood::sampler::PerturbedModality;
+
+/// An explanation's weights by feature name.
+pub(crate) type NamedWeights = Vec<(String, f64)>;
+
+/// What the metrics of one explanation may look at.
+#[derive(Clone, Copy)]
+pub(crate) struct MetricContext<'a> {
+    /// The predicted label's weights by feature name.
+    pub(crate) original: &'a [(String, f64)],
+    /// The same for the explanations of perturbed copies (`None`: the perturbation does not
+    /// apply, e.g. an edit of empty lyrics).
+    pub(crate) robustness: &'a [(Perturbation, Option<NamedWeights>)],
+    pub(crate) label: &'a LabelExplanation,
+    pub(crate) features: &'a [Feature],
+    pub(crate) planted: Option<&'a BTreeSet<String>>,
+    pub(crate) probe: &'a Probe<'a>,
+    pub(crate) seed: u64,
+    pub(crate) attention: &'a [AttentionMap],
+    pub(crate) lyrics: &'a LyricFeatures,
+}
+
+/// The value of metric `name` for the explanation of the predicted label, for metrics of one
+/// explanation (some query the model again through `probe`); `None` for metrics across
+/// repeats, which [`stability_rows`] computes.
+pub(crate) fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
+    let MetricContext {
+        original,
+        robustness,
+        label,
+        features,
+        planted,
+        probe,
+        seed,
+        attention,
+        lyrics,
+    } = *context;
+    let weights = &label.fit.weights;
+    let empty = BTreeSet::new();
+    let planted = planted.unwrap_or(&empty);
+    let Some(metric) = Metric::parse(name) else {
+        return Ok(Some(f64::NAN));
+    };
+    let order = || fidelity::explanation_order(weights, features.len());
+    Ok(Some(match metric {
+        Metric::Score => label.fit.score,
+        Metric::LocalError => (label.model_output - label.fit.local_pred).abs(),
+        Metric::ModalityShareAudio => shape::modality_share_audio(weights, features),
+        Metric::Complexity => shape::complexity(weights),
+        Metric::PrecisionAtK(m, None) => {
+            ground_truth::precision_at_k(weights, features, m, planted)
+        }
+        Metric::PrecisionAtK(m, Some(k)) => {
+            ground_truth::precision_at_fixed_k(weights, features, m, planted, k)
+        }
+        Metric::RecallAtK(m, k) => ground_truth::recall_at_k(weights, features, m, planted, k),
+        Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
+        Metric::DeletionAuc(steps) => fidelity::deletion(probe, &order(), steps)?.0,
+        Metric::InsertionAuc(steps) => fidelity::insertion(probe, &order(), steps)?.0,
+        Metric::Comprehensiveness(k) => fidelity::comprehensiveness(probe, &order(), k)?,
+        Metric::Sufficiency(k) => fidelity::sufficiency(probe, &order(), k)?,
+        Metric::FaithfulnessCorrelation => {
+            let mut dense = vec![0.0; features.len()];
+            for &(j, w) in weights {
+                dense[j] = w;
+            }
+            fidelity::faithfulness_correlation(probe, &dense, seed)?
+        }
+        Metric::Attention(source, how, modality) => metric_attention::agreement(
+            metric_attention::unit_masses(attention, source, modality, weights, features, lyrics),
+            how,
+        ),
+        Metric::Robustness(perturbation, change) => {
+            match robustness
+                .iter()
+                .find(|(p, _)| *p == perturbation)
+                .and_then(|(_, w)| w.as_ref())
+            {
+                None => f64::NAN,
+                Some(perturbed) => match change {
+                    Change::JaccardAtK(k) => stability::robustness_jaccard(original, perturbed, k),
+                    Change::Weights => stability::relative_weight_change(original, perturbed),
+                },
+            }
+        }
+        Metric::JaccardAtK(_)
+        | Metric::KendallTau
+        | Metric::SpearmanRho
+        | Metric::Vsi
+        | Metric::Csi => return Ok(None),
+    }))
+}
+
+/// Explains a slightly perturbed copy of the instance (noise on the audio, or one word deleted)
+/// with the same parameters and seed, always including `label`; `None` when the perturbation
+/// does not apply (no words to delete).
+pub(crate) fn reexplain(
+    perturbation: Perturbation,
+    factorization: &SourceSegments,
+    lyrics: &LyricFeatures,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    label: usize,
+    seed: u64,
+) -> Result<Option<ExplainOutcome>> {
+    let mut params = params.clone();
+    params.refit.labels = LabelChoice::Labels(vec![label]);
+    let silent = &mut |_| {};
+    match perturbation {
+        Perturbation::Noise => {
+            let noisy = factorization.with_noise(NOISE_SNR_DB, seed);
+            explain_instance(&noisy, lyrics, model, &params, silent).map(Some)
+        }
+        Perturbation::Edit => {
+            let positions: Vec<usize> = lyrics
+                .features()
+                .iter()
+                .flat_map(|f| f.positions.iter().copied())
+                .collect();
+            if positions.is_empty() {
+                return Ok(None);
+            }
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let position = positions[rng.random_range(0..positions.len())];
+            let edited =
+                LyricFeatures::new(&lyrics.without_piece(position), &LyricsParams::default())?;
+            if edited.is_empty() && params.modality != PerturbedModality::Audio {
+                return Ok(None);
+            }
+            explain_instance(factorization, &edited, model, &params, silent).map(Some)
+        }
+    }
+}
+
+/// Standard deviations of the predicted label's weights (for `csi`), from the neighbourhood
+/// the explanation was fitted on.
+pub(crate) fn predicted_stdevs(
+    outcome: &ExplainOutcome,
+    label: &LabelExplanation,
+    params: &ExplainParams,
+) -> Result<Vec<f64>> {
+    let data = outcome.neighborhood.data();
+    let w = params.refit.kernel.weights(data.view(), None)?;
+    let columns: Vec<usize> = label.fit.weights.iter().map(|(j, _)| *j).collect();
+    let x = data.select(ndarray::Axis(1), &columns);
+    let y = outcome.neighborhood.probs.column(label.label);
+    Ok(stability::coefficient_stdevs(
+        x.view(),
+        y,
+        w.view(),
+        params.refit.surrogate.ridge_alpha,
+    ))
+}
+
+/// One row of the `stability` table.
+pub(crate) struct StabilityRow {
+    pub(crate) instance: String,
+    pub(crate) explainer: String,
+    pub(crate) cell: String,
+    pub(crate) metric: String,
+    pub(crate) value: f64,
+}
+
+/// Metrics across repeats: one value per (instance, explainer, cell) for each configured
+/// stability metric, over the repeats' explanations of their predicted label.
+pub(crate) fn stability_rows(
+    config: &ExperimentConfig,
+    records: &[UnitRecord],
+) -> Vec<StabilityRow> {
+    let wanted: Vec<(&String, Metric)> = config
+        .metrics
+        .iter()
+        .filter_map(|m| Metric::parse(m).map(|p| (m, p)))
+        .filter(|(_, p)| p.scope() == Scope::Repeats)
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut groups: BTreeMap<(&str, &str, &str), Vec<&UnitRecord>> = BTreeMap::new();
+    for r in records {
+        groups
+            .entry((r.instance.as_str(), r.explainer.as_str(), r.cell.as_str()))
+            .or_default()
+            .push(r);
+    }
+    let mut rows = Vec::new();
+    for ((instance, explainer, cell), mut members) in groups {
+        members.sort_by_key(|r| r.repeat);
+        let d = members[0].features.len();
+        let repeats: Vec<stability::Repeat> = members
+            .iter()
+            .filter_map(|r| r.labels.iter().find(|l| l.label == r.predicted_label))
+            .map(|l| stability::Repeat {
+                weights: l.weights.clone(),
+                stdevs: l.stdevs.clone(),
+            })
+            .collect();
+        for (name, metric) in &wanted {
+            let value = match metric {
+                Metric::JaccardAtK(k) => stability::jaccard_at_k(&repeats, d, *k),
+                Metric::KendallTau => stability::kendall_tau(&repeats, d),
+                Metric::SpearmanRho => stability::spearman_rho(&repeats, d),
+                Metric::Vsi => stability::vsi(&repeats),
+                Metric::Csi => stability::csi(&repeats),
+                _ => f64::NAN,
+            };
+            rows.push(StabilityRow {
+                instance: instance.to_string(),
+                explainer: explainer.to_string(),
+                cell: cell.to_string(),
+                metric: name.to_string(),
+                value,
+            });
+        }
+    }
+    rows
+}
