@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
-use super::unit_metrics::stability_rows;
+use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
 use crate::metrics::{Metric, Scope};
 use crate::report::tables::{write_table, Direction, TableStyle};
@@ -146,16 +146,11 @@ pub(crate) fn write_tables(
     let metrics = DataFrame::new(units.len(), columns).map_err(polars_err)?;
     write_table(&tables, "metrics", &metrics, &plain)?;
     // summary: one row per explainer x cell, mean / std / 95% CI half-width per metric.
-    let mut groups: Vec<((String, String), Vec<&UnitRecord>)> = Vec::new();
-    for cell in cells {
-        for explainer in &config.explainers {
-            let members: Vec<&UnitRecord> = records
-                .iter()
-                .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
-                .collect();
-            groups.push(((explainer.name.clone(), cell.name.clone()), members));
-        }
-    }
+    let summaries = summarize(config, cells, records, &stability);
+    let groups: Vec<((String, String), usize)> = summaries
+        .iter()
+        .map(|g| ((g.explainer.clone(), g.cell.clone()), g.units))
+        .collect();
     let mut columns = vec![
         Column::new(
             "explainer".into(),
@@ -188,46 +183,20 @@ pub(crate) fn write_tables(
     }
     columns.push(Column::new(
         "n".into(),
-        groups
-            .iter()
-            .map(|(_, m)| m.len() as u32)
-            .collect::<Vec<_>>(),
+        groups.iter().map(|(_, n)| *n as u32).collect::<Vec<_>>(),
     ));
     let mut directions = Vec::new();
     for metric in &config.metrics {
         let higher = crate::metrics::info(metric)
             .map(|m| m.higher_is_better)
             .unwrap_or(true);
-        let (mut means, mut stds, mut cis) = (vec![], vec![], vec![]);
-        let across_repeats = Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
-        for ((explainer, cell), members) in &groups {
-            // Stability metrics have one value per instance; the others one per explanation.
-            let values: Vec<f64> = if across_repeats {
-                stability
-                    .iter()
-                    .filter(|r| &r.explainer == explainer && &r.cell == cell && &r.metric == metric)
-                    .map(|r| r.value)
-                    .filter(|v| v.is_finite())
-                    .collect()
-            } else {
-                members
-                    .iter()
-                    .filter_map(|r| r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v))
-                    // Not applicable (e.g. lyrics precision of an audio-only explanation) is NaN.
-                    .filter(|v| v.is_finite())
-                    .collect()
-            };
-            let n = values.len() as f64;
-            let mean = values.iter().sum::<f64>() / n;
-            let var = if values.len() > 1 {
-                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-            } else {
-                f64::NAN
-            };
-            means.push(mean);
-            stds.push(var.sqrt());
-            cis.push(t_quantile_95(values.len().saturating_sub(1)) * var.sqrt() / n.sqrt());
-        }
+        let stats: Vec<&MetricStats> = summaries
+            .iter()
+            .map(|g| &g.stats[config.metrics.iter().position(|m| m == metric).unwrap_or(0)].1)
+            .collect();
+        let means: Vec<f64> = stats.iter().map(|s| s.mean).collect();
+        let stds: Vec<f64> = stats.iter().map(|s| s.std).collect();
+        let cis: Vec<f64> = stats.iter().map(|s| s.ci95).collect();
         let mean_name = format!("{metric}_mean");
         directions.push((
             mean_name.clone(),
@@ -252,22 +221,10 @@ pub(crate) fn write_tables(
         },
     )?;
     // accuracy: per model, over instances with a known label (first cell and repeat).
-    let mut per_model: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
-    for r in records {
-        if let Some(truth) = r.true_label {
-            per_model
-                .entry(r.model.clone())
-                .or_default()
-                .entry(r.instance.clone())
-                .or_insert((truth, r.predicted_label));
-        }
-    }
-    let models: Vec<String> = per_model.keys().cloned().collect();
-    let counts: Vec<u32> = per_model.values().map(|m| m.len() as u32).collect();
-    let accuracy: Vec<f64> = per_model
-        .values()
-        .map(|m| m.values().filter(|(t, p)| t == p).count() as f64 / m.len().max(1) as f64)
-        .collect();
+    let per_model = accuracy(records);
+    let models: Vec<String> = per_model.iter().map(|a| a.0.clone()).collect();
+    let counts: Vec<u32> = per_model.iter().map(|a| a.1 as u32).collect();
+    let accuracy: Vec<f64> = per_model.iter().map(|a| a.2).collect();
     let accuracy = DataFrame::new(
         models.len(),
         vec![
@@ -288,23 +245,7 @@ pub(crate) fn write_tables(
     )?;
     // global: per explainer x cell, the spec §6 aggregation of the first repeat's explanations
     // of each instance's predicted class (positive weights only).
-    let mut global_columns: Vec<(String, String, crate::aggregate::GlobalImportance)> = Vec::new();
-    for ((explainer, cell), members) in &groups {
-        let rows = members.iter().filter(|r| r.repeat == 0).flat_map(|r| {
-            r.labels
-                .iter()
-                .filter(|l| l.label == r.predicted_label)
-                .flat_map(move |l| {
-                    l.weights
-                        .iter()
-                        .map(move |(j, w)| (l.label, r.features[*j].name.as_str(), *w))
-                })
-        });
-        let sums = crate::aggregate::accumulate(rows, false);
-        for g in crate::aggregate::aggregate(&sums) {
-            global_columns.push((explainer.clone(), cell.clone(), g));
-        }
-    }
+    let global_columns = global_by_group(config, cells, records);
     let global_rows: Vec<crate::aggregate::GlobalImportance> =
         global_columns.iter().map(|(_, _, g)| g.clone()).collect();
     let mut global = crate::aggregate::global_frame(&global_rows)?;
@@ -360,4 +301,158 @@ pub(crate) fn write_tables(
         write_table(&tables, "failures", &failures_df, &plain)?;
     }
     Ok(())
+}
+
+/// Mean, standard deviation, 95% CI half-width (Student t) and count of a metric's finite
+/// values in one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricStats {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub std: f64,
+    /// Half-width of the 95% confidence interval of the mean.
+    pub ci95: f64,
+    /// Number of finite values.
+    pub n: usize,
+}
+
+impl MetricStats {
+    /// The statistics of `values` (NaN ones left out).
+    pub fn of(values: &[f64]) -> Self {
+        let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            f64::NAN
+        };
+        MetricStats {
+            mean,
+            std: var.sqrt(),
+            ci95: t_quantile_95(values.len().saturating_sub(1)) * var.sqrt() / n.sqrt(),
+            n: values.len(),
+        }
+    }
+}
+
+/// One explainer × grid cell: its number of units and the statistics of every configured
+/// metric (in `config.metrics` order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    /// Explainer name.
+    pub explainer: String,
+    /// Grid cell name.
+    pub cell: String,
+    /// Units (explanations) in the group.
+    pub units: usize,
+    /// `(metric, statistics)` in config order.
+    pub stats: Vec<(String, MetricStats)>,
+}
+
+
+/// The summary of every explainer × cell (cells outer, explainers inner, in config order).
+/// Stability metrics have one value per instance; the others one per explanation.
+pub fn summarize(
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    records: &[UnitRecord],
+    stability: &[StabilityRow],
+) -> Vec<GroupSummary> {
+    let mut out = Vec::new();
+    for cell in cells {
+        for explainer in &config.explainers {
+            let members: Vec<&UnitRecord> = records
+                .iter()
+                .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                .collect();
+            let stats = config
+                .metrics
+                .iter()
+                .map(|metric| {
+                    let across_repeats =
+                        Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
+                    let values: Vec<f64> = if across_repeats {
+                        stability
+                            .iter()
+                            .filter(|r| {
+                                r.explainer == explainer.name && r.cell == cell.name && &r.metric == metric
+                            })
+                            .map(|r| r.value)
+                            .collect()
+                    } else {
+                        members
+                            .iter()
+                            .filter_map(|r| {
+                                r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
+                            })
+                            .collect()
+                    };
+                    (metric.clone(), MetricStats::of(&values))
+                })
+                .collect();
+            out.push(GroupSummary {
+                explainer: explainer.name.clone(),
+                cell: cell.name.clone(),
+                units: members.len(),
+                stats,
+            });
+        }
+    }
+    out
+}
+
+/// Accuracy per model over the instances with a known label (first record of each):
+/// `(model, instances, accuracy)`.
+pub fn accuracy(records: &[UnitRecord]) -> Vec<(String, usize, f64)> {
+    let mut per_model: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
+    for r in records {
+        if let Some(truth) = r.true_label {
+            per_model
+                .entry(r.model.clone())
+                .or_default()
+                .entry(r.instance.clone())
+                .or_insert((truth, r.predicted_label));
+        }
+    }
+    per_model
+        .into_iter()
+        .map(|(model, m)| {
+            let correct = m.values().filter(|(t, p)| t == p).count();
+            (model, m.len(), correct as f64 / m.len().max(1) as f64)
+        })
+        .collect()
+}
+
+/// Global importances (spec §6, positive weights) per explainer × cell, from the first repeat's
+/// explanations of each instance's predicted class.
+pub fn global_by_group(
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    records: &[UnitRecord],
+) -> Vec<(String, String, crate::aggregate::GlobalImportance)> {
+    let mut out = Vec::new();
+    for cell in cells {
+        for explainer in &config.explainers {
+            let rows = records
+                .iter()
+                .filter(|r| r.explainer == explainer.name && r.cell == cell.name && r.repeat == 0)
+                .flat_map(|r| {
+                    r.labels
+                        .iter()
+                        .filter(|l| l.label == r.predicted_label)
+                        .flat_map(move |l| {
+                            l.weights
+                                .iter()
+                                .map(move |(j, w)| (l.label, r.features[*j].name.as_str(), *w))
+                        })
+                });
+            let sums = crate::aggregate::accumulate(rows, false);
+            for g in crate::aggregate::aggregate(&sums) {
+                out.push((explainer.name.clone(), cell.name.clone(), g));
+            }
+        }
+    }
+    out
 }

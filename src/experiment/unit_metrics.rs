@@ -175,17 +175,22 @@ pub(crate) fn predicted_stdevs(
 }
 
 /// One row of the `stability` table.
-pub(crate) struct StabilityRow {
-    pub(crate) instance: String,
-    pub(crate) explainer: String,
-    pub(crate) cell: String,
-    pub(crate) metric: String,
-    pub(crate) value: f64,
+pub struct StabilityRow {
+    /// Instance id.
+    pub instance: String,
+    /// Explainer name.
+    pub explainer: String,
+    /// Grid cell name.
+    pub cell: String,
+    /// Metric name.
+    pub metric: String,
+    /// Its value (NaN when it does not apply).
+    pub value: f64,
 }
 
 /// Metrics across repeats: one value per (instance, explainer, cell) for each configured
 /// stability metric, over the repeats' explanations of their predicted label.
-pub(crate) fn stability_rows(
+pub fn stability_rows(
     config: &ExperimentConfig,
     records: &[UnitRecord],
 ) -> Vec<StabilityRow> {
