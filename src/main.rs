@@ -49,9 +49,18 @@ enum Command {
     Validate(ValidateArgs),
     /// Aggregate local explanations (or published per-class sums) into global importances.
     Aggregate(AggregateArgs),
+    /// Regenerate a run's tables, charts and index from its stored results (no model is
+    /// loaded).
+    Report(ReportArgs),
     /// Write exactly what a model's audio input receives for one file (float32 .npy with a
     /// batch axis of 1), to diff against the Python pipeline.
     Frontend(FrontendArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The run's output directory (holding run.json and store/).
+    run_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -488,6 +497,22 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_report(args: ReportArgs) -> Result<()> {
+    let summary = musiclime::experiment::report::report(&args.run_dir)?;
+    if summary.missing > 0 {
+        eprintln!(
+            "warning: {} units of the plan are not in the store (the run did not finish them)",
+            summary.missing
+        );
+    }
+    println!(
+        "{} units; tables, charts and index.md in {}",
+        summary.units,
+        summary.output.display()
+    );
+    Ok(())
+}
+
 fn run_frontend(args: FrontendArgs) -> Result<()> {
     let spec = ModelSpec::load(&args.model)?;
     let input = spec.inputs.iter().find_map(|i| i.audio()).ok_or_else(|| {
@@ -548,6 +573,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_experiment(args),
         Command::Aggregate(args) => run_aggregate(args),
         Command::Frontend(args) => run_frontend(args),
+        Command::Report(args) => run_report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,8 +15,8 @@ use super::config::{
     ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell, Method, OnError,
 };
 use super::dataset::{load_dataset, validate_instances, Instance};
+use super::report::write_report;
 use super::store::{ResultStore, StoredLabel, UnitRecord};
-use super::tables::write_tables;
 use super::unit_metrics::{predicted_stdevs, reexplain, unit_metric, MetricContext, NamedWeights};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
@@ -262,6 +262,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
             "git_commit": git_commit(),
             "seeds": (0..config.repeats).map(|r| config.seed + r as u64).collect::<Vec<_>>(),
             "instances": instances.len(),
+            "instance_ids": instances.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
             "units": units,
         }),
     };
@@ -409,7 +410,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                         ));
                     }
                 }
+                let curves = std::cell::RefCell::new(Vec::new());
                 let context = MetricContext {
+                    curves: &curves,
                     original: &original,
                     robustness: &robustness,
                     label: predicted,
@@ -459,6 +462,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     features: outcome.explanation.features.clone(),
                     metrics,
                     seconds: unit_start.elapsed().as_secs_f64(),
+                    curves: curves.into_inner(),
                 };
                 store.save(&path, &record)?;
                 records.push(record);
@@ -467,8 +471,9 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         }
     }
     overall.finish_and_clear();
-    write_tables(&output, &config, &cells, &records, &failures)?;
+    write_report(&output, &config, &cells, &records, &failures)?;
     run_manifest.write(&serde_json::json!({
+        "failures": failures,
         "resumed_units": resumed,
         "wall_seconds": started.elapsed().as_secs_f64(),
         "status": "finished",

@@ -58,6 +58,10 @@ pub struct UnitRecord {
     pub metrics: Vec<(String, f64)>,
     /// Wall time of the unit in seconds (reported in `timings`, never in `summary`).
     pub seconds: f64,
+    /// Curves behind curve metrics: `(metric, p(label) at each step)` for `deletion_auc` and
+    /// `insertion_auc` (drawn in the charts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curves: Vec<(String, Vec<f64>)>,
 }
 
 /// JSON has no NaN: metric values that are not applicable are written as `null` and read back

@@ -55,13 +55,26 @@ pub(crate) fn unit_columns(rows: &[&UnitRecord]) -> Vec<Column> {
     ]
 }
 
-pub(crate) fn write_tables(
+/// What the tables were computed from, for the charts.
+pub struct TablesData {
+    /// Summary statistics per explainer × cell.
+    pub summaries: Vec<GroupSummary>,
+    /// `(model, instances, accuracy)`.
+    pub accuracy: Vec<(String, usize, f64)>,
+    /// Global importances per explainer × cell.
+    pub global: Vec<(String, String, crate::aggregate::GlobalImportance)>,
+    /// The tables written, by name.
+    pub written: Vec<&'static str>,
+}
+
+/// Writes every table of a run under `<output>/tables/`; returns what they were computed from.
+pub fn write_tables(
     output: &Path,
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],
     failures: &[(String, String)],
-) -> Result<()> {
+) -> Result<TablesData> {
     let tables = output.join("tables");
     let plain = TableStyle::default();
     let stability = stability_rows(config, records);
@@ -300,7 +313,20 @@ pub(crate) fn write_tables(
         .map_err(polars_err)?;
         write_table(&tables, "failures", &failures_df, &plain)?;
     }
-    Ok(())
+    let mut written = vec!["explanations", "metrics"];
+    if !stability.is_empty() {
+        written.push("stability");
+    }
+    written.extend(["summary", "accuracy", "global", "timings"]);
+    if !failures.is_empty() {
+        written.push("failures");
+    }
+    Ok(TablesData {
+        summaries,
+        accuracy: per_model,
+        global: global_columns,
+        written,
+    })
 }
 
 /// Mean, standard deviation, 95% CI half-width (Student t) and count of a metric's finite
@@ -351,7 +377,6 @@ pub struct GroupSummary {
     pub stats: Vec<(String, MetricStats)>,
 }
 
-
 /// The summary of every explainer × cell (cells outer, explainers inner, in config order).
 /// Stability metrics have one value per instance; the others one per explanation.
 pub fn summarize(
@@ -377,7 +402,9 @@ pub fn summarize(
                         stability
                             .iter()
                             .filter(|r| {
-                                r.explainer == explainer.name && r.cell == cell.name && &r.metric == metric
+                                r.explainer == explainer.name
+                                    && r.cell == cell.name
+                                    && &r.metric == metric
                             })
                             .map(|r| r.value)
                             .collect()

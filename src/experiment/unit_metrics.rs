@@ -27,6 +27,8 @@ pub(crate) type NamedWeights = Vec<(String, f64)>;
 /// What the metrics of one explanation may look at.
 #[derive(Clone, Copy)]
 pub(crate) struct MetricContext<'a> {
+    /// Where curve metrics leave their curves.
+    pub(crate) curves: &'a std::cell::RefCell<Vec<(String, Vec<f64>)>>,
     /// The predicted label's weights by feature name.
     pub(crate) original: &'a [(String, f64)],
     /// The same for the explanations of perturbed copies (`None`: the perturbation does not
@@ -46,6 +48,7 @@ pub(crate) struct MetricContext<'a> {
 /// repeats, which [`stability_rows`] computes.
 pub(crate) fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
     let MetricContext {
+        curves,
         original,
         robustness,
         label,
@@ -76,8 +79,16 @@ pub(crate) fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<
         }
         Metric::RecallAtK(m, k) => ground_truth::recall_at_k(weights, features, m, planted, k),
         Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
-        Metric::DeletionAuc(steps) => fidelity::deletion(probe, &order(), steps)?.0,
-        Metric::InsertionAuc(steps) => fidelity::insertion(probe, &order(), steps)?.0,
+        Metric::DeletionAuc(steps) => {
+            let (auc, curve) = fidelity::deletion(probe, &order(), steps)?;
+            curves.borrow_mut().push((name.to_string(), curve));
+            auc
+        }
+        Metric::InsertionAuc(steps) => {
+            let (auc, curve) = fidelity::insertion(probe, &order(), steps)?;
+            curves.borrow_mut().push((name.to_string(), curve));
+            auc
+        }
         Metric::Comprehensiveness(k) => fidelity::comprehensiveness(probe, &order(), k)?,
         Metric::Sufficiency(k) => fidelity::sufficiency(probe, &order(), k)?,
         Metric::FaithfulnessCorrelation => {
@@ -190,10 +201,7 @@ pub struct StabilityRow {
 
 /// Metrics across repeats: one value per (instance, explainer, cell) for each configured
 /// stability metric, over the repeats' explanations of their predicted label.
-pub fn stability_rows(
-    config: &ExperimentConfig,
-    records: &[UnitRecord],
-) -> Vec<StabilityRow> {
+pub fn stability_rows(config: &ExperimentConfig, records: &[UnitRecord]) -> Vec<StabilityRow> {
     let wanted: Vec<(&String, Metric)> = config
         .metrics
         .iter()

@@ -1,0 +1,96 @@
+//! The report index of a run: `<output>/index.md` and `<output>/index.html`, listing every
+//! table and chart with a caption saying what it shows and how to read it, plus the LaTeX to
+//! put them in a paper.
+
+use std::path::Path;
+
+use super::run_charts::ChartEntry;
+use crate::error::Result;
+use crate::neighborhood::io::write_atomically;
+
+/// What each table holds, by name.
+pub fn table_caption(name: &str) -> &'static str {
+    match name {
+        "summary" => "One row per explainer × grid cell: mean, standard deviation and 95% CI half-width of every configured metric (↑ higher is better, ↓ lower; best mean in bold). Reproducible byte for byte.",
+        "explanations" => "Every explained label's features: instance, explainer, cell, repeat, label, feature, modality, weight and rank.",
+        "metrics" => "One row per explanation and metric (NaN: the metric does not apply).",
+        "stability" => "Stability metrics, one value per instance, explainer and cell, across the repeats.",
+        "accuracy" => "Each model's accuracy on the instances with a known label (like the paper's Table 1).",
+        "global" => "Global per-class importances (spec §6: LIME, average and homogeneity-weighted importance) per explainer and cell.",
+        "timings" => "Wall time of every unit, in seconds (not reproducible; kept out of the summary).",
+        "failures" => "Instances that could not be read and were skipped, with the reason.",
+        _ => "",
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes `index.md` and `index.html` into `output` for the run `name`.
+pub fn write_index(
+    output: &Path,
+    name: &str,
+    tables: &[&str],
+    charts: &[ChartEntry],
+) -> Result<()> {
+    let mut md = format!(
+        "# {name}\n\nTables are in `tables/` (Parquet, CSV, Markdown, and LaTeX for `\\input`), charts in `charts/` (SVG and PNG).\n\n## Tables\n\n"
+    );
+    for t in tables {
+        md.push_str(&format!(
+            "- **{t}** — [`tables/{t}.md`](tables/{t}.md), [CSV](tables/{t}.csv), [Parquet](tables/{t}.parquet), [LaTeX](tables/{t}.tex). {}\n",
+            table_caption(t)
+        ));
+    }
+    md.push_str("\nIn a paper: `\\input{tables/summary.tex}` inside a `table` environment (booktabs).\n\n## Charts\n");
+    let mut kind = "";
+    for c in charts {
+        if c.kind != kind {
+            kind = c.kind;
+            md.push_str(&format!("\n### {kind}\n\n"));
+        }
+        md.push_str(&format!(
+            "![{stem}](charts/{stem}.png)\n\n*{caption}* ([SVG](charts/{stem}.svg))\n\n",
+            stem = c.stem,
+            caption = c.caption
+        ));
+    }
+    if let Some(first) = charts.first() {
+        md.push_str(&format!(
+            "## A figure block for papers\n\n```latex\n\\begin{{figure}}[t]\n  \\centering\n  \\includegraphics[width=\\columnwidth]{{charts/{}.png}}\n  \\caption{{{}}}\n\\end{{figure}}\n```\n",
+            first.stem,
+            first.caption.replace('`', "")
+        ));
+    }
+    write_atomically(&output.join("index.md"), md.as_bytes())?;
+
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}} img{{max-width:100%;border:1px solid #ddd}} figure{{margin:1.5em 0}} figcaption{{color:#333}}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<h2>Tables</h2>\n<ul>\n",
+        title = html_escape(name)
+    );
+    for t in tables {
+        html.push_str(&format!(
+            "<li><b>{t}</b>: <a href=\"tables/{t}.md\">Markdown</a>, <a href=\"tables/{t}.csv\">CSV</a>, <a href=\"tables/{t}.parquet\">Parquet</a>, <a href=\"tables/{t}.tex\">LaTeX</a>. {}</li>\n",
+            html_escape(table_caption(t))
+        ));
+    }
+    html.push_str("</ul>\n<h2>Charts</h2>\n");
+    let mut kind = "";
+    for c in charts {
+        if c.kind != kind {
+            kind = c.kind;
+            html.push_str(&format!("<h3>{kind}</h3>\n"));
+        }
+        html.push_str(&format!(
+            "<figure><a href=\"charts/{stem}.svg\"><img src=\"charts/{stem}.png\" alt=\"{stem}\"></a><figcaption>{caption}</figcaption></figure>\n",
+            stem = c.stem,
+            caption = html_escape(&c.caption)
+        ));
+    }
+    html.push_str("</body>\n</html>\n");
+    write_atomically(&output.join("index.html"), html.as_bytes())
+}

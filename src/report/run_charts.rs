@@ -1,0 +1,513 @@
+//! The charts of an experiment run, under `<output>/charts/`, and what each shows (for the
+//! report index):
+//! - `explanation_<instance>_<explainer>`: sources × segments heat map of the audio weights
+//!   beside the top features of both modalities (first grid cell, first repeat);
+//! - `global_<explainer>_class<k>`: a class's top features by average importance and its
+//!   sources × segments heat map of global importance (first grid cell);
+//! - `compare_<metric>`: each metric per explainer and cell, mean with 95% CI;
+//! - `curves_<cell>`: mean deletion and insertion curves per explainer;
+//! - `ablation_<parameter>_<metric>`: a metric against a numeric grid parameter;
+//! - `accuracy`: each model's accuracy.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::charts::{draw_bars, draw_heatmap, draw_lines, Bar, Line, AUDIO, LYRICS, PALETTE};
+use crate::aggregate::GlobalImportance;
+use crate::error::Result;
+use crate::experiment::config::{value_text, ExperimentConfig, GridCell};
+use crate::experiment::store::UnitRecord;
+use crate::experiment::tables::GroupSummary;
+use crate::features::{Feature, Modality};
+use crate::render_figure;
+
+/// One written chart: its file stem (SVG and PNG beside each other) and caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartEntry {
+    /// Kind, for grouping in the index.
+    pub kind: &'static str,
+    /// File stem under `charts/`.
+    pub stem: String,
+    /// What it shows and how to read it.
+    pub caption: String,
+}
+
+/// Everything the charts are drawn from.
+pub struct RunData<'a> {
+    /// The config.
+    pub config: &'a ExperimentConfig,
+    /// The grid cells.
+    pub cells: &'a [GridCell],
+    /// Every unit's record.
+    pub records: &'a [UnitRecord],
+    /// Summary statistics per explainer × cell.
+    pub summaries: &'a [GroupSummary],
+    /// `(model, instances, accuracy)`.
+    pub accuracy: &'a [(String, usize, f64)],
+    /// Global importances per explainer × cell.
+    pub global: &'a [(String, String, GlobalImportance)],
+}
+
+/// Most explanation charts drawn per run (instances × explainers of the first cell and repeat).
+pub const MAX_EXPLANATION_CHARTS: usize = 48;
+/// Features in each top-features bar chart.
+pub const TOP_FEATURES: usize = 12;
+
+fn safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `(sources in order of appearance, segments, source × segment values)` of the audio
+/// features, with `value(j)` for feature `j`.
+fn source_grid(
+    features: &[Feature],
+    value: impl Fn(usize) -> f64,
+) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+    let mut sources: Vec<String> = Vec::new();
+    let mut segments = 0;
+    for f in features.iter().filter(|f| f.modality == Modality::Audio) {
+        let source = f.source.clone().unwrap_or_else(|| "mix".into());
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+        segments = segments.max(f.segment.map_or(0, |s| s + 1));
+    }
+    if sources.is_empty() || segments == 0 {
+        return None;
+    }
+    let mut grid = vec![vec![0.0; segments]; sources.len()];
+    for (j, f) in features.iter().enumerate() {
+        if f.modality != Modality::Audio {
+            continue;
+        }
+        let source = f.source.clone().unwrap_or_else(|| "mix".into());
+        if let (Some(r), Some(s)) = (sources.iter().position(|x| *x == source), f.segment) {
+            grid[r][s] += value(j);
+        }
+    }
+    Some((sources, grid))
+}
+
+fn modality_color(m: Modality) -> plotters::style::RGBColor {
+    if m == Modality::Lyrics {
+        LYRICS
+    } else {
+        AUDIO
+    }
+}
+
+/// A grid cell's swept values, without their names (`250`, `250,lasso_path`).
+fn cell_values(cells: &[GridCell], name: &str) -> String {
+    cells
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| {
+            c.values
+                .iter()
+                .map(|(_, v)| value_text(v))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Draws every chart of the run into `dir`; returns what was written, in index order.
+pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
+    let first_cell = data
+        .cells
+        .first()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+
+    // 1. Per explanation.
+    let mut drawn = 0;
+    for r in data
+        .records
+        .iter()
+        .filter(|r| r.cell == first_cell && r.repeat == 0)
+    {
+        if drawn >= MAX_EXPLANATION_CHARTS {
+            break;
+        }
+        let Some(label) = r.labels.iter().find(|l| l.label == r.predicted_label) else {
+            continue;
+        };
+        let mut weight = vec![0.0; r.features.len()];
+        for &(j, w) in &label.weights {
+            weight[j] = w;
+        }
+        let bars: Vec<Bar> = label
+            .weights
+            .iter()
+            .take(TOP_FEATURES)
+            .map(|&(j, w)| Bar {
+                label: r.features[j].name.clone(),
+                value: w,
+                color: modality_color(r.features[j].modality),
+                ci: None,
+            })
+            .collect();
+        let grid = source_grid(&r.features, |j| weight[j]);
+        let stem = format!("explanation_{}_{}", safe(&r.instance), safe(&r.explainer));
+        let title = format!(
+            "{} · {} · class {}",
+            r.instance, r.explainer, r.predicted_label
+        );
+        match &grid {
+            Some((sources, values)) => render_figure!(dir, &stem, (2100, 760), |root| {
+                let (left, right) = root.split_horizontally(1050);
+                draw_heatmap(
+                    &left,
+                    &format!("{title}: audio weights"),
+                    "segment",
+                    sources,
+                    values,
+                )?;
+                draw_bars(
+                    &right,
+                    "top features (blue audio, orange lyrics)",
+                    "weight",
+                    &bars,
+                )
+            })?,
+            None => render_figure!(dir, &stem, (1050, 760), |root| draw_bars(
+                &root,
+                &format!("{title}: top features"),
+                "weight",
+                &bars
+            ))?,
+        }
+        entries.push(ChartEntry {
+            kind: "explanation",
+            stem,
+            caption: format!(
+                "Explanation of {} by `{}` for its predicted class {} (cell `{}`, repeat 0). {}Right: the {} features with the largest |weight|, audio components in blue and words in orange; bars to the right pushed the prediction up.",
+                r.instance,
+                r.explainer,
+                r.predicted_label,
+                r.cell,
+                if grid.is_some() { "Left: surrogate weight of every audio component, sources × time segments; red raised the predicted class, blue lowered it, white is 0 (the title gives the colour scale's end). " } else { "" },
+                TOP_FEATURES
+            ),
+        });
+        drawn += 1;
+    }
+
+    // 2. Global importance per class.
+    let feature_modality: BTreeMap<&str, Modality> = data
+        .records
+        .iter()
+        .flat_map(|r| r.features.iter().map(|f| (f.name.as_str(), f.modality)))
+        .collect();
+    let template: Option<&UnitRecord> = data
+        .records
+        .iter()
+        .find(|r| r.features.iter().any(|f| f.modality == Modality::Audio));
+    for explainer in &data.config.explainers {
+        let rows: Vec<&GlobalImportance> = data
+            .global
+            .iter()
+            .filter(|(e, c, _)| *e == explainer.name && *c == first_cell)
+            .map(|(_, _, g)| g)
+            .collect();
+        let mut labels: Vec<usize> = rows.iter().map(|g| g.label).collect();
+        labels.sort();
+        labels.dedup();
+        for label in labels {
+            let mut class: Vec<&GlobalImportance> =
+                rows.iter().copied().filter(|g| g.label == label).collect();
+            class.sort_by(|a, b| {
+                b.average_importance
+                    .total_cmp(&a.average_importance)
+                    .then(a.feature.cmp(&b.feature))
+            });
+            let bars: Vec<Bar> = class
+                .iter()
+                .take(TOP_FEATURES)
+                .map(|g| Bar {
+                    label: g.feature.clone(),
+                    value: g.average_importance,
+                    color: modality_color(
+                        feature_modality
+                            .get(g.feature.as_str())
+                            .copied()
+                            .unwrap_or(Modality::Lyrics),
+                    ),
+                    ci: None,
+                })
+                .collect();
+            let by_name: BTreeMap<&str, f64> = class
+                .iter()
+                .map(|g| (g.feature.as_str(), g.average_importance))
+                .collect();
+            let grid = template.and_then(|t| {
+                source_grid(&t.features, |j| {
+                    by_name
+                        .get(t.features[j].name.as_str())
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+            });
+            let stem = format!("global_{}_class{label}", safe(&explainer.name));
+            let title = format!("{} · class {label}", explainer.name);
+            match &grid {
+                Some((sources, values))
+                    if class.iter().any(|g| {
+                        feature_modality.get(g.feature.as_str()) == Some(&Modality::Audio)
+                    }) =>
+                {
+                    render_figure!(dir, &stem, (2100, 760), |root| {
+                        let (left, right) = root.split_horizontally(1050);
+                        draw_bars(
+                            &left,
+                            &format!("{title}: top features"),
+                            "average importance",
+                            &bars,
+                        )?;
+                        draw_heatmap(
+                            &right,
+                            "audio: global importance",
+                            "segment",
+                            sources,
+                            values,
+                        )
+                    })?
+                }
+                _ => render_figure!(dir, &stem, (1050, 760), |root| draw_bars(
+                    &root,
+                    &format!("{title}: top features"),
+                    "average importance",
+                    &bars
+                ))?,
+            }
+            entries.push(ChartEntry {
+                kind: "global",
+                stem,
+                caption: format!(
+                    "Global importance for class {label} from `{}` (cell `{first_cell}`): the {TOP_FEATURES} features with the largest average importance (mean positive weight over the explanations that predicted this class; spec §6), audio components in blue and words in orange; where the class has audio evidence, its sources × segments map of the same importance (red = more important).",
+                    explainer.name
+                ),
+            });
+        }
+    }
+
+    // 3. Explainer comparison per metric.
+    for (m, metric) in data.config.metrics.iter().enumerate() {
+        let bars: Vec<Bar> = data
+            .summaries
+            .iter()
+            .enumerate()
+            .map(|(g, s)| Bar {
+                label: if data.cells.len() > 1 {
+                    format!("{} · {}", s.explainer, cell_values(data.cells, &s.cell))
+                } else {
+                    s.explainer.clone()
+                },
+                value: s.stats[m].1.mean,
+                color: PALETTE[(g % data.config.explainers.len().max(1)) % PALETTE.len()],
+                ci: Some(s.stats[m].1.ci95),
+            })
+            .collect();
+        if bars.iter().all(|b| !b.value.is_finite()) {
+            continue;
+        }
+        let direction = crate::metrics::info(metric).map_or("", |i| {
+            if i.higher_is_better {
+                " (higher is better)"
+            } else {
+                " (lower is better)"
+            }
+        });
+        let stem = format!("compare_{}", safe(metric));
+        let height = 200 + 56 * bars.len() as u32;
+        render_figure!(dir, &stem, (1050, height.max(500)), |root| draw_bars(
+            &root,
+            &if data.cells.len() > 1 {
+                format!(
+                    "{metric}{direction} · explainer · {}",
+                    data.config
+                        .grid
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            } else {
+                format!("{metric}{direction}")
+            },
+            &format!("{metric} (mean ± 95% CI)"),
+            &bars
+        ))?;
+        entries.push(ChartEntry {
+            kind: "comparison",
+            stem,
+            caption: format!(
+                "`{metric}`{direction} per explainer{}: mean over explanations (or over instances for stability metrics) with its 95% confidence interval; missing bars mean the metric does not apply.",
+                if data.cells.len() > 1 { " and grid cell" } else { "" }
+            ),
+        });
+    }
+
+    // 4. Deletion / insertion curves.
+    for cell in data.cells {
+        let mut panels: Vec<(&str, Vec<Line>)> = Vec::new();
+        for kind in ["deletion", "insertion"] {
+            let mut lines = Vec::new();
+            for (e, explainer) in data.config.explainers.iter().enumerate() {
+                let curves: Vec<&Vec<f64>> = data
+                    .records
+                    .iter()
+                    .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                    .flat_map(|r| {
+                        r.curves
+                            .iter()
+                            .filter(|(m, _)| m.starts_with(kind))
+                            .map(|(_, c)| c)
+                    })
+                    .collect();
+                let Some(len) = curves.first().map(|c| c.len()) else {
+                    continue;
+                };
+                let curves: Vec<&Vec<f64>> =
+                    curves.into_iter().filter(|c| c.len() == len).collect();
+                let points = (0..len)
+                    .map(|i| {
+                        let values: Vec<f64> = curves.iter().map(|c| c[i]).collect();
+                        let s = crate::experiment::tables::MetricStats::of(&values);
+                        (i as f64 / (len - 1).max(1) as f64, s.mean, s.ci95)
+                    })
+                    .collect();
+                lines.push(Line {
+                    name: explainer.name.clone(),
+                    points,
+                    color: PALETTE[e % PALETTE.len()],
+                });
+            }
+            if !lines.is_empty() {
+                panels.push((kind, lines));
+            }
+        }
+        if panels.is_empty() {
+            continue;
+        }
+        let stem = format!("curves_{}", safe(&cell.name));
+        let width = 1050 * panels.len() as u32;
+        render_figure!(dir, &stem, (width + 250, 760), |root| {
+            let areas = root.split_evenly((1, panels.len()));
+            for (area, (kind, lines)) in areas.iter().zip(&panels) {
+                let x = if *kind == "deletion" {
+                    "fraction of features removed"
+                } else {
+                    "fraction of features added"
+                };
+                draw_lines(
+                    area,
+                    &format!("{kind} curve"),
+                    (x, "p(predicted class)"),
+                    lines,
+                )?;
+            }
+            Ok(())
+        })?;
+        entries.push(ChartEntry {
+            kind: "curves",
+            stem,
+            caption: format!(
+                "Deletion and insertion curves (cell `{}`): the predicted class's probability as the explained features are removed from the instance (left; a faithful explanation falls fast) or added to an empty one (right; it rises fast), in explanation order; mean over explanations with 95% CIs.",
+                cell.name
+            ),
+        });
+    }
+
+    // 5. Ablation: a metric against each numeric grid parameter.
+    for (key, values) in &data.config.grid {
+        let numeric: Vec<f64> = values
+            .iter()
+            .filter_map(|v| value_text(v).parse::<f64>().ok())
+            .collect();
+        if numeric.len() < 2 || numeric.len() != values.len() {
+            continue;
+        }
+        for (m, metric) in data.config.metrics.iter().enumerate() {
+            let mut lines = Vec::new();
+            for (e, explainer) in data.config.explainers.iter().enumerate() {
+                let points: Vec<(f64, f64, f64)> = data
+                    .summaries
+                    .iter()
+                    .filter(|s| s.explainer == explainer.name)
+                    .filter_map(|s| {
+                        let cell = data.cells.iter().find(|c| c.name == s.cell)?;
+                        let x = cell
+                            .values
+                            .iter()
+                            .find(|(k, _)| k == key)
+                            .and_then(|(_, v)| value_text(v).parse::<f64>().ok())?;
+                        Some((x, s.stats[m].1.mean, s.stats[m].1.ci95))
+                    })
+                    .filter(|p| p.1.is_finite())
+                    .collect();
+                if !points.is_empty() {
+                    lines.push(Line {
+                        name: explainer.name.clone(),
+                        points,
+                        color: PALETTE[e % PALETTE.len()],
+                    });
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let stem = format!("ablation_{}_{}", safe(key), safe(metric));
+            render_figure!(dir, &stem, (1300, 760), |root| draw_lines(
+                &root,
+                &format!("{metric} vs {key}"),
+                (key.as_str(), metric.as_str()),
+                &lines
+            ))?;
+            entries.push(ChartEntry {
+                kind: "ablation",
+                stem,
+                caption: format!(
+                    "Ablation: `{metric}` against the grid parameter `{key}`, one line per explainer (mean with 95% CI; cells that share a value of `{key}` but differ in another swept parameter appear as separate points)."
+                ),
+            });
+        }
+    }
+
+    // 6. Accuracy.
+    if !data.accuracy.is_empty() {
+        let bars: Vec<Bar> = data
+            .accuracy
+            .iter()
+            .enumerate()
+            .map(|(i, (model, n, acc))| Bar {
+                label: format!("{model} (n={n})"),
+                value: *acc,
+                color: PALETTE[i % PALETTE.len()],
+                ci: None,
+            })
+            .collect();
+        let height = (200 + 60 * bars.len() as u32).max(420);
+        render_figure!(dir, "accuracy", (1050, height), |root| draw_bars(
+            &root,
+            "model accuracy",
+            "accuracy on the labelled instances",
+            &bars
+        ))?;
+        entries.push(ChartEntry {
+            kind: "accuracy",
+            stem: "accuracy".into(),
+            caption: "Accuracy of each model (unimodal and multimodal) on the instances with a known label, like the paper's Table 1.".into(),
+        });
+    }
+    Ok(entries)
+}
