@@ -367,7 +367,55 @@ pub fn write_global(dir: &Path, global: &[GlobalImportance], k: usize) -> Result
         directions: vec![("average_importance".into(), Direction::Higher)],
         bold_best: false,
     };
-    write_table(dir, "top_k", &frame, &style)
+    write_table(dir, "top_k", &frame, &style)?;
+    write_global_charts(&dir.join("charts"), &top)
+}
+
+/// Whether a feature name is an audio component (`vocals3`, `drums0`, `T4`, …) rather than a
+/// word.
+fn is_audio_name(name: &str) -> bool {
+    let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let stem = &name[..name.len() - digits.len()];
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && matches!(
+            stem,
+            "vocals" | "drums" | "bass" | "other" | "T" | "harmonic" | "percussive" | "residual"
+        )
+}
+
+/// One bar chart per class of its top features by average importance (audio components blue,
+/// words orange), as the paper's global figures: `charts/class<k>.svg` and `.png`.
+fn write_global_charts(dir: &Path, top: &[(usize, usize, &GlobalImportance)]) -> Result<()> {
+    use crate::report::charts::{draw_bars, Bar, AUDIO, LYRICS};
+    let mut labels: Vec<usize> = top.iter().map(|(l, _, _)| *l).collect();
+    labels.dedup();
+    for label in labels {
+        let bars: Vec<Bar> = top
+            .iter()
+            .filter(|(l, _, _)| *l == label)
+            .map(|(_, _, g)| Bar {
+                label: g.feature.clone(),
+                value: g.average_importance,
+                color: if is_audio_name(&g.feature) {
+                    AUDIO
+                } else {
+                    LYRICS
+                },
+                ci: None,
+            })
+            .collect();
+        let height = (200 + 56 * bars.len() as u32).max(500);
+        crate::render_figure!(dir, &format!("class{label}"), (1050, height), |root| {
+            draw_bars(
+                &root,
+                &format!("class {label}: top features (blue audio, orange lyrics)"),
+                "average importance",
+                &bars,
+            )
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

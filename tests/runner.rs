@@ -382,3 +382,103 @@ fn robustness_metrics_reexplain_a_noisy_and_an_edited_copy() {
         assert!(v.is_finite() && *v >= 0.0 && *v < 1.0, "{v}");
     }
 }
+
+#[test]
+fn a_run_draws_every_chart_kind_and_report_regenerates_identical_svgs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(
+        dir.path(),
+        SYNTHETIC,
+        "metrics: [score, deletion_auc, insertion_auc, jaccard_at_3, precision_at_k_audio]\nlisten: {top_k: 2}\n",
+    );
+    let output = run(&path, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = dir.path().join("out");
+    let charts = out.join("charts");
+    let names: Vec<String> = std::fs::read_dir(&charts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for kind in [
+        "explanation_",
+        "global_",
+        "compare_",
+        "curves_",
+        "ablation_",
+        "accuracy",
+    ] {
+        for ext in [".svg", ".png"] {
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.starts_with(kind) && n.ends_with(ext)),
+                "no {kind}*{ext} in {names:?}"
+            );
+        }
+    }
+    // Listenable explanations: the top components and the remainder sum to the instance.
+    let top = musiclime::audio::decode::decode_file(&out.join("audio/track000_musiclime_top.wav"))
+        .unwrap();
+    let rest =
+        musiclime::audio::decode::decode_file(&out.join("audio/track000_musiclime_rest.wav"))
+            .unwrap();
+    assert_eq!(top.samples.len(), rest.samples.len());
+    assert!(top.samples.iter().any(|x| *x != 0.0) && rest.samples.iter().any(|x| *x != 0.0));
+    let index = std::fs::read_to_string(out.join("index.md")).unwrap();
+    for n in names.iter().filter(|n| n.ends_with(".png")) {
+        assert!(
+            index.contains(&format!("charts/{n}")),
+            "index.md does not link {n}"
+        );
+    }
+    assert!(std::fs::read_to_string(out.join("index.html"))
+        .unwrap()
+        .contains("<img src=\"charts/"));
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "svg" || x == "csv"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let (svgs, tables) = (snapshot(&charts), snapshot(&out.join("tables")));
+    std::fs::remove_dir_all(&charts).unwrap();
+    std::fs::remove_dir_all(out.join("tables")).unwrap();
+    let report = binary().arg("report").arg(&out).output().unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert_eq!(
+        snapshot(&charts),
+        svgs,
+        "report's SVGs differ from the run's"
+    );
+    let timings_free = |files: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        files
+            .into_iter()
+            .filter(|(n, _)| n != "timings.csv")
+            .collect()
+    };
+    assert_eq!(
+        timings_free(snapshot(&out.join("tables"))),
+        timings_free(tables)
+    );
+    // A directory that is not a run is named in the error.
+    let bad = binary().arg("report").arg(dir.path()).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("run.json"));
+}

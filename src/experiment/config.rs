@@ -62,6 +62,18 @@ pub struct ExperimentConfig {
     /// What to do with an instance whose files are missing or corrupt.
     #[serde(default)]
     pub on_error: OnError,
+    /// Listenable explanations (opt-in): for the first grid cell and repeat, a WAV of the top-k
+    /// positive audio components and one of the remainder, under `<output>/audio/`.
+    #[serde(default)]
+    pub listen: Option<ListenConfig>,
+}
+
+/// `listen:` — which audio components make the listenable explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Components with the largest positive weights that go into `<…>_top.wav`.
+    pub top_k: usize,
 }
 
 fn one() -> usize {
@@ -282,6 +294,9 @@ impl ExperimentConfig {
         }
         if self.repeats == 0 {
             return bad("repeats".into(), "must be at least 1".into());
+        }
+        if matches!(&self.listen, Some(l) if l.top_k == 0) {
+            return bad("listen.top_k".into(), "must be at least 1".into());
         }
         for metric in &self.metrics {
             match crate::metrics::info(metric) {

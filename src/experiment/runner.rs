@@ -19,9 +19,11 @@ use super::report::write_report;
 use super::store::{ResultStore, StoredLabel, UnitRecord};
 use super::unit_metrics::{predicted_stdevs, reexplain, unit_metric, MetricContext, NamedWeights};
 use crate::audio::decode::decode_file;
+use crate::audio::wav::{write_wav, WavEncoding};
+use crate::audio::Audio;
 use crate::error::{Error, Result};
 use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
-use crate::explainer::{explain_instance_with, ExplainParams};
+use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
 use crate::factorize::{factorize, Factorization, SourceSegments};
 use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
@@ -464,6 +466,16 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     seconds: unit_start.elapsed().as_secs_f64(),
                     curves: curves.into_inner(),
                 };
+                if let (Some(listen), 0, 0) = (&config.listen, *cell_index, repeat) {
+                    write_listenable(
+                        &output.join("audio"),
+                        &format!("{}_{}", instance.id, explainer.name),
+                        factorization,
+                        &outcome,
+                        predicted,
+                        listen.top_k,
+                    )?;
+                }
                 store.save(&path, &record)?;
                 records.push(record);
                 overall.inc(1);
@@ -484,6 +496,53 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         resumed,
         failures,
     })
+}
+
+/// Writes `<stem>_top.wav` (the `top_k` audio components with the largest positive weights
+/// for the predicted label, summed) and `<stem>_rest.wav` (every other component) into `dir`.
+/// Nothing is written for explanations without audio components.
+fn write_listenable(
+    dir: &Path,
+    stem: &str,
+    factorization: &SourceSegments,
+    outcome: &ExplainOutcome,
+    label: &LabelExplanation,
+    top_k: usize,
+) -> Result<()> {
+    let n_audio = factorization.len();
+    let top: Vec<usize> = label
+        .fit
+        .weights
+        .iter()
+        .filter(|(_, w)| *w > 0.0)
+        .map(|(j, _)| outcome.feature_indices[*j])
+        .filter(|&k| k < n_audio)
+        .take(top_k)
+        .collect();
+    if !outcome.feature_indices.iter().any(|&k| k < n_audio) {
+        return Ok(());
+    }
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let top_mask: Vec<bool> = (0..n_audio).map(|k| top.contains(&k)).collect();
+    let rest_mask: Vec<bool> = top_mask.iter().map(|on| !on).collect();
+    for (suffix, mask) in [("top", top_mask), ("rest", rest_mask)] {
+        let audio = Audio::new(factorization.compose(&mask), factorization.sample_rate());
+        write_wav(
+            &dir.join(format!("{safe}_{suffix}.wav")),
+            &audio,
+            WavEncoding::Float32,
+        )?;
+    }
+    Ok(())
 }
 
 /// A unimodal model can only be explained by the unimodal method of the modality it reads.
