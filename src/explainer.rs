@@ -59,6 +59,9 @@ pub struct ExplainOutcome {
     pub feature_indices: Vec<usize>,
     /// Length of a full keep-mask.
     pub space_len: usize,
+    /// Seconds spent in model calls ([`InstancePredictor::run`]); the rest of the wall time is
+    /// musiclime's own work (composition, features, sampling, surrogates).
+    pub model_seconds: f64,
 }
 
 /// Explains one instance: `audio` split into components, `lyrics` into words.
@@ -105,11 +108,20 @@ pub fn explain_instance_with(
     let mut probs = Array2::<f64>::zeros((n, classes));
     // The next batch is prepared on rayon's threads while the model runs the current one.
     let mut pending = batches.first().map(|&b| prepare(b)).transpose()?;
+    let mut model_seconds = 0.0;
     for (i, &(start, end)) in batches.iter().enumerate() {
         let Some(current) = pending.take() else { break };
         let next = batches.get(i + 1).copied();
-        let (out, prepared) =
-            rayon::join(|| predictor.run(current), || next.map(prepare).transpose());
+        let (out, prepared) = rayon::join(
+            || {
+                let started = std::time::Instant::now();
+                let out = predictor.run(current);
+                (out, started.elapsed().as_secs_f64())
+            },
+            || next.map(prepare).transpose(),
+        );
+        let (out, seconds) = out;
+        model_seconds += seconds;
         let out = out?;
         if out.dim() != (end - start, classes) {
             return Err(Error::input(
@@ -154,6 +166,7 @@ pub fn explain_instance_with(
         predicted_label,
         feature_indices: perturbations.features.clone(),
         space_len: space.features.len(),
+        model_seconds,
     })
 }
 

@@ -220,6 +220,10 @@ struct ExplainArgs {
     /// Output directory (explanation.json, neighborhood.parquet and its sidecar).
     #[arg(long)]
     out: PathBuf,
+    /// Also write timings as JSON here: wall_s, model_s (time in model calls), non_model_s,
+    /// peak_mb (peak resident memory), samples_per_s, num_samples.
+    #[arg(long)]
+    profile: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -300,6 +304,7 @@ fn read_lyrics(path: &std::path::Path) -> Result<String> {
 }
 
 fn run_explain(args: ExplainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let refit_params = args.surrogate.params()?;
     let mut modality = match args.modality.as_str() {
         "both" => PerturbedModality::Both,
@@ -415,6 +420,20 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         &outcome.neighborhood,
     )?;
     write_atomically(&args.out.join("explanation.json"), json.as_bytes())?;
+    if let Some(path) = &args.profile {
+        let wall = started.elapsed().as_secs_f64();
+        let profile = serde_json::json!({
+            "implementation": "rust",
+            "model": model.name(),
+            "num_samples": args.num_samples,
+            "wall_s": wall,
+            "model_s": outcome.model_seconds,
+            "non_model_s": wall - outcome.model_seconds,
+            "peak_mb": peak_resident_mb(),
+            "samples_per_s": args.num_samples as f64 / wall,
+        });
+        write_atomically(path, pretty(&profile)?.as_bytes())?;
+    }
     print!("{}", outcome.explanation.summary(8));
     println!("wrote {}", args.out.display());
     Ok(())
@@ -495,6 +514,14 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// Peak resident memory of this process in MB (Linux `VmHWM`), when known.
+fn peak_resident_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
