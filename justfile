@@ -26,8 +26,15 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
 
-# Criterion benchmarks of sampling, kernel and surrogate fits at n = 5000, d = 240.
-bench:
+# End to end against the Python reference (the paper's code path) on the same ONNX models:
+# reports/bench/bench.csv and bench.md.
+bench: setup
+    cargo build --release
+    python3 benches/reference/run_bench.py
+
+# Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
+# composition and HPSS; the fast and naive frontend paths.
+bench-micro:
     cargo bench --bench surrogate
     cargo bench --bench audio
     cargo bench --bench frontend
