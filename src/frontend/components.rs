@@ -47,6 +47,11 @@ impl<'a> ComponentSpectra<'a> {
     /// The linear part of the composition that keeps the components `mask` selects.
     pub fn linear(&self, mask: &[bool]) -> Linear {
         let mut sum = Linear::zeros(self.units, self.stride);
+        self.add_selected(mask, &mut sum);
+        sum
+    }
+
+    fn add_selected(&self, mask: &[bool], sum: &mut Linear) {
         for ((first, rows), _) in self.components.iter().zip(mask).filter(|(_, &on)| on) {
             let start = first * self.stride;
             for (acc, x) in sum.data[start..start + rows.data.len()]
@@ -56,12 +61,23 @@ impl<'a> ComponentSpectra<'a> {
                 *acc += x;
             }
         }
-        sum
     }
 
-    /// The features of the composition that keeps the components `mask` selects.
+    /// The features of the composition that keeps the components `mask` selects. The sum is
+    /// built in a per-thread buffer that is reused across calls (no allocation per sample).
     pub fn features(&self, mask: &[bool]) -> Vec<f32> {
-        self.frontend.finish(&self.linear(mask))
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Linear> = std::cell::RefCell::new(Linear::zeros(0, 0));
+        }
+        BUFFER.with(|buffer| {
+            let mut sum = buffer.borrow_mut();
+            sum.units = self.units;
+            sum.stride = self.stride;
+            sum.data.clear();
+            sum.data.resize(self.units * self.stride, 0.0);
+            self.add_selected(mask, &mut sum);
+            self.frontend.finish(&sum)
+        })
     }
 
     /// Floats stored for all components (a measure of the memory used).

@@ -423,10 +423,10 @@ impl AudioFrontend {
                     LogKind::Ln => mel.iter_mut().for_each(|x| *x = x.max(*amin).ln()),
                     LogKind::Log10Scaled => mel
                         .iter_mut()
-                        .for_each(|x| *x = ((1.0 + *log_scale as f64 * *x as f64).log10()) as f32),
+                        .for_each(|x| *x = (1.0 + *log_scale * *x).log10()),
                     LogKind::Db => {
                         mel.iter_mut()
-                            .for_each(|x| *x = (10.0 * (x.max(*amin) as f64).log10()) as f32);
+                            .for_each(|x| *x = 10.0 * x.max(*amin).log10());
                         if let Some(top) = top_db {
                             let max = mel.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
                             mel.iter_mut().for_each(|x| *x = x.max(max - top));
