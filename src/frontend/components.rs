@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{AudioFrontend, Linear};
+use super::{AudioFrontend, Linear, Rows};
 use crate::error::Result;
 use crate::factorize::Factorization;
 
@@ -18,6 +18,81 @@ pub struct ComponentSpectra<'a> {
     components: Vec<(usize, Linear)>,
     units: usize,
     stride: usize,
+    /// For each row, the components whose stored rows cover it.
+    covering: Vec<Vec<usize>>,
+    /// Components of the same time segment, with the sums of every subset of them
+    /// precomputed, so a frame is one stored row (or the sum of two near a boundary).
+    groups: Vec<SubsetSums>,
+    /// For each row, the groups whose rows cover it (empty when subsets are not used).
+    group_covering: Vec<Vec<usize>>,
+}
+
+/// Every subset sum of a few components (one time segment's sources).
+struct SubsetSums {
+    /// The components, in order; bit `i` of a subset index selects `members[i]`.
+    members: Vec<usize>,
+    /// First row covered.
+    first: usize,
+    /// Rows covered.
+    units: usize,
+    /// `2^members × units × stride` floats.
+    sums: Vec<f32>,
+}
+
+/// Largest segment group whose subset sums are precomputed (2^5 = 32 sums).
+const MAX_GROUP: usize = 5;
+
+/// The rows of one composition, summed frame by frame from the stored component rows.
+struct Selected<'s, 'a> {
+    spectra: &'s ComponentSpectra<'a>,
+    mask: &'s [bool],
+}
+
+impl Rows for Selected<'_, '_> {
+    fn units(&self) -> usize {
+        self.spectra.units
+    }
+    fn stride(&self) -> usize {
+        self.spectra.stride
+    }
+    fn row<'r>(&'r self, t: usize, scratch: &'r mut [f32]) -> &'r [f32] {
+        let stride = self.spectra.stride;
+        let spectra = self.spectra;
+        if !spectra.groups.is_empty() {
+            let covering = &spectra.group_covering[t];
+            let row_of = |g: &'r SubsetSums| -> &'r [f32] {
+                let subset = g
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &k)| self.mask.get(k).copied().unwrap_or(false))
+                    .fold(0usize, |b, (i, _)| b | (1 << i));
+                let offset = (subset * g.units + (t - g.first)) * stride;
+                &g.sums[offset..offset + stride]
+            };
+            if let [only] = covering.as_slice() {
+                return row_of(&spectra.groups[*only]);
+            }
+            scratch.fill(0.0);
+            for &g in covering {
+                for (acc, x) in scratch.iter_mut().zip(row_of(&spectra.groups[g])) {
+                    *acc += x;
+                }
+            }
+            return scratch;
+        }
+        scratch.fill(0.0);
+        for &k in &self.spectra.covering[t] {
+            if self.mask.get(k).copied().unwrap_or(false) {
+                let (first, rows) = &self.spectra.components[k];
+                let offset = (t - first) * stride;
+                for (acc, x) in scratch.iter_mut().zip(&rows.data[offset..offset + stride]) {
+                    *acc += x;
+                }
+            }
+        }
+        scratch
+    }
 }
 
 impl<'a> ComponentSpectra<'a> {
@@ -36,11 +111,31 @@ impl<'a> ComponentSpectra<'a> {
                 Ok(frontend.linear_support(&fitted))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut covering = vec![Vec::new(); units];
+        for (k, (first, rows)) in components.iter().enumerate() {
+            for row in covering.iter_mut().skip(*first).take(rows.units) {
+                row.push(k);
+            }
+        }
+        let groups = subset_sums(audio, &components, stride);
+        let mut group_covering = vec![Vec::new(); if groups.is_empty() { 0 } else { units }];
+        for (g, group) in groups.iter().enumerate() {
+            for row in group_covering
+                .iter_mut()
+                .skip(group.first)
+                .take(group.units)
+            {
+                row.push(g);
+            }
+        }
         Ok(ComponentSpectra {
             frontend,
             components,
             units,
             stride,
+            covering,
+            groups,
+            group_covering,
         })
     }
 
@@ -63,9 +158,16 @@ impl<'a> ComponentSpectra<'a> {
         }
     }
 
-    /// The features of the composition that keeps the components `mask` selects. The sum is
-    /// built in a per-thread buffer that is reused across calls (no allocation per sample).
+    /// The features of the composition that keeps the components `mask` selects. Spectral
+    /// inputs are summed one frame at a time (each frame stays in cache through magnitude and
+    /// mel); waveforms in a per-thread buffer reused across calls.
     pub fn features(&self, mask: &[bool]) -> Vec<f32> {
+        if self.stride > 1 {
+            return self.frontend.finish_rows(&Selected {
+                spectra: self,
+                mask,
+            });
+        }
         thread_local! {
             static BUFFER: std::cell::RefCell<Linear> = std::cell::RefCell::new(Linear::zeros(0, 0));
         }
@@ -80,10 +182,71 @@ impl<'a> ComponentSpectra<'a> {
         })
     }
 
-    /// Floats stored for all components (a measure of the memory used).
+    /// Floats stored for all components and subset sums (a measure of the memory used).
     pub fn stored_floats(&self) -> usize {
-        self.components.iter().map(|(_, l)| l.data.len()).sum()
+        self.components
+            .iter()
+            .map(|(_, l)| l.data.len())
+            .sum::<usize>()
+            + self.groups.iter().map(|g| g.sums.len()).sum::<usize>()
     }
+}
+
+/// Groups the components by time segment and precomputes each group's subset sums; empty
+/// (no subsets) when a component has no segment or a segment has more than [`MAX_GROUP`]
+/// components.
+fn subset_sums(
+    audio: &dyn Factorization,
+    components: &[(usize, Linear)],
+    stride: usize,
+) -> Vec<SubsetSums> {
+    let mut by_segment: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (k, feature) in audio.features().iter().enumerate() {
+        match feature.segment {
+            Some(s) => by_segment.entry(s).or_default().push(k),
+            None => return Vec::new(),
+        }
+    }
+    if by_segment.values().any(|m| m.len() > MAX_GROUP) {
+        return Vec::new();
+    }
+    by_segment
+        .into_values()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|members| {
+            let first = members.iter().map(|&k| components[k].0).min().unwrap_or(0);
+            let end = members
+                .iter()
+                .map(|&k| components[k].0 + components[k].1.units)
+                .max()
+                .unwrap_or(first);
+            let units = end - first;
+            let mut sums = vec![0.0f32; (1 << members.len()) * units * stride];
+            for subset in 1..(1usize << members.len()) {
+                let block = &mut sums[subset * units * stride..(subset + 1) * units * stride];
+                for (i, &k) in members.iter().enumerate() {
+                    if subset & (1 << i) == 0 {
+                        continue;
+                    }
+                    let (start, rows) = &components[k];
+                    let offset = (start - first) * stride;
+                    for (acc, x) in block[offset..offset + rows.data.len()]
+                        .iter_mut()
+                        .zip(&rows.data)
+                    {
+                        *acc += x;
+                    }
+                }
+            }
+            SubsetSums {
+                members,
+                first,
+                units,
+                sums,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -71,6 +71,29 @@ impl Linear {
     }
 }
 
+/// The rows of a linear part, produced on demand: a stored [`Linear`], or a sum of stored
+/// component rows built one frame at a time (the fast path), which keeps each frame in cache.
+pub(crate) trait Rows {
+    /// Number of rows.
+    fn units(&self) -> usize;
+    /// Floats per row.
+    fn stride(&self) -> usize;
+    /// Row `t`, possibly built in `scratch` (`stride` floats).
+    fn row<'a>(&'a self, t: usize, scratch: &'a mut [f32]) -> &'a [f32];
+}
+
+impl Rows for Linear {
+    fn units(&self) -> usize {
+        self.units
+    }
+    fn stride(&self) -> usize {
+        self.stride
+    }
+    fn row<'a>(&'a self, t: usize, _scratch: &'a mut [f32]) -> &'a [f32] {
+        &self.data[t * self.stride..(t + 1) * self.stride]
+    }
+}
+
 /// What happens after the linear part.
 enum Finish {
     Waveform,
@@ -398,8 +421,18 @@ impl AudioFrontend {
 
     /// The non-linear part: features in the input's layout (batch axis not included).
     pub fn finish(&self, linear: &Linear) -> Vec<f32> {
+        self.finish_rows(linear)
+    }
+
+    /// The non-linear part over rows produced on demand.
+    pub(crate) fn finish_rows(&self, linear: &dyn Rows) -> Vec<f32> {
         match &self.finish {
-            Finish::Waveform => linear.data.clone(),
+            Finish::Waveform => {
+                let mut scratch = vec![0.0f32; linear.stride()];
+                (0..linear.units())
+                    .flat_map(|t| linear.row(t, &mut scratch).to_vec())
+                    .collect()
+            }
             Finish::LogMel {
                 filters,
                 power,
@@ -434,7 +467,7 @@ impl AudioFrontend {
                     }
                 }
                 let n_mels = filters.filters.len();
-                self.arrange(&mel, linear.units, n_mels)
+                self.arrange(&mel, linear.units(), n_mels)
             }
             Finish::Kaldi {
                 filters,
@@ -445,7 +478,7 @@ impl AudioFrontend {
                 let mut mel = self.mel_energies(linear, filters, |re, im| re * re + im * im);
                 mel.iter_mut().for_each(|x| *x = x.max(f32::EPSILON).ln());
                 let n_mels = filters.filters.len();
-                let frames = target_frames.unwrap_or(linear.units);
+                let frames = target_frames.unwrap_or(linear.units());
                 mel.resize(frames * n_mels, 0.0);
                 mel.iter_mut().for_each(|x| *x = (*x - mean) / std);
                 self.arrange(&mel, frames, n_mels)
@@ -456,16 +489,17 @@ impl AudioFrontend {
     /// Mel energies, frame-major (`frames × n_mels`).
     fn mel_energies(
         &self,
-        linear: &Linear,
+        linear: &dyn Rows,
         filters: &MelFilters,
         magnitude: impl Fn(f32, f32) -> f32,
     ) -> Vec<f32> {
         let n_mels = filters.filters.len();
-        let bins = linear.stride / 2;
-        let mut out = vec![0.0f32; linear.units * n_mels];
+        let bins = linear.stride() / 2;
+        let mut out = vec![0.0f32; linear.units() * n_mels];
         let mut power = vec![0.0f32; bins];
-        for t in 0..linear.units {
-            let row = &linear.data[t * linear.stride..(t + 1) * linear.stride];
+        let mut scratch = vec![0.0f32; linear.stride()];
+        for t in 0..linear.units() {
+            let row = linear.row(t, &mut scratch);
             for (k, p) in power.iter_mut().enumerate() {
                 *p = magnitude(row[2 * k], row[2 * k + 1]);
             }

@@ -121,7 +121,12 @@ impl OnnxModel {
                     format!("ONNX Runtime could not load the model: {e}"),
                 )
             };
-            let mut builder = Session::builder(env).map_err(|e| fail(&e))?;
+            // Idle intra-op threads sleep instead of spinning, so they do not take the cores
+            // that prepare the next batch while this one runs.
+            let mut builder = Session::builder(env)
+                .map_err(|e| fail(&e))?
+                .with_intra_op_spinning(false)
+                .map_err(|e| fail(&e))?;
             if let Some(n) = threads {
                 builder = builder.with_intra_threads(n).map_err(|e| fail(&e))?;
             }
