@@ -28,9 +28,9 @@ lint:
 
 # End to end against the Python reference (the paper's code path) on the same ONNX models:
 # reports/bench/bench.csv and bench.md.
-bench: setup
+bench *ARGS: setup
     cargo build --release
-    python3 benches/reference/run_bench.py
+    python3 benches/reference/run_bench.py {{ARGS}}
 
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -83,13 +84,26 @@ SPEEDUP_MIN = 10.0  # Python wall / Rust wall, light model
 PEAK_RATIO_MAX = 1.2  # Rust peak memory at 5000 / at 1000
 
 
+LAST_CPU_S = 0.0
+
+
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def log(msg):
     print(msg, flush=True)
 
 
 def run(cmd, log_path=None, env=None):
     """Runs `cmd` from the repo root; its output goes to log_path (or is captured). Returns
-    (stdout text, seconds). Fails with the log's tail when the command fails."""
+    (stdout text, seconds); the command's CPU time (user + system, its children included) is
+    kept in LAST_CPU_S. Fails with the log's tail when the command fails."""
+    global LAST_CPU_S
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     if log_path:
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -103,6 +117,8 @@ def run(cmd, log_path=None, env=None):
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
         text = proc.stdout + proc.stderr
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU_S = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(
             f"command failed ({proc.returncode}): {' '.join(cmd)}\n{text[-3000:]}"
@@ -125,14 +141,19 @@ def ensure_venv():
     if os.path.exists(stamp) and open(stamp).read().strip() == digest and os.path.exists(venv_python()):
         return
     log(f"setting up {VENV} from {REQUIREMENTS} ...")
-    for attempt in range(2):
-        if os.path.exists(venv_python()):
+
+    def has_pip():
+        return os.path.exists(venv_python()) and subprocess.run(
+            [venv_python(), "-m", "pip", "--version"], cwd=REPO, capture_output=True
+        ).returncode == 0
+
+    for _ in range(2):  # `python -m venv` can fail transiently in ensurepip: try once more
+        if has_pip():
             break
         shutil.rmtree(os.path.join(REPO, VENV), ignore_errors=True)
-        proc = subprocess.run([sys.executable, "-m", "venv", VENV], cwd=REPO)
-        if proc.returncode != 0 and attempt == 1:
-            raise SystemExit(f"could not create {VENV} with {sys.executable} -m venv")
-    run([venv_python(), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        subprocess.run([sys.executable, "-m", "venv", VENV], cwd=REPO)
+    if not has_pip():
+        raise SystemExit(f"could not create {VENV} with pip: {sys.executable} -m venv {VENV}")
     run([venv_python(), "-m", "pip", "install", "--quiet", "-r", REQUIREMENTS])
     with open(stamp, "w") as f:
         f.write(digest + "\n")
@@ -238,6 +259,7 @@ def measure(impl, model, n):
         "peak_mb": float(prof["peak_mb"]) if prof.get("peak_mb") is not None else float("nan"),
         "samples_per_s": float(prof["samples_per_s"]),
         "process_s": process_s,
+        "process_cpu_s": LAST_CPU_S,
     }
     if impl == "rust":
         row["predicted_label"], row["top_features"] = rust_top_features(out_dir)
@@ -331,7 +353,9 @@ def analyse(rows, models, sizes):
             if r:
                 shares.append((model, n, r["non_model_s"] / r["wall_s"]))
             if r and p:
-                speedups.append((model, n, p["wall_s"] / r["wall_s"], p["non_model_s"] / max(r["non_model_s"], 1e-9)))
+                speedups.append((model, n, p["wall_s"] / r["wall_s"],
+                                 p["non_model_s"] / max(r["non_model_s"], 1e-9),
+                                 r["model_s"] / p["model_s"] if p["model_s"] > 0 else float("nan")))
                 top_r = {f for f, _ in r["top_features"]}
                 top_p = {f for f, _ in p["top_features"]}
                 agreement.append((model, n, r["predicted_label"], p["predicted_label"], len(top_r & top_p)))
@@ -345,7 +369,7 @@ def analyse(rows, models, sizes):
             targets.append((ok, f"Rust non-model time ≤ {NON_MODEL_SHARE_MAX:.0%} of wall (heavy, n={n}): {share:.1%}"))
     if "heavy" in models and not any(m == "heavy" for m, _, _ in shares):
         targets.append((None, "Rust non-model share (heavy): not measured"))
-    for model, n, ratio, _ in speedups:
+    for model, n, ratio, _, _ in speedups:
         if model == "light":
             ok = ratio >= SPEEDUP_MIN
             targets.append((ok, f"end to end ≥ {SPEEDUP_MIN:.0f}× faster than Python (light, n={n}): {ratio:.1f}×"))
@@ -382,6 +406,9 @@ def write_md(rows, a, info, instance, quick, path):
         f"- Python {info['python']} (`{VENV}`): onnxruntime {info['onnxruntime_python']}, numpy {info['numpy']}, librosa {info['librosa']}",
         f"- Rust: `{info['musiclime']}` (git {info['git']}), ONNX Runtime {info['onnxruntime_rust']} (from `.venv`)",
         f"- ONNX Runtime intra-op threads: the library default (the machine's cores) on both sides",
+        f"- 1-minute load average: {info.get('load_before', float('nan')):.2f} before the runs, "
+        f"{info.get('load_after', float('nan')):.2f} after (ours included)"
+        + (" (**the machine was busy: timings are unreliable**)" if info.get("busy") else ""),
         "",
         "## Setup",
         "",
@@ -406,9 +433,13 @@ def write_md(rows, a, info, instance, quick, path):
             f"{r['non_model_s']:.2f} | {r['peak_mb']:.0f} | {r['samples_per_s']:.1f} |"
         )
     lines += ["", "## Speed-up (Python wall / Rust wall)", "",
-              "| model | num_samples | end to end | non-model time only |", "|---|---|---|---|"]
-    for model, n, ratio, nm in a["speedups"]:
-        lines.append(f"| {model} | {n} | {ratio:.1f}× | {nm:.1f}× |")
+              "Rust prepares the next batch while the model runs, so its non-model time counts only what",
+              "does not overlap; the last column shows what the overlap costs the model (same graph, same",
+              "ONNX Runtime, same threads: 1.00 would be no cost).", "",
+              "| model | num_samples | end to end | non-model time | model time, Rust / Python |",
+              "|---|---|---|---|---|"]
+    for model, n, ratio, nm, mr in a["speedups"]:
+        lines.append(f"| {model} | {n} | {ratio:.1f}× | {nm:.1f}× | {mr:.2f} |")
     lines += ["", "## Rust non-model share of wall time", "", "| model | num_samples | share |", "|---|---|---|"]
     for model, n, share in a["shares"]:
         lines.append(f"| {model} | {n} | {share:.1%} |")
@@ -427,11 +458,13 @@ def write_md(rows, a, info, instance, quick, path):
               "|---|---|---|---|"]
     for model, n, lr, lp, common in a["agreement"]:
         lines.append(f"| {model} | {n} | {lr} / {lp} | {common} / 10 |")
-    lines += ["", "## Whole processes (wall clock around each command)", "",
-              "| implementation | model | num_samples | process (s) | Python imports (s) |", "|---|---|---|---|---|"]
+    lines += ["", "## Whole processes (wall clock and CPU time around each command)", "",
+              "| implementation | model | num_samples | process wall (s) | process CPU (s) | Python imports (s) |",
+              "|---|---|---|---|---|---|"]
     for r in rows:
         imp = f"{r['import_s']:.2f}" if r.get("import_s") is not None else ""
-        lines.append(f"| {r['implementation']} | {r['model']} | {r['num_samples']} | {r['process_s']:.2f} | {imp} |")
+        lines.append(f"| {r['implementation']} | {r['model']} | {r['num_samples']} | {r['process_s']:.2f} | "
+                     f"{r['process_cpu_s']:.2f} | {imp} |")
     py = [r for r in rows if r["implementation"] == "python" and r.get("breakdown_s")]
     if py:
         keys = sorted({k for r in py for k in r["breakdown_s"]})
@@ -462,6 +495,9 @@ def main():
         QUICK_SIZES if args.quick else SIZES)
     impls = [args.only] if args.only else ["rust", "python"]
 
+    load_before = load_average()  # before anything of ours runs
+    if load_before > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load_before:.2f}: other work on this machine skews the timings")
     os.makedirs(os.path.join(REPO, OUT), exist_ok=True)
     if "python" in impls:
         ensure_venv()
@@ -478,6 +514,8 @@ def main():
                 rows.append(measure(impl, model, n))
 
     info = machine_info()
+    info["load_before"], info["load_after"] = load_before, load_average()
+    info["busy"] = load_before > 0.5 * (os.cpu_count() or 1)
     a = analyse(rows, models, sizes)
     write_csv(rows, os.path.join(REPO, OUT, "bench.csv"))
     write_md(rows, a, info, instance, args.quick, os.path.join(REPO, OUT, "bench.md"))
