@@ -215,9 +215,10 @@ fn subset_sums(
         .collect::<Vec<_>>()
         .into_par_iter()
         .map(|members| {
-            let first = members.iter().map(|&k| components[k].0).min().unwrap_or(0);
-            let end = members
-                .iter()
+            // Silent components (no rows) do not widen the group's range.
+            let present = || members.iter().filter(|&&k| components[k].1.units > 0);
+            let first = present().map(|&k| components[k].0).min().unwrap_or(0);
+            let end = present()
                 .map(|&k| components[k].0 + components[k].1.units)
                 .max()
                 .unwrap_or(first);
@@ -230,6 +231,9 @@ fn subset_sums(
                         continue;
                     }
                     let (start, rows) = &components[k];
+                    if rows.units == 0 {
+                        continue;
+                    }
                     let offset = (start - first) * stride;
                     for (acc, x) in block[offset..offset + rows.data.len()]
                         .iter_mut()
@@ -301,6 +305,46 @@ mod tests {
             }
         }
         worst
+    }
+
+    #[test]
+    fn silent_components_and_mirrored_edges_store_only_the_frames_they_reach() {
+        // One source silent everywhere; Kaldi frames with mirrored edges.
+        let rate = 16_000u32;
+        let len = 2 * rate as usize;
+        let tone: Vec<f32> = (0..len).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+        let audio = SourceSegments::new(
+            vec![("tone".into(), tone), ("silent".into(), vec![0.0; len])],
+            (0..5).map(|s| (s * len / 5, (s + 1) * len / 5)).collect(),
+            rate,
+        );
+        let spec: AudioInputSpec =
+            serde_norway::from_str("{name: f, kind: kaldi_fbank, snip_edges: false, n_mels: 40}")
+                .unwrap();
+        let frontend = AudioFrontend::new(&spec).unwrap();
+        let spectra = ComponentSpectra::new(&frontend, &audio).unwrap();
+        let full = frontend.linear_units(len) * frontend.linear_stride();
+        // Five tone components of about a fifth of the frames each, plus four subset sums per
+        // segment: about 5.3 full spectra. Groups stretched to the first or the last frame (by
+        // the silent source, or by the mirrored right edge) would store about three times that.
+        assert!(
+            spectra.stored_floats() < 6 * full,
+            "{} floats",
+            spectra.stored_floats()
+        );
+        let mask = [
+            true, false, false, true, true, true, false, true, true, false,
+        ];
+        let naive = frontend
+            .features(&audio.compose(&mask), rate, "test")
+            .unwrap();
+        let fast = spectra.features(&mask);
+        let worst = naive
+            .iter()
+            .zip(&fast)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 2e-3, "{worst}");
     }
 
     #[test]

@@ -90,10 +90,16 @@ impl Framer {
             }
             Padding::KaldiMirror => {
                 let pad = (self.frame_len / 2).saturating_sub(self.hop / 2);
-                let mut out = Vec::with_capacity(pad + 2 * signal.len());
-                out.extend(signal[..pad.min(signal.len())].iter().rev());
+                let n = signal.len();
+                // torchaudio appends the whole reversed signal; only the part the last frame
+                // reads matters, and appending more would make every component reach the end.
+                let needed = (self.num_frames(n).saturating_sub(1) * self.hop + self.frame_len)
+                    .saturating_sub(pad + n)
+                    .min(n);
+                let mut out = Vec::with_capacity(pad + n + needed);
+                out.extend(signal[..pad.min(n)].iter().rev());
                 out.extend_from_slice(signal);
-                out.extend(signal.iter().rev());
+                out.extend(signal.iter().rev().take(needed));
                 out
             }
         }
@@ -170,9 +176,12 @@ impl Framer {
     }
 }
 
-/// NumPy's `reflect` index into `signal` (no edge repeat), for indices up to one length out.
+/// NumPy's `reflect` index into `signal` (no edge repeat), at any distance.
 fn reflect(signal: &[f32], i: isize) -> f32 {
     let n = signal.len() as isize;
+    if n == 0 {
+        return 0.0;
+    }
     if n == 1 {
         return signal[0];
     }
@@ -234,6 +243,7 @@ mod tests {
     fn kaldi_mirror_padding_matches_torchaudio() {
         // frame 6, hop 2: pad = 3 - 1 = 2 mirrored samples (edge included) on the left.
         let f = Framer::new(6, 8, 2, vec![1.0; 6], Padding::KaldiMirror, None);
+        // Two frames of 6 read 8 padded samples: 2 mirrored, 3 of signal, 3 mirrored.
         assert_eq!(
             f.pad(&[1.0, 2.0, 3.0]),
             vec![2.0, 1.0, 1.0, 2.0, 3.0, 3.0, 2.0, 1.0]

@@ -241,10 +241,10 @@ impl AudioFrontend {
                 let rate = s.sample_rate as f64;
                 let frame_len = (rate * s.frame_length_ms * 0.001) as usize;
                 let hop = (rate * s.frame_shift_ms * 0.001) as usize;
-                if frame_len < 2 || hop == 0 {
+                if frame_len < 2 || hop == 0 || hop > frame_len {
                     return Err(bad(
                         "frame_length_ms",
-                        format!("frames of {frame_len} samples every {hop} samples are too short; check frame_length_ms and frame_shift_ms"),
+                        format!("frames of {frame_len} samples every {hop} samples: need at least 2 samples per frame and a shift no longer than the frame; check frame_length_ms and frame_shift_ms"),
                     ));
                 }
                 let fft_len = if s.round_to_power_of_two {
