@@ -46,6 +46,30 @@ const MAX_GROUP: usize = 5;
 struct Selected<'s, 'a> {
     spectra: &'s ComponentSpectra<'a>,
     mask: &'s [bool],
+    /// Per segment group, the index of the subset the mask selects (bit `i`: `members[i]`),
+    /// worked out once per composition rather than once per frame.
+    subsets: Vec<usize>,
+}
+
+impl<'s, 'a> Selected<'s, 'a> {
+    fn new(spectra: &'s ComponentSpectra<'a>, mask: &'s [bool]) -> Self {
+        let subsets = spectra
+            .groups
+            .iter()
+            .map(|g| {
+                g.members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &k)| mask.get(k).copied().unwrap_or(false))
+                    .fold(0usize, |b, (i, _)| b | (1 << i))
+            })
+            .collect();
+        Selected {
+            spectra,
+            mask,
+            subsets,
+        }
+    }
 }
 
 impl Rows for Selected<'_, '_> {
@@ -60,22 +84,17 @@ impl Rows for Selected<'_, '_> {
         let spectra = self.spectra;
         if !spectra.groups.is_empty() {
             let covering = &spectra.group_covering[t];
-            let row_of = |g: &'r SubsetSums| -> &'r [f32] {
-                let subset = g
-                    .members
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &k)| self.mask.get(k).copied().unwrap_or(false))
-                    .fold(0usize, |b, (i, _)| b | (1 << i));
-                let offset = (subset * g.units + (t - g.first)) * stride;
+            let row_of = |index: usize| -> &'r [f32] {
+                let g = &spectra.groups[index];
+                let offset = (self.subsets[index] * g.units + (t - g.first)) * stride;
                 &g.sums[offset..offset + stride]
             };
             if let [only] = covering.as_slice() {
-                return row_of(&spectra.groups[*only]);
+                return row_of(*only);
             }
             scratch.fill(0.0);
             for &g in covering {
-                for (acc, x) in scratch.iter_mut().zip(row_of(&spectra.groups[g])) {
+                for (acc, x) in scratch.iter_mut().zip(row_of(g)) {
                     *acc += x;
                 }
             }
@@ -163,10 +182,7 @@ impl<'a> ComponentSpectra<'a> {
     /// mel); waveforms in a per-thread buffer reused across calls.
     pub fn features(&self, mask: &[bool]) -> Vec<f32> {
         if self.stride > 1 {
-            return self.frontend.finish_rows(&Selected {
-                spectra: self,
-                mask,
-            });
+            return self.frontend.finish_rows(&Selected::new(self, mask));
         }
         thread_local! {
             static BUFFER: std::cell::RefCell<Linear> = std::cell::RefCell::new(Linear::zeros(0, 0));

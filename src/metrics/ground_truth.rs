@@ -38,11 +38,11 @@ pub fn precision_at_k(
     planted: &BTreeSet<String>,
 ) -> f64 {
     let ranked = ranked(weights, features, modality, planted);
-    let k = ranked.iter().filter(|(_, p)| *p).count();
+    let k = planted_count(&ranked);
     if k == 0 {
         return f64::NAN;
     }
-    ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / k as f64
+    hits_in_top(&ranked, k) as f64 / k as f64
 }
 
 /// **Precision@k** with a fixed `k` (higher is better, [0, 1]): the share of planted features
@@ -57,10 +57,10 @@ pub fn precision_at_fixed_k(
 ) -> f64 {
     let ranked = ranked(weights, features, modality, planted);
     let k = k.min(ranked.len());
-    if k == 0 || !ranked.iter().any(|(_, p)| *p) {
+    if k == 0 || planted_count(&ranked) == 0 {
         return f64::NAN;
     }
-    ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / k as f64
+    hits_in_top(&ranked, k) as f64 / k as f64
 }
 
 /// **Recall@k** (higher is better, [0, 1]): the share of the planted features of `modality`
@@ -74,11 +74,21 @@ pub fn recall_at_k(
     k: usize,
 ) -> f64 {
     let ranked = ranked(weights, features, modality, planted);
-    let total = ranked.iter().filter(|(_, p)| *p).count();
+    let total = planted_count(&ranked);
     if total == 0 {
         return f64::NAN;
     }
-    ranked.iter().take(k).filter(|(_, p)| *p).count() as f64 / total as f64
+    hits_in_top(&ranked, k) as f64 / total as f64
+}
+
+/// Number of planted features in a ranking.
+fn planted_count(ranked: &[(f64, bool)]) -> usize {
+    ranked.iter().filter(|(_, p)| *p).count()
+}
+
+/// Planted features among the first `k` of a ranking.
+fn hits_in_top(ranked: &[(f64, bool)], k: usize) -> usize {
+    ranked.iter().take(k).filter(|(_, p)| *p).count()
 }
 
 /// **AUROC** (higher is better, [0, 1]; 0.5 is chance): the probability that a planted feature
