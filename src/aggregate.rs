@@ -7,7 +7,7 @@
 //! and `H_j = -Σ_c p log2 p`, `I_h = (1 - (H_j - H_min) / (H_max - H_min)) · I_lime`. Where
 //! every `H_j` is equal the reference divides by zero; here the factor is 1.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
@@ -256,6 +256,18 @@ pub fn read_explanations(path: &Path, all_weights: bool) -> Result<Sums> {
     ))
 }
 
+/// Class names by index from an explanations table's optional `class` column (the runner's
+/// `explanations` table has one); empty when the table has none.
+pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
+    let df = read_frame(path)?;
+    if df.column("class").is_err() {
+        return Ok(BTreeMap::new());
+    }
+    let label = labels(&column_f64(&df, path, "label")?, path)?;
+    let class = column_str(&df, path, "class")?;
+    Ok(label.into_iter().zip(class).collect())
+}
+
 /// The global importances as a table.
 pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
     let polars = |e: PolarsError| Error::Numeric(format!("building the global table: {e}"));
@@ -325,15 +337,29 @@ pub fn top_k(global: &[GlobalImportance], k: usize) -> Vec<(usize, usize, &Globa
 }
 
 /// Writes `global` (Parquet, CSV, Markdown, LaTeX) and `top_k` per class into `dir`.
-pub fn write_global(dir: &Path, global: &[GlobalImportance], k: usize) -> Result<()> {
-    write_table(
-        dir,
-        "global",
-        &global_frame(global)?,
-        &TableStyle::default(),
-    )?;
+pub fn write_global(
+    dir: &Path,
+    global: &[GlobalImportance],
+    k: usize,
+    names: &BTreeMap<usize, String>,
+) -> Result<()> {
+    let named = |frame: &mut DataFrame, labels: Vec<usize>| -> Result<()> {
+        if !names.is_empty() {
+            let column: Vec<String> = labels
+                .iter()
+                .map(|l| names.get(l).cloned().unwrap_or_else(|| l.to_string()))
+                .collect();
+            frame
+                .insert_column(1, Column::new("class".into(), column))
+                .map_err(|e| Error::Numeric(e.to_string()))?;
+        }
+        Ok(())
+    };
+    let mut frame = global_frame(global)?;
+    named(&mut frame, global.iter().map(|g| g.label).collect())?;
+    write_table(dir, "global", &frame, &TableStyle::default())?;
     let top = top_k(global, k);
-    let frame = DataFrame::new(
+    let mut frame = DataFrame::new(
         top.len(),
         vec![
             Column::new(
@@ -363,12 +389,13 @@ pub fn write_global(dir: &Path, global: &[GlobalImportance], k: usize) -> Result
         ],
     )
     .map_err(|e| Error::Numeric(e.to_string()))?;
+    named(&mut frame, top.iter().map(|(l, _, _)| *l).collect())?;
     let style = TableStyle {
         directions: vec![("average_importance".into(), Direction::Higher)],
         bold_best: false,
     };
     write_table(dir, "top_k", &frame, &style)?;
-    write_global_charts(&dir.join("charts"), &top)
+    write_global_charts(&dir.join("charts"), &top, names)
 }
 
 /// Whether a feature name is an audio component (`vocals3`, `drums0`, `T4`, …) rather than a
@@ -386,7 +413,11 @@ fn is_audio_name(name: &str) -> bool {
 
 /// One bar chart per class of its top features by average importance (audio components blue,
 /// words orange), as the paper's global figures: `charts/class<k>.svg` and `.png`.
-fn write_global_charts(dir: &Path, top: &[(usize, usize, &GlobalImportance)]) -> Result<()> {
+fn write_global_charts(
+    dir: &Path,
+    top: &[(usize, usize, &GlobalImportance)],
+    names: &BTreeMap<usize, String>,
+) -> Result<()> {
     use crate::report::charts::{draw_bars, Bar, AUDIO, LYRICS};
     let mut labels: Vec<usize> = top.iter().map(|(l, _, _)| *l).collect();
     labels.dedup();
@@ -409,7 +440,13 @@ fn write_global_charts(dir: &Path, top: &[(usize, usize, &GlobalImportance)]) ->
         crate::render_figure!(dir, &format!("class{label}"), (1050, height), |root| {
             draw_bars(
                 &root,
-                &format!("class {label}: top features (blue audio, orange lyrics)"),
+                &format!(
+                    "{}: top features (blue audio, orange lyrics)",
+                    names.get(&label).map_or_else(
+                        || format!("class {label}"),
+                        |n| format!("class {label} ({n})")
+                    )
+                ),
                 "average importance",
                 &bars,
             )

@@ -8,14 +8,96 @@ use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::Neighborhood;
 use crate::surrogate::{SurrogateFit, SurrogateParams};
 
-/// Which labels to explain.
+/// A label named in a request: a class index or a class name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LabelRef {
+    /// A class index (output column).
+    Index(usize),
+    /// A class name, as the model lists it.
+    Name(String),
+}
+
+impl From<usize> for LabelRef {
+    fn from(index: usize) -> Self {
+        LabelRef::Index(index)
+    }
+}
+
+impl std::str::FromStr for LabelRef {
+    type Err = std::convert::Infallible;
+
+    /// A number is an index; anything else a name.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let s = s.trim();
+        Ok(s.parse::<usize>()
+            .map(LabelRef::Index)
+            .unwrap_or_else(|_| LabelRef::Name(s.to_string())))
+    }
+}
+
+impl LabelRef {
+    /// The class index this reference names, given the model's class names.
+    pub fn index(&self, classes: Option<&[String]>, outputs: usize, origin: &str) -> Result<usize> {
+        match self {
+            LabelRef::Index(i) if *i < outputs => Ok(*i),
+            LabelRef::Index(i) => Err(Error::input(
+                origin,
+                format!(
+                    "label {i} is out of range: the model has {outputs} outputs (labels 0..={})",
+                    outputs.saturating_sub(1)
+                ),
+            )),
+            LabelRef::Name(name) => {
+                let Some(classes) = classes else {
+                    return Err(Error::input(
+                        origin,
+                        format!("label `{name}` is a name, but the model's class names are not known; give class indices"),
+                    ));
+                };
+                if let Some(i) = classes.iter().position(|c| c == name) {
+                    return Ok(i);
+                }
+                let lower = name.to_lowercase();
+                let similar: Vec<&str> = classes
+                    .iter()
+                    .filter(|c| {
+                        let c = c.to_lowercase();
+                        c.contains(&lower) || lower.contains(&c)
+                    })
+                    .map(String::as_str)
+                    .take(8)
+                    .collect();
+                let hint = if !similar.is_empty() {
+                    format!("similar names: {}", similar.join(", "))
+                } else if classes.len() <= 30 {
+                    format!("the classes are: {}", classes.join(", "))
+                } else {
+                    format!(
+                        "the model has {} classes, listed under `classes:` in its model.yaml",
+                        classes.len()
+                    )
+                };
+                Err(Error::input(
+                    origin,
+                    format!("`{name}` is not a class of the model ({hint})"),
+                ))
+            }
+        }
+    }
+}
+
+/// Which labels to explain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LabelChoice {
-    /// These class indices, in this order.
-    Labels(Vec<usize>),
+    /// These classes (indices or names), in this order.
+    Labels(Vec<LabelRef>),
     /// The `k` classes with the highest output on row 0, highest first (ties: lower index first).
     TopLabels(usize),
+    /// Every class whose output on row 0 is at least this value, highest first (for
+    /// multi-label taggers: every predicted tag).
+    Threshold(f64),
 }
 
 impl Default for LabelChoice {
@@ -26,27 +108,71 @@ impl Default for LabelChoice {
 }
 
 impl LabelChoice {
-    /// The class indices to explain, given the outputs on row 0.
-    pub fn resolve(&self, row0: &[f64], origin: &str) -> Result<Vec<usize>> {
+    /// Checks what can be checked without the model: a threshold in [0, 1], a non-zero k.
+    pub fn check(&self, origin: &str) -> Result<()> {
+        match self {
+            LabelChoice::Threshold(t) if !(0.0..=1.0).contains(t) => Err(Error::input(
+                origin,
+                format!("threshold {t} is outside [0, 1]; tag scores are probabilities"),
+            )),
+            LabelChoice::TopLabels(0) => Err(Error::input(origin, "top_labels must be at least 1")),
+            LabelChoice::Labels(l) if l.is_empty() => Err(Error::input(
+                origin,
+                "no labels to explain; give at least one class index or name",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The class indices to explain, given the outputs on row 0 and the class names (when
+    /// known). A threshold no class reaches is an error naming the highest-scoring class.
+    pub fn resolve(
+        &self,
+        row0: &[f64],
+        classes: Option<&[String]>,
+        origin: &str,
+    ) -> Result<Vec<usize>> {
+        let labels = self.resolve_allowing_none(row0, classes, origin)?;
+        if labels.is_empty() {
+            if let LabelChoice::Threshold(t) = self {
+                let best = by_output(row0).first().copied().unwrap_or(0);
+                let name = classes
+                    .and_then(|c| c.get(best))
+                    .map_or_else(|| format!("label {best}"), |n| format!("`{n}`"));
+                return Err(Error::input(
+                    origin,
+                    format!(
+                        "no class scores at least {t} on this input; the highest is {name} ({:.4}). Lower the threshold or use top_labels",
+                        row0.get(best).copied().unwrap_or(f64::NAN)
+                    ),
+                ));
+            }
+        }
+        Ok(labels)
+    }
+
+    /// As [`resolve`](Self::resolve), but a threshold no class reaches gives no labels.
+    pub fn resolve_allowing_none(
+        &self,
+        row0: &[f64],
+        classes: Option<&[String]>,
+        origin: &str,
+    ) -> Result<Vec<usize>> {
+        self.check(origin)?;
         let c = row0.len();
         match self {
             LabelChoice::Labels(labels) => {
-                if labels.is_empty() {
-                    return Err(Error::input(
-                        origin,
-                        "no labels to explain; give at least one class index",
-                    ));
+                let mut out = Vec::with_capacity(labels.len());
+                for l in labels {
+                    let i = l.index(classes, c, origin)?;
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
                 }
-                if let Some(bad) = labels.iter().find(|l| **l >= c) {
-                    return Err(Error::input(
-                        origin,
-                        format!("label {bad} is out of range: the model has {c} outputs (labels 0..={})", c - 1),
-                    ));
-                }
-                Ok(labels.clone())
+                Ok(out)
             }
             LabelChoice::TopLabels(k) => {
-                if *k == 0 || *k > c {
+                if *k > c {
                     return Err(Error::input(
                         origin,
                         format!(
@@ -54,13 +180,23 @@ impl LabelChoice {
                         ),
                     ));
                 }
-                let mut order: Vec<usize> = (0..c).collect();
-                order.sort_by(|a, b| row0[*b].total_cmp(&row0[*a]));
+                let mut order = by_output(row0);
                 order.truncate(*k);
                 Ok(order)
             }
+            LabelChoice::Threshold(t) => Ok(by_output(row0)
+                .into_iter()
+                .filter(|&i| row0[i] >= *t)
+                .collect()),
         }
     }
+}
+
+/// Class indices by output on row 0, highest first (ties: lower index first).
+fn by_output(row0: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..row0.len()).collect();
+    order.sort_by(|a, b| row0[*b].total_cmp(&row0[*a]));
+    order
 }
 
 /// The explanation of one label.
@@ -183,7 +319,9 @@ pub fn refit(
     params.kernel.check()?;
     params.surrogate.check()?;
     let row0: Vec<f64> = neighborhood.probs.row(0).to_vec();
-    let labels = params.labels.resolve(&row0, origin)?;
+    let labels = params
+        .labels
+        .resolve(&row0, neighborhood.classes.as_deref(), origin)?;
     let data = neighborhood.data();
     let weights = params
         .kernel
@@ -222,14 +360,64 @@ mod tests {
     fn top_labels_are_by_output_with_ties_to_the_lower_index() {
         let row0 = [0.2, 0.4, 0.4, 0.0];
         assert_eq!(
-            LabelChoice::TopLabels(3).resolve(&row0, "x").unwrap(),
+            LabelChoice::TopLabels(3).resolve(&row0, None, "x").unwrap(),
             vec![1, 2, 0]
         );
-        assert!(LabelChoice::TopLabels(5).resolve(&row0, "x").is_err());
-        assert!(LabelChoice::Labels(vec![4]).resolve(&row0, "x").is_err());
+        assert!(LabelChoice::TopLabels(5).resolve(&row0, None, "x").is_err());
+        assert!(LabelChoice::Labels(vec![4.into()])
+            .resolve(&row0, None, "x")
+            .is_err());
         assert_eq!(
-            LabelChoice::Labels(vec![3, 0]).resolve(&row0, "x").unwrap(),
+            LabelChoice::Labels(vec![3.into(), 0.into()])
+                .resolve(&row0, None, "x")
+                .unwrap(),
             vec![3, 0]
+        );
+    }
+
+    #[test]
+    fn labels_by_name_and_threshold() {
+        let row0 = [0.7, 0.1, 0.55, 0.2];
+        let classes: Vec<String> = ["guitar", "drums", "voice", "piano"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let names = LabelChoice::Labels(vec!["voice".parse().unwrap(), "0".parse().unwrap()]);
+        assert_eq!(
+            names.resolve(&row0, Some(&classes), "x").unwrap(),
+            vec![2, 0]
+        );
+        let unknown = LabelChoice::Labels(vec!["drum".parse().unwrap()])
+            .resolve(&row0, Some(&classes), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("`drum` is not a class") && unknown.contains("drums"),
+            "{unknown}"
+        );
+        assert_eq!(
+            LabelChoice::Threshold(0.5)
+                .resolve(&row0, Some(&classes), "x")
+                .unwrap(),
+            vec![0, 2]
+        );
+        let none = LabelChoice::Threshold(0.9)
+            .resolve(&row0, Some(&classes), "x")
+            .unwrap_err()
+            .to_string();
+        assert!(none.contains("`guitar` (0.7000)"), "{none}");
+        assert!(LabelChoice::Threshold(0.9)
+            .resolve_allowing_none(&row0, None, "x")
+            .unwrap()
+            .is_empty());
+        for bad in [-0.1, 1.5, f64::NAN] {
+            assert!(LabelChoice::Threshold(bad).check("x").is_err());
+        }
+        // an old sidecar's indices still read
+        let old: LabelChoice = serde_json::from_str(r#"{"labels": [2, "voice"]}"#).unwrap();
+        assert_eq!(
+            old,
+            LabelChoice::Labels(vec![2.into(), "voice".parse().unwrap()])
         );
     }
 }

@@ -93,6 +93,17 @@ pub fn explain_instance_with(
     params.sampler.check()?;
     params.refit.kernel.check()?;
     params.refit.surrogate.check()?;
+    // Unknown class names and bad thresholds fail before any model call.
+    params.refit.labels.check(model.name())?;
+    if let LabelChoice::Labels(labels) = &params.refit.labels {
+        for l in labels {
+            l.index(
+                Some(model.class_names()),
+                model.class_names().len(),
+                model.name(),
+            )?;
+        }
+    }
     let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
     let n = params.sampler.num_samples;
@@ -140,11 +151,20 @@ pub fn explain_instance_with(
     let predicted_label = (0..classes)
         .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
         .unwrap_or(0);
+    // Explicit labels and a threshold are resolved here, and the predicted (highest-scoring)
+    // label is always explained: the per-instance metrics are computed for it.
     let mut refit_params = params.refit.clone();
-    if let LabelChoice::Labels(labels) = &mut refit_params.labels {
+    if !matches!(refit_params.labels, LabelChoice::TopLabels(_)) {
+        let row0 = probs.row(0).to_vec();
+        let mut labels = refit_params.labels.resolve_allowing_none(
+            &row0,
+            Some(model.class_names()),
+            model.name(),
+        )?;
         if !labels.contains(&predicted_label) {
             labels.push(predicted_label);
         }
+        refit_params.labels = LabelChoice::Labels(labels.into_iter().map(Into::into).collect());
     }
     let neighborhood = Neighborhood {
         masks: perturbations.masks,

@@ -10,7 +10,7 @@ use musiclime::aggregate;
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::runner::{run, validate, RunOptions};
-use musiclime::explain::{refit, LabelChoice, RefitParams};
+use musiclime::explain::{refit, LabelChoice, LabelRef, RefitParams};
 use musiclime::explainer::{explain_instance, ExplainParams};
 use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::frontend::npy::write_npy;
@@ -120,12 +120,16 @@ struct ValidateArgs {
 
 #[derive(clap::Args)]
 struct SurrogateArgs {
-    /// Class indices to explain, comma-separated (e.g. `0,2`).
-    #[arg(long, value_delimiter = ',', conflicts_with = "top_labels")]
-    labels: Option<Vec<usize>>,
+    /// Classes to explain, comma-separated, by index or name (e.g. `0,2` or `guitar,drums`).
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["top_labels", "threshold"])]
+    labels: Option<Vec<LabelRef>>,
     /// Explain the K classes with the highest output on row 0 (default 1).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "threshold")]
     top_labels: Option<usize>,
+    /// Explain every class (tag) whose output on row 0 is at least T, in [0, 1] (multi-label
+    /// taggers: every predicted tag).
+    #[arg(long, value_name = "T")]
+    threshold: Option<f64>,
     /// Maximum number of features per explanation (default: all).
     #[arg(long, default_value_t = ALL_FEATURES)]
     num_features: usize,
@@ -170,10 +174,19 @@ impl SurrogateArgs {
                 sort: WeightSort::parse(&self.sort)?,
                 ..SurrogateParams::default()
             },
-            labels: match (&self.labels, self.top_labels) {
-                (Some(labels), _) => LabelChoice::Labels(labels.clone()),
-                (None, Some(k)) => LabelChoice::TopLabels(k),
-                (None, None) => LabelChoice::default(),
+            labels: {
+                let labels = match (&self.labels, self.top_labels, self.threshold) {
+                    (Some(labels), _, _) => LabelChoice::Labels(labels.clone()),
+                    (None, Some(k), _) => LabelChoice::TopLabels(k),
+                    (None, None, Some(t)) => LabelChoice::Threshold(t),
+                    (None, None, None) => LabelChoice::default(),
+                };
+                labels.check(if self.threshold.is_some() {
+                    "--threshold"
+                } else {
+                    "--labels"
+                })?;
+                labels
             },
         })
     }
@@ -359,6 +372,10 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         }
     }
     let audio = decode_file(&args.audio)?;
+    let note = model.input_note(audio.samples.len(), audio.sample_rate);
+    if let Some(note) = &note {
+        eprintln!("note: {note}");
+    }
     let kind = match (&args.stems, args.temporal_only, args.separator.as_deref()) {
         (Some(_), _, _) => FactorizationKind::Stems,
         (None, true, _) => FactorizationKind::Temporal,
@@ -410,8 +427,10 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         "lyrics": args.lyrics.display().to_string(),
         "stems": args.stems.as_ref().map(|p| p.display().to_string()),
         "model": model.name(),
+        "multilabel": model.multilabel(),
         "modality": params.modality,
         "seed": args.seed,
+        "notes": note.into_iter().collect::<Vec<_>>(),
     });
     let json = pretty(&outcome.to_json(instance))?;
     // The neighbourhood first, the explanation last: explanation.json exists only when all is written.
@@ -486,7 +505,7 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let out = args.out.join(&stem);
-            aggregate::write_global(&out, &global, args.top_k)?;
+            aggregate::write_global(&out, &global, args.top_k, &Default::default())?;
             println!(
                 "{}: {} (class, feature) importances in {}",
                 file.display(),
@@ -506,8 +525,12 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
             ))
         }
     };
+    let names = match &args.input.explanations {
+        Some(path) => aggregate::read_class_names(path)?,
+        None => Default::default(),
+    };
     let global = aggregate::aggregate(&sums);
-    aggregate::write_global(&args.out, &global, args.top_k)?;
+    aggregate::write_global(&args.out, &global, args.top_k, &names)?;
     println!(
         "{} (class, feature) importances; tables in {}",
         global.len(),

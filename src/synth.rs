@@ -8,7 +8,9 @@
 //! `CLASS_SOURCES[c]` played loud (20 dB up) in two or three random segments (of
 //! [`SEGMENTS`] equal segments), and by two of the class's words in the lyrics. Every fourth
 //! track's lyrics carry another class's words instead, so its modalities disagree. The label is
-//! the audio's class, which carries more evidence and is what the planted model predicts.
+//! the audio's class, which carries more evidence and is what the planted model predicts. The
+//! manifest's `tags` column names the loud source, the tag a tagger of the four sources should
+//! find.
 //!
 //! Everything is drawn from ChaCha8 streams seeded by `(seed, track index)`, so the files are
 //! byte-for-byte identical for a seed on any machine.
@@ -281,7 +283,8 @@ impl SynthParams {
     /// atomically; the manifest and ground truth last.
     pub fn write(&self, dir: &Path) -> Result<Vec<SynthTrack>> {
         self.check()?;
-        let mut manifest = String::from("id,audio,lyrics,stems,label\n");
+        // `tags`: the source played loud, for multi-label taggers of the four sources.
+        let mut manifest = String::from("id,audio,lyrics,stems,label,tags\n");
         let mut truth = BTreeMap::new();
         let mut tracks = Vec::new();
         for index in 0..self.tracks {
@@ -301,8 +304,8 @@ impl SynthParams {
             )?;
             write_atomically(&base.join("lyrics.txt"), track.lyrics.as_bytes())?;
             manifest.push_str(&format!(
-                "{0},{0}/mixture.wav,{0}/lyrics.txt,{0}/stems,{1}\n",
-                track.id, track.truth.label
+                "{0},{0}/mixture.wav,{0}/lyrics.txt,{0}/stems,{1},{2}\n",
+                track.id, track.truth.label, CLASS_SOURCES[track.truth.label]
             ));
             truth.insert(track.id.clone(), track.truth.clone());
             tracks.push(track);

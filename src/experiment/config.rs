@@ -170,12 +170,16 @@ pub struct ExplainerConfig {
     /// `paper` or `lime_text`.
     #[serde(default)]
     pub sampler: crate::neighborhood::sampler::SamplerKind,
-    /// Explicit labels (the predicted label is always added).
+    /// Explicit labels, by class index or name (the predicted label is always added).
     #[serde(default)]
-    pub labels: Option<Vec<usize>>,
+    pub labels: Option<Vec<crate::explain::LabelRef>>,
     /// Or the top K labels.
     #[serde(default)]
     pub top_labels: Option<usize>,
+    /// Or every class scoring at least this (multi-label taggers: every predicted tag), in
+    /// [0, 1]; the predicted label is always added.
+    #[serde(default)]
+    pub threshold: Option<f64>,
     /// Composed inputs per model call.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -329,6 +333,20 @@ impl ExperimentConfig {
                     format!("`{}` is used twice; names must be unique", explainer.name),
                 );
             }
+            let choices = [
+                explainer.labels.is_some(),
+                explainer.top_labels.is_some(),
+                explainer.threshold.is_some(),
+            ];
+            if choices.iter().filter(|c| **c).count() > 1 {
+                return bad(
+                    format!("explainers[{i}]"),
+                    "give at most one of `labels`, `top_labels` and `threshold`".into(),
+                );
+            }
+            if let Err(Error::Input { message, .. }) = explainer.label_choice().check("") {
+                return bad(format!("explainers[{i}]"), message);
+            }
             if !self.models.contains_key(&explainer.model) {
                 let known: Vec<&String> = self.models.keys().collect();
                 return bad(
@@ -399,6 +417,18 @@ pub fn value_text(value: &serde_norway::Value) -> String {
 }
 
 impl ExplainerConfig {
+    /// Which labels this explainer explains (`labels`, `top_labels` or `threshold`; default:
+    /// the predicted label).
+    pub fn label_choice(&self) -> crate::explain::LabelChoice {
+        use crate::explain::LabelChoice;
+        match (&self.labels, self.top_labels, self.threshold) {
+            (Some(l), _, _) => LabelChoice::Labels(l.clone()),
+            (None, Some(k), _) => LabelChoice::TopLabels(k),
+            (None, None, Some(t)) => LabelChoice::Threshold(t),
+            (None, None, None) => LabelChoice::default(),
+        }
+    }
+
     /// This explainer with the grid cell's values applied (type-checked like the config).
     pub fn with_cell(&self, cell: &GridCell) -> Result<ExplainerConfig> {
         if cell.values.is_empty() {

@@ -29,6 +29,10 @@ pub struct Instance {
     /// The manifest's `split` value (e.g. `train`, `test`), when given.
     #[serde(default)]
     pub split: Option<String>,
+    /// The tags that apply, for multi-label models (the manifest's `tags` column, names
+    /// separated by `;`), when given.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// A raw manifest row before path resolution.
@@ -44,6 +48,8 @@ struct Row {
     stems: Option<String>,
     #[serde(default)]
     split: Option<String>,
+    #[serde(default)]
+    tags: Option<serde_json::Value>,
 }
 
 fn resolve(base: &Path, value: &str) -> PathBuf {
@@ -55,8 +61,9 @@ fn resolve(base: &Path, value: &str) -> PathBuf {
     }
 }
 
-/// Reads a manifest: CSV (header `id,audio,lyrics[,label][,stems]`) or JSONL (one object per
-/// line with the same keys). `lyrics` is a path to a UTF-8 file when such a file exists (or the
+/// Reads a manifest: CSV (header `id,audio,lyrics[,label][,stems][,split][,tags]`) or JSONL
+/// (one object per line with the same keys). `tags` holds tag names separated by `;` (in JSONL
+/// also a list of names); an empty value means no tag applies. `lyrics` is a path to a UTF-8 file when such a file exists (or the
 /// value ends in `.txt`), and otherwise the lyrics text itself.
 pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
     let base = path.parent().unwrap_or(Path::new("."));
@@ -88,13 +95,14 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                 return Err(Error::in_file(path, format!("has no `{required}` column; the header must include id,audio,lyrics (label and stems optional)")));
             }
         }
-        if let Some(unknown) = names
-            .iter()
-            .find(|n| !["id", "audio", "lyrics", "label", "stems", "split"].contains(&n.as_str()))
-        {
+        if let Some(unknown) = names.iter().find(|n| {
+            !["id", "audio", "lyrics", "label", "stems", "split", "tags"].contains(&n.as_str())
+        }) {
             return Err(Error::in_file(
                 path,
-                format!("unknown column `{unknown}`; expected id,audio,lyrics,label,stems,split"),
+                format!(
+                    "unknown column `{unknown}`; expected id,audio,lyrics,label,stems,split,tags"
+                ),
             ));
         }
         let column = |name: &str| -> Vec<Option<String>> {
@@ -103,13 +111,15 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                 None => vec![None; df.height()],
             }
         };
-        let (ids, audios, lyrics, labels, stems, splits) = (
+        let has_tags = names.iter().any(|n| n == "tags");
+        let (ids, audios, lyrics, labels, stems, splits, tags) = (
             column("id"),
             column("audio"),
             column("lyrics"),
             column("label"),
             column("stems"),
             column("split"),
+            column("tags"),
         );
         (0..df.height())
             .map(|i| {
@@ -130,6 +140,9 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                             .map(serde_json::Value::String),
                         stems: stems[i].clone().filter(|s| !s.is_empty()),
                         split: splits[i].clone().filter(|s| !s.is_empty()),
+                        tags: has_tags.then(|| {
+                            serde_json::Value::String(tags[i].clone().unwrap_or_default())
+                        }),
                     },
                 ))
             })
@@ -162,6 +175,32 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                 ))
             }
         };
+        let tags = match &row.tags {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(
+                s.split(';')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            Some(serde_json::Value::Array(values)) => Some(
+                values
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_string).ok_or_else(|| {
+                            Error::in_file(path, format!("line {line}: tag {v} is not a tag name"))
+                        })
+                    })
+                    .collect::<Result<Vec<String>>>()?,
+            ),
+            Some(other) => {
+                return Err(Error::in_file(
+                    path,
+                    format!("line {line}: tags {other} are neither `a;b` nor a list of names"),
+                ))
+            }
+        };
         let lyrics_path = resolve(base, &row.lyrics);
         let lyrics = if lyrics_path.is_file() || row.lyrics.ends_with(".txt") {
             let bytes = std::fs::read(&lyrics_path).map_err(|e| Error::io(&lyrics_path, e))?;
@@ -181,6 +220,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
             label,
             stems: row.stems.map(|s| resolve(base, &s)),
             split: row.split,
+            tags,
         });
     }
     if instances.is_empty() {

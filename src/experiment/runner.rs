@@ -22,7 +22,7 @@ use crate::audio::decode::decode_file;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::explain::{LabelChoice, LabelExplanation, RefitParams};
+use crate::explain::{LabelExplanation, RefitParams};
 use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
 use crate::factorize::{factorize, Factorization, SourceSegments};
 use crate::features::Feature;
@@ -96,11 +96,7 @@ fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParam
                 num_features: explainer.num_features,
                 ..SurrogateParams::default()
             },
-            labels: match (&explainer.labels, explainer.top_labels) {
-                (Some(l), _) => LabelChoice::Labels(l.clone()),
-                (None, Some(k)) => LabelChoice::TopLabels(k),
-                (None, None) => LabelChoice::default(),
-            },
+            labels: explainer.label_choice(),
         },
     })
 }
@@ -169,7 +165,7 @@ pub fn validate(config_path: &Path) -> Result<String> {
         }
         if let Some(instances) = &instances {
             problems.extend(
-                label_problems(instances, &models)
+                label_problems(&config, instances, &models)
                     .into_iter()
                     .map(|p| format!("  {p}")),
             );
@@ -240,7 +236,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
         models.insert(name.clone(), model);
     }
     check_methods_match_models(&config, &models, config_path)?;
-    let problems = label_problems(&instances, &models);
+    let problems = label_problems(&config, &instances, &models);
     if !problems.is_empty() {
         return Err(Error::in_file(config_path, problems.join("\n")));
     }
@@ -283,6 +279,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     let started = Instant::now();
     let mut records = Vec::with_capacity(units);
     let mut resumed = 0;
+    let mut noted: BTreeSet<(String, String)> = BTreeSet::new();
     for instance in &instances {
         let lyrics = LyricFeatures::new(&instance.lyrics, &LyricsParams::default())?;
         let mut factorizations: BTreeMap<(FactorizationKind, usize), SourceSegments> =
@@ -308,6 +305,13 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                 };
                 let factorization: &SourceSegments = factorization;
                 let model = &models[&explainer.model];
+                if repeat == 0 && noted.insert((instance.id.clone(), explainer.model.clone())) {
+                    if let Some(note) =
+                        model.input_note(factorization.signal_len(), factorization.sample_rate())
+                    {
+                        let _ = multi.println(format!("note: {}: {note}", instance.id));
+                    }
+                }
                 let seed = config.seed + repeat as u64;
                 let mut params = explain_params(explainer, seed)?;
                 if lyrics.is_empty() && params.modality == PerturbedModality::Both {
@@ -445,6 +449,21 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
                     seed,
                     true_label: instance.label,
                     predicted_label: outcome.predicted_label,
+                    multilabel: model.multilabel(),
+                    class_names: model.class_names().to_vec(),
+                    true_tags: if model.multilabel() {
+                        instance
+                            .tags
+                            .as_ref()
+                            .map(|tags| tag_indices(tags, model.class_names()))
+                    } else {
+                        None
+                    },
+                    scores: if model.multilabel() {
+                        outcome.neighborhood.probs.row(0).to_vec()
+                    } else {
+                        Vec::new()
+                    },
                     labels: outcome
                         .explanation
                         .labels
@@ -574,13 +593,53 @@ fn check_methods_match_models(
     Ok(())
 }
 
+/// The class indices of tag names (names that are not classes are left out; they are
+/// reported by [`label_problems`] before the run).
+fn tag_indices(tags: &[String], classes: &[String]) -> Vec<usize> {
+    tags.iter()
+        .filter_map(|t| classes.iter().position(|c| c == t))
+        .collect()
+}
+
 /// Instances whose label is not a class of every model (a model's classes are indices
-/// `0..classes`).
+/// `0..classes`), tags that are not tags of a multi-label model, and explainers' label names
+/// that are not classes of their model.
 fn label_problems(
+    config: &ExperimentConfig,
     instances: &[Instance],
     models: &BTreeMap<String, Box<dyn Classifier>>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    for (i, explainer) in config.explainers.iter().enumerate() {
+        let (Some(labels), Some(model)) = (&explainer.labels, models.get(&explainer.model)) else {
+            continue;
+        };
+        for label in labels {
+            let classes = model.class_names();
+            if let Err(Error::Input { message, .. }) = label.index(Some(classes), classes.len(), "")
+            {
+                problems.push(format!("explainers[{i}].labels: {message}"));
+            }
+        }
+    }
+    for (name, model) in models.iter().filter(|(_, m)| m.multilabel()) {
+        for instance in instances {
+            for tag in instance.tags.iter().flatten() {
+                if !model.class_names().contains(tag) {
+                    let known = model.class_names();
+                    let shown = if known.len() <= 30 {
+                        known.join(", ")
+                    } else {
+                        format!("{} tags, listed in its model.yaml", known.len())
+                    };
+                    problems.push(format!(
+                        "{}: tag `{tag}` is not a tag of model `{name}` ({shown})",
+                        instance.id
+                    ));
+                }
+            }
+        }
+    }
     for (name, model) in models {
         let classes = model.class_names().len();
         if let Some(bad) = instances

@@ -47,10 +47,25 @@ pub struct UnitRecord {
     pub seed: u64,
     /// The instance's label from the manifest, when known.
     pub true_label: Option<usize>,
-    /// The model's predicted label on the unperturbed instance.
+    /// The model's predicted label on the unperturbed instance (for a multi-label tagger: its
+    /// highest-scoring tag).
     pub predicted_label: usize,
+    /// Whether the model is a multi-label tagger (every explained tag counts in the global
+    /// aggregation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multilabel: bool,
+    /// The instance's true tags as class indices (multi-label models, manifests with `tags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub true_tags: Option<Vec<usize>>,
+    /// The model's output for every class on the unperturbed instance (multi-label models,
+    /// for per-tag ROC-AUC and PR-AUC).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<f64>,
     /// The explained labels.
     pub labels: Vec<StoredLabel>,
+    /// The model's class (tag) names, by class index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
     /// The explanation's features (the perturbed modality's).
     pub features: Vec<Feature>,
     /// `(metric, value)` for the predicted label; NaN (not applicable) is stored as `null`.
@@ -151,5 +166,15 @@ impl ResultStore {
     pub fn save(&self, path: &Path, record: &UnitRecord) -> Result<()> {
         let json = serde_json::to_vec(record).map_err(|e| Error::Numeric(e.to_string()))?;
         write_atomically(path, &json)
+    }
+}
+
+impl UnitRecord {
+    /// The name of class `label`, or its index when the names are not stored.
+    pub fn class_name(&self, label: usize) -> String {
+        self.class_names
+            .get(label)
+            .cloned()
+            .unwrap_or_else(|| label.to_string())
     }
 }

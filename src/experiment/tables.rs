@@ -118,12 +118,15 @@ pub fn write_tables(
     }
     // explanations: one row per (unit, explained label, feature)
     let mut units: Vec<&UnitRecord> = Vec::new();
-    let (mut lab, mut fea, mut moda, mut wei, mut ran) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut lab, mut names, mut fea, mut moda, mut wei, mut ran) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for r in records {
         for l in &r.labels {
+            let name = r.class_name(l.label);
             for (rank, (j, w)) in l.weights.iter().enumerate() {
                 units.push(r);
                 lab.push(l.label as u32);
+                names.push(name.clone());
                 fea.push(r.features[*j].name.clone());
                 moda.push(r.features[*j].modality.as_str().to_string());
                 wei.push(*w);
@@ -134,6 +137,7 @@ pub fn write_tables(
     let mut columns = unit_columns(&units);
     columns.extend([
         Column::new("label".into(), lab),
+        Column::new("class".into(), names),
         Column::new("feature".into(), fea),
         Column::new("modality".into(), moda),
         Column::new("weight".into(), wei),
@@ -256,6 +260,55 @@ pub fn write_tables(
             bold_best: true,
         },
     )?;
+    // tag_accuracy: multi-label models, per tag and macro, over instances with `tags`.
+    let tag_rows = tag_accuracy(records);
+    if !tag_rows.is_empty() {
+        let text = |f: fn(&TagAccuracy) -> &str| -> Vec<String> {
+            tag_rows.iter().map(|r| f(r).to_string()).collect()
+        };
+        let frame = DataFrame::new(
+            tag_rows.len(),
+            vec![
+                Column::new("model".into(), text(|r| &r.model)),
+                Column::new("tag".into(), text(|r| &r.tag)),
+                Column::new(
+                    "n".into(),
+                    tag_rows
+                        .iter()
+                        .map(|r| r.instances as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "positives".into(),
+                    tag_rows
+                        .iter()
+                        .map(|r| r.positives as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "roc_auc".into(),
+                    tag_rows.iter().map(|r| r.roc_auc).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "pr_auc".into(),
+                    tag_rows.iter().map(|r| r.pr_auc).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(polars_err)?;
+        write_table(
+            &tables,
+            "tag_accuracy",
+            &frame,
+            &TableStyle {
+                directions: vec![
+                    ("roc_auc".into(), Direction::Higher),
+                    ("pr_auc".into(), Direction::Higher),
+                ],
+                bold_best: false,
+            },
+        )?;
+    }
     // global: per explainer x cell, the spec §6 aggregation of the first repeat's explanations
     // of each instance's predicted class (positive weights only).
     let global_columns = global_by_group(config, cells, records);
@@ -285,6 +338,19 @@ pub fn write_tables(
                     .collect::<Vec<_>>(),
             ),
         )
+        .map_err(polars_err)?;
+    // the class name of each row, from a record of the row's explainer
+    let class_names: Vec<String> = global_columns
+        .iter()
+        .map(|(explainer, _, g)| {
+            records
+                .iter()
+                .find(|r| &r.explainer == explainer)
+                .map_or_else(|| g.label.to_string(), |r| r.class_name(g.label))
+        })
+        .collect();
+    global
+        .insert_column(3, Column::new("class".into(), class_names))
         .map_err(polars_err)?;
     write_table(&tables, "global", &global, &plain)?;
     // timings (not reproducible: kept out of the summary)
@@ -317,7 +383,11 @@ pub fn write_tables(
     if !stability.is_empty() {
         written.push("stability");
     }
-    written.extend(["summary", "accuracy", "global", "timings"]);
+    written.extend(["summary", "accuracy"]);
+    if !tag_rows.is_empty() {
+        written.push("tag_accuracy");
+    }
+    written.extend(["global", "timings"]);
     if !failures.is_empty() {
         written.push("failures");
     }
@@ -430,11 +500,11 @@ pub fn summarize(
     out
 }
 
-/// Accuracy per model over the instances with a known label (first record of each):
-/// `(model, instances, accuracy)`.
+/// Accuracy per single-label model over the instances with a known label (first record of
+/// each): `(model, instances, accuracy)`. Multi-label models are scored by [`tag_accuracy`].
 pub fn accuracy(records: &[UnitRecord]) -> Vec<(String, usize, f64)> {
     let mut per_model: BTreeMap<String, BTreeMap<String, (usize, usize)>> = BTreeMap::new();
-    for r in records {
+    for r in records.iter().filter(|r| !r.multilabel) {
         if let Some(truth) = r.true_label {
             per_model
                 .entry(r.model.clone())
@@ -452,8 +522,79 @@ pub fn accuracy(records: &[UnitRecord]) -> Vec<(String, usize, f64)> {
         .collect()
 }
 
+/// The ranking quality of one tag of a multi-label model (or, with tag `(macro)`, the mean
+/// over its tags where defined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagAccuracy {
+    /// Model name (config key).
+    pub model: String,
+    /// Tag name, or `(macro)`.
+    pub tag: String,
+    /// Instances with known tags.
+    pub instances: usize,
+    /// Instances the tag applies to (for `(macro)`: tags with both classes present).
+    pub positives: usize,
+    /// ROC-AUC (`None`: undefined, the tag applies to all or none of the instances).
+    pub roc_auc: Option<f64>,
+    /// PR-AUC as average precision (`None`: the tag applies to no instance).
+    pub pr_auc: Option<f64>,
+}
+
+/// Per-tag ROC-AUC and PR-AUC of every multi-label model over the instances whose tags are
+/// known (first record of each instance), each followed by its `(macro)` mean.
+pub fn tag_accuracy(records: &[UnitRecord]) -> Vec<TagAccuracy> {
+    // model -> instance -> (true tags, scores, class names)
+    let mut per_model: BTreeMap<&str, BTreeMap<&str, (&[usize], &[f64], &UnitRecord)>> =
+        BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.multilabel && !r.scores.is_empty())
+    {
+        if let Some(tags) = &r.true_tags {
+            per_model
+                .entry(&r.model)
+                .or_default()
+                .entry(&r.instance)
+                .or_insert((tags, &r.scores, r));
+        }
+    }
+    let mut out = Vec::new();
+    for (model, instances) in per_model {
+        let classes = instances.values().map(|v| v.1.len()).min().unwrap_or(0);
+        let first = instances.values().next().map(|v| v.2);
+        let mut rocs = Vec::new();
+        let mut prs = Vec::new();
+        for tag in 0..classes {
+            let truth: Vec<bool> = instances.values().map(|v| v.0.contains(&tag)).collect();
+            let scores: Vec<f64> = instances.values().map(|v| v.1[tag]).collect();
+            let roc = crate::metrics::ranking::roc_auc(&truth, &scores);
+            let pr = crate::metrics::ranking::average_precision(&truth, &scores);
+            rocs.push(roc);
+            prs.push(pr);
+            out.push(TagAccuracy {
+                model: model.to_string(),
+                tag: first.map_or_else(|| tag.to_string(), |r| r.class_name(tag)),
+                instances: truth.len(),
+                positives: truth.iter().filter(|t| **t).count(),
+                roc_auc: roc,
+                pr_auc: pr,
+            });
+        }
+        out.push(TagAccuracy {
+            model: model.to_string(),
+            tag: "(macro)".into(),
+            instances: instances.len(),
+            positives: rocs.iter().flatten().count(),
+            roc_auc: crate::metrics::ranking::macro_mean(&rocs),
+            pr_auc: crate::metrics::ranking::macro_mean(&prs),
+        });
+    }
+    out
+}
+
 /// Global importances (spec §6, positive weights) per explainer × cell, from the first repeat's
-/// explanations of each instance's predicted class.
+/// explanations of each instance's predicted class (multi-label models: of every explained
+/// tag, so an instance contributes to each tag it explains).
 pub fn global_by_group(
     config: &ExperimentConfig,
     cells: &[GridCell],
@@ -468,7 +609,7 @@ pub fn global_by_group(
                 .flat_map(|r| {
                     r.labels
                         .iter()
-                        .filter(|l| l.label == r.predicted_label)
+                        .filter(|l| r.multilabel || l.label == r.predicted_label)
                         .flat_map(move |l| {
                             l.weights
                                 .iter()

@@ -136,7 +136,7 @@ pub(crate) fn reexplain(
     seed: u64,
 ) -> Result<Option<ExplainOutcome>> {
     let mut params = params.clone();
-    params.refit.labels = LabelChoice::Labels(vec![label]);
+    params.refit.labels = LabelChoice::Labels(vec![label.into()]);
     let silent = &mut |_| {};
     match perturbation {
         Perturbation::Noise => {

@@ -118,6 +118,8 @@ pub struct AudioFrontend {
     name: String,
     sample_rate: u32,
     target_len: Option<usize>,
+    /// Signals shorter than this are padded with silence (see [`Self::with_min_frames`]).
+    min_len: usize,
     layout: Vec<Axis>,
     framer: Option<Framer>,
     finish: Finish,
@@ -145,6 +147,7 @@ impl AudioFrontend {
                 spec::check_layout(&name, &s.layout, &[Axis::Samples])?;
                 Ok(AudioFrontend {
                     target_len: seconds_to_len(s.seconds, s.sample_rate)?,
+                    min_len: 0,
                     name,
                     sample_rate: s.sample_rate,
                     layout: s.layout.clone(),
@@ -206,6 +209,7 @@ impl AudioFrontend {
                 };
                 Ok(AudioFrontend {
                     target_len: seconds_to_len(s.seconds, s.sample_rate)?,
+                    min_len: 0,
                     name,
                     sample_rate: s.sample_rate,
                     layout: s.layout.clone(),
@@ -282,6 +286,7 @@ impl AudioFrontend {
                 };
                 Ok(AudioFrontend {
                     target_len: seconds_to_len(s.seconds, s.sample_rate)?,
+                    min_len: 0,
                     name,
                     sample_rate: s.sample_rate,
                     layout: s.layout.clone(),
@@ -323,18 +328,62 @@ impl AudioFrontend {
         };
         if let Some(n) = self.target_len {
             wave.resize(n, 0.0);
+        } else if wave.len() < self.min_len {
+            wave.resize(self.min_len, 0.0);
         }
         Ok(wave)
+    }
+
+    /// Pads signals with silence at the end to at least `frames` frames along the time axis
+    /// (samples, for a waveform) when `seconds` does not fix their length; used for models that
+    /// read fixed-length patches.
+    pub fn with_min_frames(mut self, frames: usize) -> Self {
+        if self.target_len.is_some() || self.time_frames(0) >= frames {
+            return self;
+        }
+        let mut high = 1usize;
+        while self.time_frames(high) < frames {
+            high *= 2;
+        }
+        let mut low = high / 2;
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if self.time_frames(mid) >= frames {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        self.min_len = high;
+        self
+    }
+
+    /// Signals shorter than this many samples (at the model's rate) are padded with silence.
+    pub fn min_len(&self) -> usize {
+        self.min_len
+    }
+
+    /// Length of the time axis (frames, or samples) of the features of a fitted signal of
+    /// `len` samples.
+    pub fn time_frames(&self, len: usize) -> usize {
+        match &self.finish {
+            Finish::Kaldi {
+                target_frames: Some(t),
+                ..
+            } => *t,
+            _ => self.linear_units(len),
+        }
     }
 
     /// Number of samples after [`fit_length`](Self::fit_length) of `len` samples at `rate`.
     pub fn fitted_len(&self, len: usize, rate: u32) -> usize {
         self.target_len.unwrap_or_else(|| {
-            if rate == self.sample_rate {
+            let resampled = if rate == self.sample_rate {
                 len
             } else {
                 (len as u64 * self.sample_rate as u64).div_ceil(rate as u64) as usize
-            }
+            };
+            resampled.max(self.min_len)
         })
     }
 

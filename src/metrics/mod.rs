@@ -10,6 +10,7 @@
 pub mod attention;
 pub mod fidelity;
 pub mod ground_truth;
+pub mod ranking;
 pub mod shape;
 pub mod stability;
 

@@ -44,6 +44,19 @@ pub trait Classifier: Send + Sync {
         (true, true)
     }
 
+    /// Whether the classes are independent tags, several of which may apply at once (a
+    /// multi-label tagger with per-tag probabilities). Single-label models (the default)
+    /// return probabilities that sum to 1 and predict their highest class.
+    fn multilabel(&self) -> bool {
+        false
+    }
+
+    /// A note for the user about how an input of `samples` samples at `sample_rate` is fed to
+    /// the model (for example: padded to one patch), or `None`.
+    fn input_note(&self, _samples: usize, _sample_rate: u32) -> Option<String> {
+        None
+    }
+
     /// The model's attention maps for one input (models without attention outputs: none).
     fn attention(&self, _input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
         Ok(Vec::new())
@@ -193,6 +206,14 @@ impl<T: Classifier + ?Sized> Classifier for &T {
     fn attention(&self, input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
         (**self).attention(input)
     }
+
+    fn multilabel(&self) -> bool {
+        (**self).multilabel()
+    }
+
+    fn input_note(&self, samples: usize, sample_rate: u32) -> Option<String> {
+        (**self).input_note(samples, sample_rate)
+    }
 }
 
 /// Checks that `probs` are probabilities: finite, in [0, 1], rows summing to 1 (within 1e-3).
@@ -215,6 +236,30 @@ pub fn validate_probabilities(probs: &Array2<f64>, model: &str, first_row: usize
                 format!("the outputs for sample {} sum to {sum}; declare logits so softmax is applied, or return probabilities", first_row + i),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Checks that the scores of a multi-label tagger are per-tag probabilities: finite and in
+/// [0, 1] (no sum check: tags are independent).
+pub fn validate_tag_scores(
+    scores: &Array2<f64>,
+    tags: &[String],
+    model: &str,
+    first_row: usize,
+) -> Result<()> {
+    if let Some(((r, c), v)) = scores
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite() || **v < -1e-6 || **v > 1.0 + 1e-6)
+    {
+        return Err(Error::input(
+            model,
+            format!(
+                "tag `{}` scores {v} for sample {}; a multi-label tagger must return per-tag probabilities in [0, 1]. If the output holds logits, declare `activation: sigmoid`",
+                tags.get(c).map_or("?", String::as_str),
+                first_row + r
+            ),
+        ));
     }
     Ok(())
 }

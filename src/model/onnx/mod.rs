@@ -22,14 +22,17 @@ use ort::value::{Tensor, TensorElementType, ValueType};
 use rayon::prelude::*;
 
 use super::attention::{self, AttentionMap};
-use super::{validate_probabilities, Classifier, InstancePredictor, ModelInput, PreparedBatch};
+use super::{
+    validate_probabilities, validate_tag_scores, Classifier, InstancePredictor, ModelInput,
+    PreparedBatch,
+};
 use crate::error::{Error, Result};
 use crate::factorize::Factorization;
 use crate::features::Modality;
 use crate::frontend::components::ComponentSpectra;
-use crate::frontend::AudioFrontend;
+use crate::frontend::{AudioFrontend, Axis};
 use crate::lyrics::LyricFeatures;
-use spec::{InputSpec, ModelSpec};
+use spec::{Activation, InputSpec, ModelSpec, PatchReduce, PatchingSpec, ScoreKind};
 use text::{TextEncoder, TokenRow};
 
 /// A tensor on its way into or out of a graph.
@@ -67,6 +70,8 @@ pub struct OnnxModel {
     name: String,
     spec: ModelSpec,
     audio: Option<AudioFrontend>,
+    /// `patching:` and the index of the time axis in one instance's audio features.
+    patching: Option<(PatchingSpec, usize)>,
     text: Vec<(String, TextEncoder)>,
     stages: Vec<Stage>,
 }
@@ -96,6 +101,40 @@ impl OnnxModel {
             .map(|a| AudioFrontend::new(&a))
             .transpose()
             .map_err(in_spec)?;
+        let (audio, patching) = match (audio, spec.patching) {
+            (Some(frontend), Some(p)) => {
+                let frontend = frontend.with_min_frames(p.frames);
+                let layout = spec
+                    .inputs
+                    .iter()
+                    .find_map(|i| i.audio())
+                    .map(|a| match a {
+                        crate::frontend::AudioInputSpec::Waveform(s) => s.layout,
+                        crate::frontend::AudioInputSpec::LogMel(s) => s.layout,
+                        crate::frontend::AudioInputSpec::KaldiFbank(s) => s.layout,
+                    })
+                    .unwrap_or_default();
+                let axis = layout
+                    .iter()
+                    .position(|a| matches!(a, Axis::Frames | Axis::Samples))
+                    .ok_or_else(|| {
+                        Error::in_file(
+                            path,
+                            "`patching` cuts the audio input along its time axis, but its layout has no `frames` (or `samples`) axis",
+                        )
+                    })?;
+                if let Some(Some(fixed)) = frontend.known_shape().get(axis) {
+                    if *fixed < p.frames {
+                        return Err(Error::in_file(
+                            path,
+                            format!("`patching.frames` is {} but the audio input has a fixed {fixed} frames; patches cannot be longer than the input", p.frames),
+                        ));
+                    }
+                }
+                (Some(frontend), Some((p, axis)))
+            }
+            (audio, _) => (audio, None),
+        };
         let text = spec
             .inputs
             .iter()
@@ -200,6 +239,7 @@ impl OnnxModel {
             name,
             spec,
             audio,
+            patching,
             text,
             stages,
         };
@@ -251,11 +291,19 @@ impl OnnxModel {
                     });
                     vec![length]
                 }
-                _ => self
-                    .audio
-                    .as_ref()
-                    .map(|a| a.known_shape())
-                    .unwrap_or_default(),
+                _ => {
+                    let mut known = self
+                        .audio
+                        .as_ref()
+                        .map(|a| a.known_shape())
+                        .unwrap_or_default();
+                    if let Some((p, axis)) = self.patching {
+                        if let Some(k) = known.get_mut(axis) {
+                            *k = Some(p.frames);
+                        }
+                    }
+                    known
+                }
             };
             for (axis, (&declared, computed)) in shape[1..].iter().zip(&known).enumerate() {
                 if let Some(c) = computed {
@@ -293,13 +341,14 @@ impl OnnxModel {
     }
 
     /// Computes the model's inputs for a batch: audio features from `audio(row)` and tokens
-    /// from `lyrics(row)`, rows in parallel.
+    /// from `lyrics(row)`, rows in parallel. With `patching`, every row becomes the returned
+    /// number of consecutive patch rows.
     fn inputs_for(
         &self,
         rows: usize,
         audio: &(dyn Fn(usize) -> Result<(Vec<f32>, Vec<usize>)> + Sync),
         lyrics: &(dyn Fn(usize) -> String + Sync),
-    ) -> Result<Vec<NamedTensor>> {
+    ) -> Result<(Vec<NamedTensor>, usize)> {
         let mut tensors = Vec::new();
         if let Some(frontend) = &self.audio {
             let features = (0..rows)
@@ -353,11 +402,111 @@ impl OnnxModel {
                 }
             }
         }
-        Ok(tensors)
+        match self.patching {
+            Some((patching, axis)) => self.patched(tensors, rows, patching, axis),
+            None => Ok((tensors, 1)),
+        }
     }
 
-    /// Features of whole clips (the naive path).
-    fn inputs_for_batch(&self, batch: &[ModelInput]) -> Result<Vec<NamedTensor>> {
+    /// Cuts the audio tensor into patches along `axis` (of one instance's features) and repeats
+    /// every other tensor's rows to match; returns the tensors and the patches per row.
+    fn patched(
+        &self,
+        tensors: Vec<NamedTensor>,
+        rows: usize,
+        patching: PatchingSpec,
+        axis: usize,
+    ) -> Result<(Vec<NamedTensor>, usize)> {
+        let audio_name = self.audio.as_ref().map(|a| a.name()).unwrap_or_default();
+        let Some(audio) = tensors.iter().find(|t| t.name == audio_name) else {
+            return Ok((tensors, 1));
+        };
+        let dims = &audio.shape[1..];
+        let total = dims[axis];
+        if total < patching.frames {
+            return Err(Error::Numeric(format!(
+                "input `{audio_name}` has {total} frames, fewer than one patch of {}",
+                patching.frames
+            )));
+        }
+        let starts = patching.starts(total);
+        let patches = starts.len();
+        let outer: usize = dims[..axis].iter().product();
+        let inner: usize = dims[axis + 1..].iter().product();
+        let per_row: usize = dims.iter().product();
+        let patched = tensors
+            .iter()
+            .map(|t| {
+                if t.name == audio_name {
+                    let TensorData::F32(data) = &t.data else {
+                        return Err(Error::Numeric(format!(
+                            "input `{audio_name}` is not float32"
+                        )));
+                    };
+                    let mut out =
+                        Vec::with_capacity(rows * patches * per_row / total * patching.frames);
+                    for row in data.chunks_exact(per_row) {
+                        for &start in &starts {
+                            for o in 0..outer {
+                                let block = &row[o * total * inner..(o + 1) * total * inner];
+                                out.extend_from_slice(
+                                    &block[start * inner..(start + patching.frames) * inner],
+                                );
+                            }
+                        }
+                    }
+                    let mut shape = t.shape.clone();
+                    shape[0] = rows * patches;
+                    shape[axis + 1] = patching.frames;
+                    Ok(NamedTensor {
+                        name: t.name.clone(),
+                        shape,
+                        data: TensorData::F32(out),
+                    })
+                } else {
+                    let width: usize = t.shape[1..].iter().product();
+                    let mut shape = t.shape.clone();
+                    shape[0] = rows * patches;
+                    let data = match &t.data {
+                        TensorData::I64(v) => TensorData::I64(repeat_rows(v, width, patches)),
+                        TensorData::F32(v) => TensorData::F32(repeat_rows(v, width, patches)),
+                    };
+                    Ok(NamedTensor {
+                        name: t.name.clone(),
+                        shape,
+                        data,
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((patched, patches))
+    }
+
+    /// A note for the user when a clip of `len` samples at `rate` is shorter than one patch and
+    /// is padded with silence.
+    pub fn padding_note(&self, len: usize, rate: u32) -> Option<String> {
+        let (frontend, (patching, _)) = (self.audio.as_ref()?, self.patching?);
+        let resampled = frontend.fitted_len(len, rate);
+        let natural = if rate == frontend.sample_rate() {
+            len
+        } else {
+            (len as u64 * frontend.sample_rate() as u64).div_ceil(rate as u64) as usize
+        };
+        (natural < frontend.min_len() && resampled == frontend.min_len()).then(|| {
+            let rate = frontend.sample_rate() as f64;
+            format!(
+                "{}: the audio ({:.2} s) is shorter than one patch of {} frames of input `{}`; it is padded with silence to {:.2} s",
+                self.name,
+                natural as f64 / rate,
+                patching.frames,
+                frontend.name(),
+                frontend.min_len() as f64 / rate
+            )
+        })
+    }
+
+    /// Features of whole clips (the naive path), and the patches per clip.
+    fn inputs_for_batch(&self, batch: &[ModelInput]) -> Result<(Vec<NamedTensor>, usize)> {
         self.inputs_for(
             batch.len(),
             &|r| {
@@ -483,67 +632,92 @@ impl OnnxModel {
         })
     }
 
-    /// Class probabilities from the score output of a run.
+    /// Class scores from the score output of a run: `rows × patches` output rows, activated
+    /// per patch, reduced over each row's patches and checked against the declared semantics.
     fn probabilities(
         &self,
         outputs: &HashMap<String, NamedTensor>,
         rows: usize,
+        patches: usize,
         first_row: usize,
     ) -> Result<Array2<f64>> {
-        let (name, logits) = self.spec.score_output();
-        let key = if logits {
-            "outputs.logits"
-        } else {
-            "outputs.probabilities"
+        let (name, kind) = self.spec.score_output();
+        let key = match kind {
+            ScoreKind::Probabilities => "outputs.probabilities",
+            ScoreKind::Logits => "outputs.logits",
+            ScoreKind::Scores { .. } => "outputs.scores",
         };
-        let tensor = outputs.get(name).ok_or_else(|| {
-            Error::in_file(
-                Path::new(&self.name),
-                format!("`{key}` output `{name}` was not produced"),
-            )
-        })?;
+        let in_spec = |message: String| Error::in_file(Path::new(&self.name), message);
+        let tensor = outputs
+            .get(name)
+            .ok_or_else(|| in_spec(format!("`{key}` output `{name}` was not produced")))?;
         let classes = self.spec.classes.len();
         let TensorData::F32(data) = &tensor.data else {
-            return Err(Error::in_file(
-                Path::new(&self.name),
-                format!("`{key}` output `{name}` is int64; it must be float32"),
-            ));
+            return Err(in_spec(format!(
+                "`{key}` output `{name}` is int64; it must be float32"
+            )));
         };
-        if tensor.shape != [rows, classes] {
-            return Err(Error::in_file(
-                Path::new(&self.name),
-                format!(
-                    "`{key}` output `{name}` has shape {:?} for a batch of {rows}; model.yaml lists {classes} classes, so [{rows}, {classes}] was expected",
-                    tensor.shape
-                ),
-            ));
+        let model_rows = rows * patches;
+        if tensor.shape != [model_rows, classes] {
+            let what = if patches > 1 {
+                format!("a batch of {rows} clips × {patches} patches")
+            } else {
+                format!("a batch of {rows}")
+            };
+            return Err(in_spec(format!(
+                "`{key}` output `{name}` has shape {:?} for {what}; model.yaml lists {classes} classes, so [{model_rows}, {classes}] was expected",
+                tensor.shape
+            )));
         }
-        let mut probs =
-            Array2::from_shape_fn((rows, classes), |(r, c)| data[r * classes + c] as f64);
-        if let Some((r, c)) = probs
+        let mut scores =
+            Array2::from_shape_fn((model_rows, classes), |(r, c)| data[r * classes + c] as f64);
+        if let Some((r, c)) = scores
             .indexed_iter()
             .find(|(_, v)| !v.is_finite())
             .map(|(i, _)| i)
         {
-            return Err(Error::in_file(
-                Path::new(&self.name),
-                format!("output `{name}` is {} for sample {}, class {c}; the model must return finite values", probs[[r, c]], first_row + r),
-            ));
+            let (clip, patch) = (first_row + r / patches, r % patches);
+            let at = if patches > 1 {
+                format!("sample {clip} (patch {patch})")
+            } else {
+                format!("sample {clip}")
+            };
+            return Err(in_spec(format!(
+                "output `{name}` is {} for {at}, class `{}`; the model must return finite values",
+                scores[[r, c]],
+                self.spec.classes[c]
+            )));
         }
-        if logits {
-            for mut row in probs.rows_mut() {
-                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                row.mapv_inplace(|z| (z - max).exp());
-                let sum = row.sum();
-                row.mapv_inplace(|p| p / sum);
+        match kind {
+            ScoreKind::Logits => {
+                for mut row in scores.rows_mut() {
+                    let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    row.mapv_inplace(|z| (z - max).exp());
+                    let sum = row.sum();
+                    row.mapv_inplace(|p| p / sum);
+                }
             }
+            ScoreKind::Scores {
+                activation: Activation::Sigmoid,
+                ..
+            } => scores.mapv_inplace(|z| 1.0 / (1.0 + (-z).exp())),
+            _ => {}
         }
-        validate_probabilities(
-            &probs,
-            &format!("{} (output `{name}`)", self.name),
-            first_row,
-        )?;
-        Ok(probs)
+        let scores = match self.patching {
+            Some((patching, _)) if patches > 1 => reduce_patches(&scores, patches, patching),
+            _ => scores,
+        };
+        let model = format!("{} (output `{name}`)", self.name);
+        match kind {
+            ScoreKind::Probabilities | ScoreKind::Logits => {
+                validate_probabilities(&scores, &model, first_row)?
+            }
+            ScoreKind::Scores {
+                multilabel: true, ..
+            } => validate_tag_scores(&scores, &self.spec.classes, &model, first_row)?,
+            ScoreKind::Scores { .. } => {}
+        }
+        Ok(scores)
     }
 
     /// Attention maps of each input (see [`AttentionMap`]).
@@ -555,7 +729,7 @@ impl OnnxModel {
             .iter()
             .map(|a| a.name.as_str())
             .collect();
-        let outputs = self.run(self.inputs_for_batch(batch)?, &wanted)?;
+        let outputs = self.run(self.inputs_for_batch(batch)?.0, &wanted)?;
         let token_offsets: Vec<Option<Vec<(usize, usize)>>> = batch
             .iter()
             .map(|input| {
@@ -615,6 +789,26 @@ impl OnnxModel {
     }
 }
 
+/// Per-patch scores (`patches` consecutive rows per clip) reduced to one row per clip.
+fn reduce_patches(scores: &Array2<f64>, patches: usize, patching: PatchingSpec) -> Array2<f64> {
+    let (rows, classes) = (scores.nrows() / patches, scores.ncols());
+    Array2::from_shape_fn((rows, classes), |(r, c)| {
+        let column = (0..patches).map(|p| scores[[r * patches + p, c]]);
+        match patching.reduce {
+            PatchReduce::Mean => column.sum::<f64>() / patches as f64,
+            PatchReduce::Max => column.fold(f64::NEG_INFINITY, f64::max),
+        }
+    })
+}
+
+/// Each row of `width` values repeated `times` times.
+fn repeat_rows<T: Copy>(values: &[T], width: usize, times: usize) -> Vec<T> {
+    values
+        .chunks_exact(width.max(1))
+        .flat_map(|row| std::iter::repeat_n(row, times).flatten().copied())
+        .collect()
+}
+
 fn kind_name(input: &InputSpec) -> &'static str {
     match input {
         InputSpec::Waveform(_) => "waveform",
@@ -644,8 +838,17 @@ impl Classifier for OnnxModel {
 
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
         let (score, _) = self.spec.score_output();
-        let outputs = self.run(self.inputs_for_batch(batch)?, &[score])?;
-        self.probabilities(&outputs, batch.len(), 0)
+        let (inputs, patches) = self.inputs_for_batch(batch)?;
+        let outputs = self.run(inputs, &[score])?;
+        self.probabilities(&outputs, batch.len(), patches, 0)
+    }
+
+    fn multilabel(&self) -> bool {
+        self.spec.multilabel()
+    }
+
+    fn input_note(&self, samples: usize, sample_rate: u32) -> Option<String> {
+        self.padding_note(samples, sample_rate)
     }
 
     fn reads(&self) -> (bool, bool) {
@@ -696,16 +899,17 @@ struct FastInstance<'a> {
     n_audio: usize,
 }
 
-/// A prepared batch: the input tensors and the index of its first row.
+/// A prepared batch: the input tensors, the patches per row and the index of its first row.
 struct FastBatch {
     tensors: Vec<NamedTensor>,
     rows: usize,
+    patches: usize,
     first_row: usize,
 }
 
 impl InstancePredictor for FastInstance<'_> {
     fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch> {
-        let tensors = self.model.inputs_for(
+        let (tensors, patches) = self.model.inputs_for(
             masks.len(),
             &|r| {
                 let (spectra, shape) = self
@@ -719,6 +923,7 @@ impl InstancePredictor for FastInstance<'_> {
         Ok(PreparedBatch(Box::new(FastBatch {
             tensors,
             rows: masks.len(),
+            patches,
             first_row,
         })))
     }
@@ -731,6 +936,6 @@ impl InstancePredictor for FastInstance<'_> {
         let (score, _) = self.model.spec.score_output();
         let outputs = self.model.run(batch.tensors, &[score])?;
         self.model
-            .probabilities(&outputs, batch.rows, batch.first_row)
+            .probabilities(&outputs, batch.rows, batch.patches, batch.first_row)
     }
 }

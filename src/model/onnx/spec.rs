@@ -14,6 +14,14 @@
 //!     - {name: attn_audio, modality: audio, layout: [layers, heads, query, key]}
 //! ```
 //!
+//! A multi-label tagger declares independent scores instead, and may read fixed-length patches
+//! of its audio input (the per-patch scores are reduced to one score per tag):
+//!
+//! ```yaml
+//! outputs: {scores: tag_logits, activation: sigmoid, multilabel: true}
+//! patching: {frames: 187, hop: 187, reduce: mean}
+//! ```
+//!
 //! A model split into several graphs (an audio encoder, a text encoder and a fusion head)
 //! replaces `onnx:` by `stages:`, each naming its file and the tensors it reads and writes;
 //! stages run in order and a later stage may read an earlier stage's outputs:
@@ -52,6 +60,88 @@ pub struct ModelSpec {
     /// ONNX Runtime intra-op threads (default: ONNX Runtime's choice, one per core).
     #[serde(default)]
     pub intra_threads: Option<usize>,
+    /// Cut the audio input into fixed-length patches along its time axis (default: none, the
+    /// whole clip is one input).
+    #[serde(default)]
+    pub patching: Option<PatchingSpec>,
+}
+
+/// `patching:`: the audio input is cut into patches of `frames` frames (samples, for a
+/// waveform input) every `hop` frames; the patches of every row run as one batch and their
+/// scores (after the activation) are reduced to one score per class. Patches start at 0,
+/// `hop`, `2·hop`, … while they fit; when the last one ends before the clip does, one more
+/// patch aligned to the clip's end is added, so every frame is read. A clip shorter than one
+/// patch is padded with silence at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchingSpec {
+    /// Frames (or samples) per patch.
+    pub frames: usize,
+    /// Frames between patch starts; default `frames` (no overlap).
+    #[serde(default)]
+    pub hop: Option<usize>,
+    /// How per-patch scores become one score per class; default `mean`.
+    #[serde(default)]
+    pub reduce: PatchReduce,
+}
+
+impl PatchingSpec {
+    /// Frames between patch starts.
+    pub fn hop(&self) -> usize {
+        self.hop.unwrap_or(self.frames)
+    }
+
+    /// Start frame of every patch of a clip of `total` frames (`total >= frames`).
+    pub fn starts(&self, total: usize) -> Vec<usize> {
+        if total <= self.frames {
+            return vec![0];
+        }
+        let last = total - self.frames;
+        let mut starts: Vec<usize> = (0..=last).step_by(self.hop().max(1)).collect();
+        if starts.last() != Some(&last) {
+            starts.push(last);
+        }
+        starts
+    }
+}
+
+/// Reduction of per-patch scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatchReduce {
+    /// The mean over patches.
+    #[default]
+    Mean,
+    /// The maximum over patches.
+    Max,
+}
+
+/// What the score output holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// The scores are used as they are.
+    #[default]
+    None,
+    /// The output holds logits of independent tags; the logistic sigmoid is applied.
+    Sigmoid,
+}
+
+/// How a model's outputs are read, from `outputs:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreKind {
+    /// `probabilities:`: single-label probabilities, each row summing to 1.
+    Probabilities,
+    /// `logits:`: single-label logits; softmax is applied.
+    Logits,
+    /// `scores:`: independent scores, with an activation, multi-label or not.
+    Scores {
+        /// Applied to each score (per patch, before the patch reduction).
+        activation: Activation,
+        /// Tags are independent probabilities (checked in [0, 1]) and several may be
+        /// predicted at once.
+        multilabel: bool,
+    },
 }
 
 /// One graph of a split model.
@@ -151,6 +241,17 @@ pub struct OutputSpec {
     /// An output of logits, `[batch, classes]` (softmax is applied).
     #[serde(default)]
     pub logits: Option<String>,
+    /// An output of independent scores, `[batch, classes]`: no softmax and no sum check
+    /// (multi-label taggers).
+    #[serde(default)]
+    pub scores: Option<String>,
+    /// For `scores`: `sigmoid` (the output holds logits) or `none` (default).
+    #[serde(default)]
+    pub activation: Option<Activation>,
+    /// For `scores`: the classes are independent tags, several of which may apply; scores
+    /// (after the activation) must lie in [0, 1].
+    #[serde(default)]
+    pub multilabel: Option<bool>,
     /// Attention maps.
     #[serde(default)]
     pub attention: Vec<AttentionSpec>,
@@ -206,13 +307,32 @@ impl ModelSpec {
         Ok(spec)
     }
 
-    /// The output holding class scores and whether it holds logits.
-    pub fn score_output(&self) -> (&str, bool) {
-        match (&self.outputs.probabilities, &self.outputs.logits) {
-            (Some(p), _) => (p, false),
-            (None, Some(l)) => (l, true),
-            (None, None) => ("", false),
+    /// The output holding class scores, and how to read it.
+    pub fn score_output(&self) -> (&str, ScoreKind) {
+        let o = &self.outputs;
+        match (&o.probabilities, &o.logits, &o.scores) {
+            (Some(p), _, _) => (p, ScoreKind::Probabilities),
+            (None, Some(l), _) => (l, ScoreKind::Logits),
+            (None, None, Some(s)) => (
+                s,
+                ScoreKind::Scores {
+                    activation: o.activation.unwrap_or_default(),
+                    multilabel: o.multilabel.unwrap_or(false),
+                },
+            ),
+            (None, None, None) => ("", ScoreKind::Probabilities),
         }
+    }
+
+    /// Whether the model is a multi-label tagger (`multilabel: true`).
+    pub fn multilabel(&self) -> bool {
+        matches!(
+            self.score_output().1,
+            ScoreKind::Scores {
+                multilabel: true,
+                ..
+            }
+        )
     }
 
     /// The stages to run: `stages`, or one stage for `onnx` reading every input.
@@ -254,11 +374,58 @@ impl ModelSpec {
         if self.inputs.is_empty() {
             return Err(Error::input("inputs", "list at least one input"));
         }
-        if self.outputs.probabilities.is_some() == self.outputs.logits.is_some() {
+        let declared = [
+            &self.outputs.probabilities,
+            &self.outputs.logits,
+            &self.outputs.scores,
+        ]
+        .iter()
+        .filter(|o| o.is_some())
+        .count();
+        if declared != 1 {
             return Err(Error::input(
                 "outputs",
-                "name exactly one of `probabilities: <output>` or `logits: <output>`",
+                "name exactly one of `probabilities: <output>` (single-label, rows sum to 1), `logits: <output>` (softmax applied) or `scores: <output>` (independent scores, e.g. a multi-label tagger)",
             ));
+        }
+        if self.outputs.scores.is_none()
+            && (self.outputs.activation.is_some() || self.outputs.multilabel.is_some())
+        {
+            return Err(Error::input(
+                "outputs",
+                "`activation` and `multilabel` describe a `scores` output; with `probabilities` or `logits` leave them out",
+            ));
+        }
+        if let Some(p) = &self.patching {
+            if p.frames == 0 || p.hop == Some(0) {
+                return Err(Error::input(
+                    "patching",
+                    "`frames` and `hop` must be at least 1",
+                ));
+            }
+            if !self.inputs.iter().any(|i| i.audio().is_some()) {
+                return Err(Error::input(
+                    "patching",
+                    "cuts the audio input into patches, but the model has no audio input",
+                ));
+            }
+            if p.reduce == PatchReduce::Max
+                && matches!(
+                    self.score_output().1,
+                    ScoreKind::Probabilities | ScoreKind::Logits
+                )
+            {
+                return Err(Error::input(
+                    "patching.reduce",
+                    "the maximum over patches of single-label probabilities does not sum to 1; use `reduce: mean`, or declare the output as `scores:`",
+                ));
+            }
+            if !self.outputs.attention.is_empty() {
+                return Err(Error::input(
+                    "patching",
+                    "attention outputs of patched models are not supported; remove `outputs.attention` or `patching`",
+                ));
+            }
         }
         if self.intra_threads == Some(0) {
             return Err(Error::input("intra_threads", "must be at least 1"));
