@@ -55,6 +55,8 @@ fixtures:
     .venv-fixtures/bin/python tests/fixtures/onnx/generate.py
     .venv-fixtures/bin/pip install -q -r tests/fixtures/stability/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/stability/generate.py
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/tagger/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/tagger/generate.py
 
 # The paper's global results regenerated from the authors' published per-class sums
 # (one folder per published file under reports/paper_figures/).

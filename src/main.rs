@@ -128,7 +128,7 @@ struct SurrogateArgs {
     top_labels: Option<usize>,
     /// Explain every class (tag) whose output on row 0 is at least T, in [0, 1] (multi-label
     /// taggers: every predicted tag).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     threshold: Option<f64>,
     /// Maximum number of features per explanation (default: all).
     #[arg(long, default_value_t = ALL_FEATURES)]

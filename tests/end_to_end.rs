@@ -99,7 +99,7 @@ fn planted_features_are_recovered_and_refit_reproduces_them() {
         // Refit from the saved neighbourhood reproduces the explanation exactly.
         let neighborhood = read_neighborhood(&out.join("neighborhood.parquet")).unwrap();
         let params = RefitParams {
-            labels: LabelChoice::Labels(vec![label as usize]),
+            labels: LabelChoice::Labels(vec![(label as usize).into()]),
             ..Default::default()
         };
         let refitted = refit(&neighborhood, &params, "saved").unwrap();

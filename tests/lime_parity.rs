@@ -155,7 +155,7 @@ fn refit_matches_lime_on_every_fixture_case() {
                 num_features: case["num_features"].as_u64().expect("k") as usize,
                 ..Default::default()
             },
-            labels: LabelChoice::Labels(labels),
+            labels: LabelChoice::Labels(labels.into_iter().map(Into::into).collect()),
         };
         let twins = twin_map(&neighborhood.masks);
         let name = format!(

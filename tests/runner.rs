@@ -236,9 +236,11 @@ fn labels_outside_a_models_classes_and_onnx_models_are_checked_before_any_work()
     assert!(status.success());
     let manifest = std::fs::read_to_string(data.join("manifest.csv")).unwrap();
     let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
-    // The label is the last column of the synthetic manifest.
-    let last = lines[2].rfind(',').unwrap();
-    lines[2] = format!("{},7", &lines[2][..last]);
+    // Set the `label` column of the second track to a class no model has.
+    let label = lines[0].split(',').position(|c| c == "label").unwrap();
+    let mut row: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+    row[label] = "7".into();
+    lines[2] = row.join(",");
     std::fs::write(data.join("bad_label.csv"), lines.join("\n") + "\n").unwrap();
     let dataset = format!("  manifest: {}", data.join("bad_label.csv").display());
     let path = config(dir.path(), &dataset, "");

@@ -163,13 +163,11 @@ pub fn validate(config_path: &Path) -> Result<String> {
         if let Err(e) = check_methods_match_models(&config, &models, config_path) {
             problems.push(format!("  {e}"));
         }
-        if let Some(instances) = &instances {
-            problems.extend(
-                label_problems(&config, instances, &models)
-                    .into_iter()
-                    .map(|p| format!("  {p}")),
-            );
-        }
+        problems.extend(
+            label_problems(&config, instances.as_deref().unwrap_or_default(), &models)
+                .into_iter()
+                .map(|p| format!("  {p}")),
+        );
     }
     if !problems.is_empty() {
         return Err(Error::in_file(

@@ -543,30 +543,34 @@ pub struct TagAccuracy {
 /// Per-tag ROC-AUC and PR-AUC of every multi-label model over the instances whose tags are
 /// known (first record of each instance), each followed by its `(macro)` mean.
 pub fn tag_accuracy(records: &[UnitRecord]) -> Vec<TagAccuracy> {
-    // model -> instance -> (true tags, scores, class names)
-    let mut per_model: BTreeMap<&str, BTreeMap<&str, (&[usize], &[f64], &UnitRecord)>> =
-        BTreeMap::new();
+    // model -> instance -> its first record with known tags
+    let mut per_model: BTreeMap<&str, BTreeMap<&str, &UnitRecord>> = BTreeMap::new();
     for r in records
         .iter()
-        .filter(|r| r.multilabel && !r.scores.is_empty())
+        .filter(|r| r.multilabel && !r.scores.is_empty() && r.true_tags.is_some())
     {
-        if let Some(tags) = &r.true_tags {
-            per_model
-                .entry(&r.model)
-                .or_default()
-                .entry(&r.instance)
-                .or_insert((tags, &r.scores, r));
-        }
+        per_model
+            .entry(&r.model)
+            .or_default()
+            .entry(&r.instance)
+            .or_insert(r);
     }
     let mut out = Vec::new();
     for (model, instances) in per_model {
-        let classes = instances.values().map(|v| v.1.len()).min().unwrap_or(0);
-        let first = instances.values().next().map(|v| v.2);
+        let classes = instances
+            .values()
+            .map(|r| r.scores.len())
+            .min()
+            .unwrap_or(0);
+        let first = instances.values().next().copied();
         let mut rocs = Vec::new();
         let mut prs = Vec::new();
         for tag in 0..classes {
-            let truth: Vec<bool> = instances.values().map(|v| v.0.contains(&tag)).collect();
-            let scores: Vec<f64> = instances.values().map(|v| v.1[tag]).collect();
+            let truth: Vec<bool> = instances
+                .values()
+                .map(|r| r.true_tags.as_ref().is_some_and(|t| t.contains(&tag)))
+                .collect();
+            let scores: Vec<f64> = instances.values().map(|r| r.scores[tag]).collect();
             let roc = crate::metrics::ranking::roc_auc(&truth, &scores);
             let pr = crate::metrics::ranking::average_precision(&truth, &scores);
             rocs.push(roc);

@@ -89,45 +89,77 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::Numeric(format!("drawing a chart: {e:?}"))
 }
 
-/// Renders one figure to SVG and PNG. `$draw` is an expression using `$root` (a
-/// `&DrawingArea<_, Shift>`) that returns `Result<()>`; it is expanded once per backend.
+/// A rendered figure: SVG text and PNG bytes of the same drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// The SVG document.
+    pub svg: String,
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// Width and height in pixels.
+    pub size: (u32, u32),
+}
+
+impl Chart {
+    /// Writes `<stem>.svg` and `<stem>.png` into `dir`, each atomically.
+    pub fn write(&self, dir: &Path, stem: &str) -> Result<()> {
+        write_atomically(&dir.join(format!("{stem}.svg")), self.svg.as_bytes())?;
+        write_atomically(&dir.join(format!("{stem}.png")), &self.png)
+    }
+}
+
+/// Renders one figure to a [`Chart`] (SVG and PNG) in memory; evaluates to `Result<Chart>`.
+/// `$draw` is an expression using `$root` (a `&DrawingArea<_, Shift>`) that returns
+/// `Result<()>`; it is expanded once per backend.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! render_chart {
+    ($size:expr, |$root:ident| $draw:expr) => {
+        (|| -> $crate::error::Result<$crate::report::charts::Chart> {
+            let size: (u32, u32) = $size;
+            $crate::report::charts::register_font()?;
+            let mut svg = String::new();
+            {
+                let backend = plotters::prelude::SVGBackend::with_string(&mut svg, size);
+                let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
+                $root
+                    .fill(&plotters::style::colors::WHITE)
+                    .map_err($crate::report::charts::drawing_error)?;
+                let result: $crate::error::Result<()> = $draw;
+                result?;
+                $root
+                    .present()
+                    .map_err($crate::report::charts::drawing_error)?;
+            }
+            let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
+            {
+                let backend = plotters::prelude::BitMapBackend::with_buffer(&mut pixels, size);
+                let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
+                $root
+                    .fill(&plotters::style::colors::WHITE)
+                    .map_err($crate::report::charts::drawing_error)?;
+                let result: $crate::error::Result<()> = $draw;
+                result?;
+                $root
+                    .present()
+                    .map_err($crate::report::charts::drawing_error)?;
+            }
+            Ok($crate::report::charts::Chart {
+                svg,
+                png: $crate::report::charts::encode_png(&pixels, size)?,
+                size,
+            })
+        })()
+    };
+}
+
+/// Renders one figure and writes it as `<dir>/<stem>.svg` and `.png` (see [`render_chart!`]).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! render_figure {
     ($dir:expr, $stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
-        let (dir, stem, size): (&std::path::Path, &str, (u32, u32)) = ($dir, $stem, $size);
-        $crate::report::charts::register_font()?;
-        let mut svg = String::new();
-        {
-            let backend = plotters::prelude::SVGBackend::with_string(&mut svg, size);
-            let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
-            $root
-                .fill(&plotters::style::colors::WHITE)
-                .map_err($crate::report::charts::drawing_error)?;
-            let result: $crate::error::Result<()> = $draw;
-            result?;
-            $root
-                .present()
-                .map_err($crate::report::charts::drawing_error)?;
-        }
-        $crate::neighborhood::io::write_atomically(
-            &dir.join(format!("{stem}.svg")),
-            svg.as_bytes(),
-        )?;
-        let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
-        {
-            let backend = plotters::prelude::BitMapBackend::with_buffer(&mut pixels, size);
-            let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
-            $root
-                .fill(&plotters::style::colors::WHITE)
-                .map_err($crate::report::charts::drawing_error)?;
-            let result: $crate::error::Result<()> = $draw;
-            result?;
-            $root
-                .present()
-                .map_err($crate::report::charts::drawing_error)?;
-        }
-        $crate::report::charts::write_png(&dir.join(format!("{stem}.png")), &pixels, size)
+        let (dir, stem): (&std::path::Path, &str) = ($dir, $stem);
+        $crate::render_chart!($size, |$root| $draw)?.write(dir, stem)
     }};
 }
 
@@ -136,14 +168,14 @@ pub fn drawing_error<E: std::fmt::Debug>(e: E) -> Error {
     draw_err(e)
 }
 
-/// Encodes RGB `pixels` as PNG and writes them atomically.
-pub fn write_png(path: &Path, pixels: &[u8], size: (u32, u32)) -> Result<()> {
+/// RGB pixels encoded as a PNG file's bytes.
+pub fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>> {
     use image::ImageEncoder;
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(pixels, size.0, size.1, image::ColorType::Rgb8)
-        .map_err(|e| Error::Numeric(format!("encoding {}: {e}", path.display())))?;
-    write_atomically(path, &bytes)
+        .map_err(|e| Error::Numeric(format!("encoding a PNG: {e}")))?;
+    Ok(bytes)
 }
 
 /// One horizontal bar: label, value, colour, optional 95% CI half-width.

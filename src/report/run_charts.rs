@@ -12,14 +12,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::charts::{draw_bars, draw_heatmap, draw_lines, Bar, Line, AUDIO, LYRICS, PALETTE};
+use super::charts::{
+    draw_bars, draw_heatmap, draw_lines, Bar, Chart, Line, AUDIO, LYRICS, PALETTE,
+};
 use crate::aggregate::GlobalImportance;
 use crate::error::Result;
 use crate::experiment::config::{value_text, ExperimentConfig, GridCell};
 use crate::experiment::store::UnitRecord;
 use crate::experiment::tables::GroupSummary;
 use crate::features::{Feature, Modality};
-use crate::render_figure;
+use crate::{render_chart, render_figure};
 
 /// One written chart: its file stem (SVG and PNG beside each other) and caption.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +121,54 @@ fn cell_values(cells: &[GridCell], name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
+/// The chart of one explained label: a heat map of the audio components' weights (sources ×
+/// time segments, when the features form such a grid) beside bars of the features with the
+/// largest |weight| (audio blue, words orange).
+pub fn explanation_chart(
+    title: &str,
+    features: &[Feature],
+    weights: &[(usize, f64)],
+) -> Result<Chart> {
+    let mut weight = vec![0.0; features.len()];
+    for &(j, w) in weights {
+        weight[j] = w;
+    }
+    let bars: Vec<Bar> = weights
+        .iter()
+        .take(TOP_FEATURES)
+        .map(|&(j, w)| Bar {
+            label: features[j].name.clone(),
+            value: w,
+            color: modality_color(features[j].modality),
+            ci: None,
+        })
+        .collect();
+    match source_grid(features, |j| weight[j]) {
+        Some((sources, values)) => render_chart!((2100, 760), |root| {
+            let (left, right) = root.split_horizontally(1050);
+            draw_heatmap(
+                &left,
+                &format!("{title}: audio weights"),
+                "segment",
+                &sources,
+                &values,
+            )?;
+            draw_bars(
+                &right,
+                "top features (blue audio, orange lyrics)",
+                "weight",
+                &bars,
+            )
+        }),
+        None => render_chart!((1050, 760), |root| draw_bars(
+            &root,
+            &format!("{title}: top features"),
+            "weight",
+            &bars
+        )),
+    }
+}
+
 /// Draws every chart of the run into `dir`; returns what was written, in index order.
 pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
     let mut entries = Vec::new();
@@ -141,59 +191,25 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         let Some(label) = r.labels.iter().find(|l| l.label == r.predicted_label) else {
             continue;
         };
-        let mut weight = vec![0.0; r.features.len()];
-        for &(j, w) in &label.weights {
-            weight[j] = w;
-        }
-        let bars: Vec<Bar> = label
-            .weights
-            .iter()
-            .take(TOP_FEATURES)
-            .map(|&(j, w)| Bar {
-                label: r.features[j].name.clone(),
-                value: w,
-                color: modality_color(r.features[j].modality),
-                ci: None,
-            })
-            .collect();
-        let grid = source_grid(&r.features, |j| weight[j]);
         let stem = format!("explanation_{}_{}", safe(&r.instance), safe(&r.explainer));
         let title = format!(
             "{} · {} · class {}",
-            r.instance, r.explainer, r.predicted_label
+            r.instance,
+            r.explainer,
+            r.class_name(r.predicted_label)
         );
-        match &grid {
-            Some((sources, values)) => render_figure!(dir, &stem, (2100, 760), |root| {
-                let (left, right) = root.split_horizontally(1050);
-                draw_heatmap(
-                    &left,
-                    &format!("{title}: audio weights"),
-                    "segment",
-                    sources,
-                    values,
-                )?;
-                draw_bars(
-                    &right,
-                    "top features (blue audio, orange lyrics)",
-                    "weight",
-                    &bars,
-                )
-            })?,
-            None => render_figure!(dir, &stem, (1050, 760), |root| draw_bars(
-                &root,
-                &format!("{title}: top features"),
-                "weight",
-                &bars
-            ))?,
-        }
+        let chart = explanation_chart(&title, &r.features, &label.weights)?;
+        chart.write(dir, &stem)?;
+        let grid = source_grid(&r.features, |_| 0.0);
         entries.push(ChartEntry {
             kind: "explanation",
             stem,
             caption: format!(
-                "Explanation of {} by `{}` for its predicted class {} (cell `{}`, repeat 0). {}Right: the {} features with the largest |weight|, audio components in blue and words in orange; bars to the right pushed the prediction up.",
+                "Explanation of {} by `{}` for its predicted class {} ({}; cell `{}`, repeat 0). {}Right: the {} features with the largest |weight|, audio components in blue and words in orange; bars to the right pushed the prediction up.",
                 r.instance,
                 r.explainer,
                 r.predicted_label,
+                r.class_name(r.predicted_label),
                 r.cell,
                 if grid.is_some() { "Left: surrogate weight of every audio component, sources × time segments; red raised the predicted class, blue lowered it, white is 0 (the title gives the colour scale's end). " } else { "" },
                 TOP_FEATURES

@@ -1,0 +1,397 @@
+//! Multi-label taggers end to end, on the fixture tagger of `tests/fixtures/tagger` (made by
+//! its `generate.py` with the `onnx` package): patched, sigmoid-scored clip scores equal what
+//! librosa + onnxruntime + NumPy computed by the same patch policy; per-tag ROC-AUC and PR-AUC
+//! equal scikit-learn's; `explain` takes tag names and thresholds; `run` reports per-tag
+//! accuracy and per-tag global importances, and `aggregate` carries the tag names; bad input
+//! exits with status 2.
+//!
+//! ONNX Runtime comes from the project's `.venv` (`just setup`, or `.ci/run`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use musiclime::audio::decode::decode_file;
+use musiclime::factorize::{factorize, Factorization, FactorizationKind};
+use musiclime::lyrics::{LyricFeatures, LyricsParams};
+use musiclime::metrics::ranking::{average_precision, macro_mean, roc_auc};
+use musiclime::model::onnx::OnnxModel;
+use musiclime::model::{instance_predictor, Classifier, ModelInput};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/tagger").join(name)
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_musiclime"))
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// Writes synthetic tracks (16 kHz, 10 s, 4 classes) into `dir`.
+fn synth(dir: &Path, tracks: usize, seed: u64) {
+    let status = binary()
+        .args(["synth", "--out"])
+        .arg(dir)
+        .args(["--tracks", &tracks.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--classes",
+            "4",
+            "--seconds",
+            "10",
+            "--sample-rate",
+            "16000",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn patched_clip_scores_match_onnxruntime_on_the_naive_and_fast_paths() {
+    let expected = json(&fixture("expected.json"));
+    let tolerance = expected["tolerance"].as_f64().unwrap();
+    let synth_dir = tempfile::tempdir().unwrap();
+    for case in expected["cases"].as_array().unwrap() {
+        let audio_path = match case["audio"].as_str() {
+            Some(p) => root().join(p),
+            None => {
+                let s = &case["synth"];
+                synth(synth_dir.path(), 1, s["seed"].as_u64().unwrap());
+                synth_dir.path().join("track000/mixture.wav")
+            }
+        };
+        let model_path = root().join(case["model"].as_str().unwrap());
+        let model = OnnxModel::load(&model_path).unwrap();
+        assert!(model.multilabel());
+        let audio = decode_file(&audio_path).unwrap();
+        let want = floats(&case["scores"]);
+        let naive = model
+            .predict(&[ModelInput {
+                audio: audio.samples.clone(),
+                sample_rate: audio.sample_rate,
+                lyrics: String::new(),
+            }])
+            .unwrap();
+        // the fast path, with every component kept, reads the same features
+        let factorization = factorize(
+            &audio,
+            FactorizationKind::Temporal,
+            None,
+            4,
+            &audio_path.display().to_string(),
+        )
+        .unwrap();
+        let lyrics = LyricFeatures::new("", &LyricsParams::default()).unwrap();
+        let fast = instance_predictor(&model, &factorization, &lyrics).unwrap();
+        let keep = vec![vec![true; factorization.len()]];
+        let fast = fast.run(fast.prepare(&keep, 0).unwrap()).unwrap();
+        for (path, got) in [("naive", naive.row(0)), ("fast", fast.row(0))] {
+            let worst = got
+                .iter()
+                .zip(&want)
+                .fold(0.0f64, |m, (g, w)| m.max((g - w).abs()));
+            println!(
+                "{} with {}: {path} path, largest difference {worst:.2e}",
+                audio_path.file_name().unwrap().to_string_lossy(),
+                model_path.file_name().unwrap().to_string_lossy()
+            );
+            assert!(
+                worst < tolerance,
+                "{path}: {got:?} against onnxruntime's {want:?}"
+            );
+        }
+        let padded = case["frames"] != case["unpadded_frames"];
+        assert_eq!(
+            model
+                .input_note(audio.samples.len(), audio.sample_rate)
+                .is_some(),
+            padded,
+            "a note is given exactly when the clip is padded"
+        );
+    }
+}
+
+#[test]
+fn per_tag_roc_auc_and_average_precision_match_scikit_learn() {
+    let reference = json(&fixture("ranking.json"));
+    for case in reference["cases"].as_array().unwrap() {
+        let truth: Vec<Vec<bool>> = case["truth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64() == Some(1))
+                    .collect()
+            })
+            .collect();
+        let scores: Vec<Vec<f64>> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
+        let tags = truth[0].len();
+        let (mut rocs, mut prs) = (Vec::new(), Vec::new());
+        for k in 0..tags {
+            let t: Vec<bool> = truth.iter().map(|r| r[k]).collect();
+            let s: Vec<f64> = scores.iter().map(|r| r[k]).collect();
+            let roc = roc_auc(&t, &s);
+            let pr = average_precision(&t, &s);
+            for (got, want) in [(roc, &case["roc_auc"][k]), (pr, &case["pr_auc"][k])] {
+                match (got, want.as_f64()) {
+                    (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{g} vs {w}"),
+                    (None, None) => {}
+                    other => panic!("{}: tag {k}: {other:?}", case["name"]),
+                }
+            }
+            rocs.push(roc);
+            prs.push(pr);
+        }
+        for (got, key) in [
+            (macro_mean(&rocs), "macro_roc_auc"),
+            (macro_mean(&prs), "macro_pr_auc"),
+        ] {
+            assert!((got.unwrap() - case[key].as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 1, 23);
+    let track = dir.path().join("track000");
+    let explain = |model: &str, audio: &Path, extra: &[&str], out: &str| {
+        binary()
+            .arg("explain")
+            .arg("--model")
+            .arg(fixture(model))
+            .arg("--audio")
+            .arg(audio)
+            .arg("--lyrics")
+            .arg(track.join("lyrics.txt"))
+            .arg("--stems")
+            .arg(track.join("stems"))
+            .args(["--num-samples", "300"])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap()
+    };
+    let mixture = track.join("mixture.wav");
+    // by name: the named tags, plus the predicted (highest-scoring) one
+    let output = explain(
+        "tagger.yaml",
+        &mixture,
+        &["--labels", "bass,other"],
+        "named",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let e = json(&dir.path().join("named/explanation.json"));
+    let names: Vec<&str> = e["labels"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bass", "other", "drums"]);
+    assert_eq!(e["instance"]["multilabel"], true);
+    // the drums tag is explained by the planted loud drum segments
+    let drums = &e["labels"]["0"]["weights"];
+    let top: Vec<&str> = drums.as_array().unwrap()[..2]
+        .iter()
+        .map(|w| w["feature"].as_str().unwrap())
+        .collect();
+    let truth = json(&dir.path().join("ground_truth.json"));
+    for feature in &top {
+        assert!(
+            truth["track000"]["audio"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == feature),
+            "{top:?} are not the planted {}",
+            truth["track000"]["audio"]
+        );
+    }
+    // by threshold: every tag scoring at least 0.5 (on this drums track: drums only)
+    let output = explain(
+        "tagger.yaml",
+        &mixture,
+        &["--threshold", "0.5"],
+        "threshold",
+    );
+    assert!(output.status.success());
+    let e = json(&dir.path().join("threshold/explanation.json"));
+    let explained: Vec<&String> = e["labels"].as_object().unwrap().keys().collect();
+    assert_eq!(explained, ["0"]);
+    // a clip shorter than one patch is padded, and the user is told
+    let output = explain(
+        "tagger.yaml",
+        &fixture("short_16k.wav"),
+        &["--top-labels", "2"],
+        "short",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("padded with silence"), "{stderr}");
+    let e = json(&dir.path().join("short/explanation.json"));
+    assert!(e["instance"]["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("shorter than one patch"));
+    // bad input: exit 2, a message naming the problem, nothing written
+    for (model, extra, mentions, out) in [
+        (
+            "tagger.yaml",
+            &["--labels", "drums,guitar"][..],
+            "`guitar` is not a class",
+            "bad1",
+        ),
+        (
+            "tagger.yaml",
+            &["--threshold", "1.5"][..],
+            "outside [0, 1]",
+            "bad2",
+        ),
+        (
+            "tagger.yaml",
+            &["--threshold", "-0.2"][..],
+            "outside [0, 1]",
+            "bad3",
+        ),
+        ("nan_tagger.yaml", &[][..], "is NaN", "bad4"),
+    ] {
+        let output = explain(model, &mixture, extra, out);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(mentions), "{extra:?}: {stderr}");
+        assert!(!dir.path().join(out).join("explanation.json").exists());
+    }
+}
+
+#[test]
+fn a_tagger_config_reports_per_tag_accuracy_and_global_importance() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = dir.path().join("tagger.yaml");
+    let write_config = |explainer: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "dataset:\n  synthetic: {{tracks: 8, seed: 23, seconds: 10.0, sample_rate: 16000, classes: 4}}\nmodels:\n  tagger: {}\nexplainers:\n  - {explainer}\nmetrics: [deletion_auc, recall_at_2_audio]\noutput: {}\n",
+                fixture("tagger.yaml").display(),
+                out.display()
+            ),
+        )
+        .unwrap();
+    };
+    // an unknown tag name is caught before any work
+    write_config("{name: tags, method: lime_audio, model: tagger, factorization: stems, labels: [drums, guitar]}");
+    let output = binary().arg("validate").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`guitar` is not a class"), "{stderr}");
+    write_config(
+        "{name: tags, method: lime_audio, model: tagger, factorization: stems, threshold: 1.2}",
+    );
+    let output = binary().arg("validate").arg(&config).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("outside [0, 1]"));
+
+    write_config("{name: tags, method: lime_audio, model: tagger, factorization: stems, num_samples: 200, labels: [vocals]}");
+    let output = binary().arg("run").arg(&config).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tables = out.join("tables");
+    // the fixture tagger ranks every track's loud source first: ROC-AUC 1 for every tag
+    let accuracy = std::fs::read_to_string(tables.join("tag_accuracy.csv")).unwrap();
+    let lines: Vec<&str> = accuracy.lines().collect();
+    assert_eq!(lines[0], "model,tag,n,positives,roc_auc,pr_auc");
+    for tag in ["drums", "vocals", "bass", "other"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("tagger,{tag},8,2,1.0,1.0"))),
+            "{accuracy}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("tagger,(macro),8,4,1.0,1.0")),
+        "{accuracy}"
+    );
+    // every instance contributes to each tag it explains: vocals (asked) and its top tag
+    let global = std::fs::read_to_string(tables.join("global.csv")).unwrap();
+    let header: Vec<&str> = global.lines().next().unwrap().split(',').collect();
+    let class = header.iter().position(|c| *c == "class").unwrap();
+    let count = header.iter().position(|c| *c == "count").unwrap();
+    let vocals_rows: Vec<Vec<&str>> = global
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[class] == "vocals")
+        .collect();
+    assert!(!vocals_rows.is_empty(), "{global}");
+    for tag in ["drums", "vocals", "bass", "other"] {
+        assert!(global.contains(&format!(",{tag},")), "{tag}: {global}");
+    }
+    // vocals is explained for all 8 instances; a feature of it counts up to 8 explanations
+    assert!(vocals_rows
+        .iter()
+        .any(|r| r[count].parse::<u64>().unwrap() > 2));
+    let explanations = tables.join("explanations.csv");
+    assert!(std::fs::read_to_string(&explanations)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .contains(",class,"));
+    // aggregate over the run's explanations keeps the tag names
+    let aggregated = dir.path().join("aggregated");
+    let output = binary()
+        .arg("aggregate")
+        .arg("--explanations")
+        .arg(&explanations)
+        .arg("--out")
+        .arg(&aggregated)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let top = std::fs::read_to_string(aggregated.join("top_k.csv")).unwrap();
+    assert!(top.starts_with("label,class,rank"), "{top}");
+    for tag in ["drums", "vocals"] {
+        assert!(top.contains(&format!(",{tag},")), "{top}");
+    }
+}
