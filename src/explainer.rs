@@ -191,6 +191,30 @@ pub fn explain_instance_with(
 }
 
 impl ExplainOutcome {
+    /// The keep-mask over the `n_audio` audio components that keeps the `top_k` components with
+    /// the largest positive weights for `label` (what makes the explanation listenable), or
+    /// `None` when the explanation has no audio features.
+    pub fn top_audio_mask(
+        &self,
+        label: &crate::explain::LabelExplanation,
+        n_audio: usize,
+        top_k: usize,
+    ) -> Option<Vec<bool>> {
+        if !self.feature_indices.iter().any(|&k| k < n_audio) {
+            return None;
+        }
+        let top: Vec<usize> = label
+            .fit
+            .weights
+            .iter()
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(j, _)| self.feature_indices[*j])
+            .filter(|&k| k < n_audio)
+            .take(top_k)
+            .collect();
+        Some((0..n_audio).map(|k| top.contains(&k)).collect())
+    }
+
     /// The explanation as `musiclime explain` writes it: `{"instance", "predicted_label",
     /// "class_names", "features", "labels": {"<label>": {"intercept", "score", "local_pred",
     /// "model_output", "weights": [{"feature", "index", "weight"}]}}, "num_samples"}`.

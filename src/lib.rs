@@ -21,6 +21,7 @@ pub mod lyrics;
 pub mod metrics;
 pub mod model;
 pub mod neighborhood;
+pub mod notebook;
 pub mod report;
 pub mod surrogate;
 pub mod synth;
@@ -28,6 +29,7 @@ pub mod synth;
 /// The types a notebook or a downstream crate needs most, in one import.
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    pub use crate::experiment::config::Method;
     pub use crate::explain::{refit, Explanation, LabelChoice, LabelExplanation, RefitParams};
     pub use crate::features::{Feature, FeatureSpace, Modality};
     pub use crate::lyrics::{LyricFeatures, LyricUnit, LyricsParams};
@@ -37,5 +39,9 @@ pub mod prelude {
         perturb, Perturbations, PerturbedModality, SamplerKind, SamplerParams,
     };
     pub use crate::neighborhood::Neighborhood;
+    pub use crate::notebook::{
+        synth_tracks, AudioClip, Experiment, Explainer, RunResult, Table, Track, TrackExplanation,
+    };
+    pub use crate::report::charts::Chart;
     pub use crate::surrogate::{FeatureSelection, SurrogateFit, SurrogateParams, WeightSort};
 }

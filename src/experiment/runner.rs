@@ -68,7 +68,7 @@ fn fingerprint(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-fn method_modality(method: Method) -> PerturbedModality {
+pub(crate) fn method_modality(method: Method) -> PerturbedModality {
     match method {
         Method::Musiclime => PerturbedModality::Both,
         Method::LimeAudio => PerturbedModality::Audio,
@@ -76,7 +76,7 @@ fn method_modality(method: Method) -> PerturbedModality {
     }
 }
 
-fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParams> {
+pub(crate) fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParams> {
     Ok(ExplainParams {
         modality: method_modality(explainer.method),
         sampler: SamplerParams {
@@ -192,6 +192,16 @@ pub fn validate(config_path: &Path) -> Result<String> {
 /// Runs the experiment in `config_path`; returns what it did.
 pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
     let config = ExperimentConfig::load(config_path)?;
+    run_config(config, config_path, options)
+}
+
+/// Runs an experiment config that is already loaded (and checked), e.g. one changed in code;
+/// `config_path` names it in messages and anchors its relative paths.
+pub fn run_config(
+    config: ExperimentConfig,
+    config_path: &Path,
+    options: &RunOptions,
+) -> Result<RunReport> {
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
     let output = config.output_dir();
     let canonical = serde_json::to_string(&config).map_err(|e| Error::Numeric(e.to_string()))?;
@@ -526,19 +536,9 @@ fn write_listenable(
     label: &LabelExplanation,
     top_k: usize,
 ) -> Result<()> {
-    let n_audio = factorization.len();
-    let top: Vec<usize> = label
-        .fit
-        .weights
-        .iter()
-        .filter(|(_, w)| *w > 0.0)
-        .map(|(j, _)| outcome.feature_indices[*j])
-        .filter(|&k| k < n_audio)
-        .take(top_k)
-        .collect();
-    if !outcome.feature_indices.iter().any(|&k| k < n_audio) {
+    let Some(top_mask) = outcome.top_audio_mask(label, factorization.len(), top_k) else {
         return Ok(());
-    }
+    };
     let safe: String = stem
         .chars()
         .map(|c| {
@@ -549,7 +549,6 @@ fn write_listenable(
             }
         })
         .collect();
-    let top_mask: Vec<bool> = (0..n_audio).map(|k| top.contains(&k)).collect();
     let rest_mask: Vec<bool> = top_mask.iter().map(|on| !on).collect();
     for (suffix, mask) in [("top", top_mask), ("rest", rest_mask)] {
         let audio = Audio::new(factorization.compose(&mask), factorization.sample_rate());

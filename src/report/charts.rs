@@ -101,6 +101,24 @@ pub struct Chart {
 }
 
 impl Chart {
+    /// A line chart of `series` (name, `(x, y)` points), one colour each: for notebooks.
+    pub fn lines(
+        title: &str,
+        axes: (&str, &str),
+        series: &[(String, Vec<(f64, f64)>)],
+    ) -> Result<Chart> {
+        let lines: Vec<Line> = series
+            .iter()
+            .enumerate()
+            .map(|(i, (name, points))| Line {
+                name: name.clone(),
+                points: points.iter().map(|&(x, y)| (x, y, f64::NAN)).collect(),
+                color: PALETTE[i % PALETTE.len()],
+            })
+            .collect();
+        crate::render_chart!((1050, 700), |root| draw_lines(&root, title, axes, &lines))
+    }
+
     /// Writes `<stem>.svg` and `<stem>.png` into `dir`, each atomically.
     pub fn write(&self, dir: &Path, stem: &str) -> Result<()> {
         write_atomically(&dir.join(format!("{stem}.svg")), self.svg.as_bytes())?;

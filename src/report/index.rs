@@ -24,12 +24,7 @@ pub fn table_caption(name: &str) -> &'static str {
     }
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use super::tables::html_escape;
 
 /// Writes `index.md` and `index.html` into `output` for the run `name`.
 pub fn write_index(

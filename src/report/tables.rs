@@ -169,6 +169,38 @@ pub fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
     out
 }
 
+/// The table as an HTML `<table>` (for notebooks): headers with ↑/↓, the best values bold.
+pub fn to_html(df: &DataFrame, style: &TableStyle) -> String {
+    let r = render(df, style);
+    let mut out = String::from("<table class=\"musiclime\">\n<thead><tr>");
+    for (h, d) in &r.headers {
+        out.push_str(&format!("<th>{}{}</th>", html_escape(h), arrow(*d, false)));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (i, row) in r.rows.iter().enumerate() {
+        out.push_str("<tr>");
+        for (j, v) in row.iter().enumerate() {
+            let v = html_escape(v);
+            if r.best[j] == Some(i) {
+                out.push_str(&format!("<td><b>{v}</b></td>"));
+            } else {
+                out.push_str(&format!("<td>{v}</td>"));
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+    out
+}
+
+/// Text escaped for HTML content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// The table as a LaTeX `tabular` with booktabs rules, ready for `\input`.
 pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
     let r = render(df, style);
