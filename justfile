@@ -21,6 +21,11 @@ test: setup
 ci:
     .ci/run
 
+# Execute the notebooks under experiments/ headlessly (installs Jupyter, evcxr_jupyter and the
+# kernel spec when missing) and check their rich outputs; executed copies in reports/notebooks/.
+notebooks:
+    experiments/run_notebooks.sh
+
 # Formatting and lints, as CI expects them.
 lint:
     cargo fmt --all -- --check

@@ -265,7 +265,18 @@ pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
     }
     let label = labels(&column_f64(&df, path, "label")?, path)?;
     let class = column_str(&df, path, "class")?;
-    Ok(label.into_iter().zip(class).collect())
+    let mut names = BTreeMap::new();
+    for (l, c) in label.into_iter().zip(class) {
+        if let Some(other) = names.insert(l, c.clone()) {
+            if other != c {
+                return Err(Error::in_file(
+                    path,
+                    format!("label {l} is `{other}` in one row and `{c}` in another: the table mixes models with different classes; keep one model's rows (e.g. filter on `explainer`) and aggregate them separately"),
+                ));
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The global importances as a table.

@@ -26,6 +26,9 @@ pub mod report;
 pub mod surrogate;
 pub mod synth;
 
+/// Polars, re-exported so notebooks can name and use the DataFrames musiclime returns.
+pub use polars;
+
 /// The types a notebook or a downstream crate needs most, in one import.
 pub mod prelude {
     pub use crate::error::{Error, Result};
@@ -44,4 +47,5 @@ pub mod prelude {
     };
     pub use crate::report::charts::Chart;
     pub use crate::surrogate::{FeatureSelection, SurrogateFit, SurrogateParams, WeightSort};
+    pub use polars::prelude::DataFrame;
 }

@@ -181,10 +181,10 @@ impl SurrogateArgs {
                     (None, None, Some(t)) => LabelChoice::Threshold(t),
                     (None, None, None) => LabelChoice::default(),
                 };
-                labels.check(if self.threshold.is_some() {
-                    "--threshold"
-                } else {
-                    "--labels"
+                labels.check(match labels {
+                    LabelChoice::Threshold(_) => "--threshold",
+                    LabelChoice::TopLabels(_) => "--top-labels",
+                    LabelChoice::Labels(_) => "--labels",
                 })?;
                 labels
             },
@@ -578,6 +578,12 @@ fn run_frontend(args: FrontendArgs) -> Result<()> {
         } => Error::in_file(&args.model, format!("`{source_name}`: {message}")),
         other => other,
     })?;
+    // A patched model pads short clips to one patch; the whole clip's features are written
+    // (the model cuts them into `patching.frames`-frame patches).
+    let frontend = match spec.patching {
+        Some(p) => frontend.with_min_frames(p.frames),
+        None => frontend,
+    };
     let audio = decode_file(&args.audio)?;
     let features = frontend.features(
         &audio.samples,

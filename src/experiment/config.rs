@@ -333,18 +333,7 @@ impl ExperimentConfig {
                     format!("`{}` is used twice; names must be unique", explainer.name),
                 );
             }
-            let choices = [
-                explainer.labels.is_some(),
-                explainer.top_labels.is_some(),
-                explainer.threshold.is_some(),
-            ];
-            if choices.iter().filter(|c| **c).count() > 1 {
-                return bad(
-                    format!("explainers[{i}]"),
-                    "give at most one of `labels`, `top_labels` and `threshold`".into(),
-                );
-            }
-            if let Err(Error::Input { message, .. }) = explainer.label_choice().check("") {
+            if let Err(message) = explainer.check_labels() {
                 return bad(format!("explainers[{i}]"), message);
             }
             if !self.models.contains_key(&explainer.model) {
@@ -365,9 +354,15 @@ impl ExperimentConfig {
         }
         for cell in self.grid_cells() {
             for (i, explainer) in self.explainers.iter().enumerate() {
-                explainer.with_cell(&cell).map_err(|e| {
+                let swept = explainer.with_cell(&cell).map_err(|e| {
                     Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}"))
                 })?;
+                if let Err(message) = swept.check_labels() {
+                    return bad(
+                        format!("grid ({}) for `explainers[{i}]`", cell.name),
+                        message,
+                    );
+                }
             }
         }
         Ok(())
@@ -417,6 +412,23 @@ pub fn value_text(value: &serde_norway::Value) -> String {
 }
 
 impl ExplainerConfig {
+    /// At most one of `labels`, `top_labels` and `threshold`, each in range.
+    fn check_labels(&self) -> std::result::Result<(), String> {
+        let choices = [
+            self.labels.is_some(),
+            self.top_labels.is_some(),
+            self.threshold.is_some(),
+        ];
+        if choices.iter().filter(|c| **c).count() > 1 {
+            return Err("give at most one of `labels`, `top_labels` and `threshold`".into());
+        }
+        match self.label_choice().check("") {
+            Err(Error::Input { message, .. }) => Err(message),
+            Err(other) => Err(other.to_string()),
+            Ok(()) => Ok(()),
+        }
+    }
+
     /// Which labels this explainer explains (`labels`, `top_labels` or `threshold`; default:
     /// the predicted label).
     pub fn label_choice(&self) -> crate::explain::LabelChoice {

@@ -294,6 +294,8 @@ pub fn run_config(
             BTreeMap::new();
         let mut attention_maps: BTreeMap<(String, FactorizationKind, usize), Vec<AttentionMap>> =
             BTreeMap::new();
+        // a multi-label model's scores of the decoded mixture, per model (for tag_accuracy)
+        let mut clip_scores: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for (cell_index, explainer) in &plan {
             for repeat in 0..config.repeats {
                 let path = store.path(&instance.id, &explainer.name, *cell_index, repeat);
@@ -468,7 +470,12 @@ pub fn run_config(
                         None
                     },
                     scores: if model.multilabel() {
-                        outcome.neighborhood.probs.row(0).to_vec()
+                        match clip_scores.entry(explainer.model.clone()) {
+                            std::collections::btree_map::Entry::Occupied(e) => e.get().clone(),
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(mixture_scores(instance, model.as_ref())?).clone()
+                            }
+                        }
                     } else {
                         Vec::new()
                     },
@@ -588,6 +595,19 @@ fn check_methods_match_models(
         }
     }
     Ok(())
+}
+
+/// The model's scores of an instance's decoded audio and lyrics, unperturbed (the row 0 of a
+/// neighbourhood is the sum of the explainer's components, which for stems or HPSS is close to
+/// but not exactly the mixture).
+fn mixture_scores(instance: &Instance, model: &dyn Classifier) -> Result<Vec<f64>> {
+    let audio = decode_file(&instance.audio)?;
+    let scores = model.predict(&[crate::model::ModelInput {
+        audio: audio.samples,
+        sample_rate: audio.sample_rate,
+        lyrics: instance.lyrics.clone(),
+    }])?;
+    Ok(scores.row(0).to_vec())
 }
 
 /// The class indices of tag names (names that are not classes are left out; they are

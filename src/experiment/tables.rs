@@ -282,7 +282,7 @@ pub fn write_tables(
                     "positives".into(),
                     tag_rows
                         .iter()
-                        .map(|r| r.positives as u32)
+                        .map(|r| r.positives.map(|p| p as u32))
                         .collect::<Vec<_>>(),
                 ),
                 Column::new(
@@ -532,8 +532,8 @@ pub struct TagAccuracy {
     pub tag: String,
     /// Instances with known tags.
     pub instances: usize,
-    /// Instances the tag applies to (for `(macro)`: tags with both classes present).
-    pub positives: usize,
+    /// Instances the tag applies to (`None` for `(macro)`).
+    pub positives: Option<usize>,
     /// ROC-AUC (`None`: undefined, the tag applies to all or none of the instances).
     pub roc_auc: Option<f64>,
     /// PR-AUC as average precision (`None`: the tag applies to no instance).
@@ -579,7 +579,7 @@ pub fn tag_accuracy(records: &[UnitRecord]) -> Vec<TagAccuracy> {
                 model: model.to_string(),
                 tag: first.map_or_else(|| tag.to_string(), |r| r.class_name(tag)),
                 instances: truth.len(),
-                positives: truth.iter().filter(|t| **t).count(),
+                positives: Some(truth.iter().filter(|t| **t).count()),
                 roc_auc: roc,
                 pr_auc: pr,
             });
@@ -588,7 +588,7 @@ pub fn tag_accuracy(records: &[UnitRecord]) -> Vec<TagAccuracy> {
             model: model.to_string(),
             tag: "(macro)".into(),
             instances: instances.len(),
-            positives: rocs.iter().flatten().count(),
+            positives: None,
             roc_auc: crate::metrics::ranking::macro_mean(&rocs),
             pr_auc: crate::metrics::ranking::macro_mean(&prs),
         });

@@ -338,12 +338,23 @@ impl AudioFrontend {
     /// (samples, for a waveform) when `seconds` does not fix their length; used for models that
     /// read fixed-length patches.
     pub fn with_min_frames(mut self, frames: usize) -> Self {
-        if self.target_len.is_some() || self.time_frames(0) >= frames {
+        let fixed_frames = matches!(
+            self.finish,
+            Finish::Kaldi {
+                target_frames: Some(_),
+                ..
+            }
+        );
+        if fixed_frames || self.target_len.is_some() || self.time_frames(0) >= frames {
             return self;
         }
         let mut high = 1usize;
         while self.time_frames(high) < frames {
-            high *= 2;
+            // frames grow with the length; past 2^40 samples no padding is sensible
+            match high.checked_mul(2) {
+                Some(next) if next <= 1 << 40 => high = next,
+                _ => return self,
+            }
         }
         let mut low = high / 2;
         while high - low > 1 {

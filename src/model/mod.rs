@@ -127,7 +127,11 @@ impl InstancePredictor for Composing<'_> {
                 ),
             ));
         }
-        validate_probabilities(&out, self.model.name(), first_row)?;
+        if self.model.multilabel() {
+            validate_tag_scores(&out, self.model.class_names(), self.model.name(), first_row)?;
+        } else {
+            validate_probabilities(&out, self.model.name(), first_row)?;
+        }
         Ok(out)
     }
 }

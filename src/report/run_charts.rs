@@ -274,7 +274,12 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                 })
             });
             let stem = format!("global_{}_class{label}", safe(&explainer.name));
-            let title = format!("{} · class {label}", explainer.name);
+            let class_name = data
+                .records
+                .iter()
+                .find(|r| r.explainer == explainer.name)
+                .map_or_else(|| label.to_string(), |r| r.class_name(label));
+            let title = format!("{} · class {label} ({class_name})", explainer.name);
             match &grid {
                 Some((sources, values))
                     if class.iter().any(|g| {
@@ -309,7 +314,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                 kind: "global",
                 stem,
                 caption: format!(
-                    "Global importance for class {label} from `{}` (cell `{first_cell}`): the {TOP_FEATURES} features with the largest average importance (mean positive weight over the explanations that predicted this class; spec §6), audio components in blue and words in orange; where the class has audio evidence, its sources × segments map of the same importance (red = more important).",
+                    "Global importance for class {label} ({class_name}) from `{}` (cell `{first_cell}`): the {TOP_FEATURES} features with the largest average importance (mean positive weight over the explanations of this class: those that predicted it, or for a multi-label model every explanation of the tag; spec §6), audio components in blue and words in orange; where the class has audio evidence, its sources × segments map of the same importance (red = more important).",
                     explainer.name
                 ),
             });

@@ -103,7 +103,6 @@ impl OnnxModel {
             .map_err(in_spec)?;
         let (audio, patching) = match (audio, spec.patching) {
             (Some(frontend), Some(p)) => {
-                let frontend = frontend.with_min_frames(p.frames);
                 let layout = spec
                     .inputs
                     .iter()
@@ -131,7 +130,7 @@ impl OnnxModel {
                         ));
                     }
                 }
-                (Some(frontend), Some((p, axis)))
+                (Some(frontend.with_min_frames(p.frames)), Some((p, axis)))
             }
             (audio, _) => (audio, None),
         };
@@ -421,6 +420,9 @@ impl OnnxModel {
         let Some(audio) = tensors.iter().find(|t| t.name == audio_name) else {
             return Ok((tensors, 1));
         };
+        if rows == 0 || audio.shape.len() <= axis + 1 {
+            return Ok((tensors, 1));
+        }
         let dims = &audio.shape[1..];
         let total = dims[axis];
         if total < patching.frames {
@@ -431,8 +433,6 @@ impl OnnxModel {
         }
         let starts = patching.starts(total);
         let patches = starts.len();
-        let outer: usize = dims[..axis].iter().product();
-        let inner: usize = dims[axis + 1..].iter().product();
         let per_row: usize = dims.iter().product();
         let patched = tensors
             .iter()
@@ -446,14 +446,7 @@ impl OnnxModel {
                     let mut out =
                         Vec::with_capacity(rows * patches * per_row / total * patching.frames);
                     for row in data.chunks_exact(per_row) {
-                        for &start in &starts {
-                            for o in 0..outer {
-                                let block = &row[o * total * inner..(o + 1) * total * inner];
-                                out.extend_from_slice(
-                                    &block[start * inner..(start + patching.frames) * inner],
-                                );
-                            }
-                        }
+                        cut_patches(row, dims, axis, &starts, patching.frames, &mut out);
                     }
                     let mut shape = t.shape.clone();
                     shape[0] = rows * patches;
@@ -789,6 +782,27 @@ impl OnnxModel {
     }
 }
 
+/// Appends the patches of one instance's features (C order, shape `dims`) starting at
+/// `starts` along axis `axis`, each `frames` long, one after the other.
+fn cut_patches(
+    row: &[f32],
+    dims: &[usize],
+    axis: usize,
+    starts: &[usize],
+    frames: usize,
+    out: &mut Vec<f32>,
+) {
+    let total = dims[axis];
+    let outer: usize = dims[..axis].iter().product();
+    let inner: usize = dims[axis + 1..].iter().product();
+    for &start in starts {
+        for o in 0..outer {
+            let block = &row[o * total * inner..(o + 1) * total * inner];
+            out.extend_from_slice(&block[start * inner..(start + frames) * inner]);
+        }
+    }
+}
+
 /// Per-patch scores (`patches` consecutive rows per clip) reduced to one row per clip.
 fn reduce_patches(scores: &Array2<f64>, patches: usize, patching: PatchingSpec) -> Array2<f64> {
     let (rows, classes) = (scores.nrows() / patches, scores.ncols());
@@ -937,5 +951,63 @@ impl InstancePredictor for FastInstance<'_> {
         let outputs = self.model.run(batch.tensors, &[score])?;
         self.model
             .probabilities(&outputs, batch.rows, batch.patches, batch.first_row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spec::{PatchReduce, PatchingSpec};
+    use super::*;
+
+    #[test]
+    fn patches_cover_every_frame_with_the_last_aligned_to_the_end() {
+        let p = PatchingSpec {
+            frames: 4,
+            hop: Some(3),
+            reduce: PatchReduce::Mean,
+        };
+        assert_eq!(p.starts(4), vec![0]);
+        assert_eq!(p.starts(10), vec![0, 3, 6]);
+        assert_eq!(p.starts(11), vec![0, 3, 6, 7]);
+        assert_eq!(p.starts(2), vec![0]);
+    }
+
+    #[test]
+    fn patches_are_cut_along_the_time_axis_of_either_layout() {
+        // [mels = 2, frames = 5]: value = 10 * mel + frame
+        let mels_frames: Vec<f32> = (0..2)
+            .flat_map(|m| (0..5).map(move |t| (10 * m + t) as f32))
+            .collect();
+        let mut out = Vec::new();
+        cut_patches(&mels_frames, &[2, 5], 1, &[0, 3], 2, &mut out);
+        assert_eq!(out, vec![0., 1., 10., 11., 3., 4., 13., 14.]);
+        // [frames = 5, mels = 2]: the same values, frame-major
+        let frames_mels: Vec<f32> = (0..5)
+            .flat_map(|t| (0..2).map(move |m| (10 * m + t) as f32))
+            .collect();
+        let mut out = Vec::new();
+        cut_patches(&frames_mels, &[5, 2], 0, &[0, 3], 2, &mut out);
+        assert_eq!(out, vec![0., 10., 1., 11., 3., 13., 4., 14.]);
+        // [channels = 1, mels = 2, frames = 5]
+        let mut out = Vec::new();
+        cut_patches(&mels_frames, &[1, 2, 5], 2, &[1], 3, &mut out);
+        assert_eq!(out, vec![1., 2., 3., 11., 12., 13.]);
+    }
+
+    #[test]
+    fn patch_scores_reduce_by_mean_or_max_per_clip() {
+        let scores =
+            Array2::from_shape_vec((4, 2), vec![0.1, 0.9, 0.3, 0.5, 0.6, 0.2, 0.8, 0.4]).unwrap();
+        let mut p = PatchingSpec {
+            frames: 1,
+            hop: None,
+            reduce: PatchReduce::Mean,
+        };
+        let mean = reduce_patches(&scores, 2, p);
+        assert!((mean[[0, 0]] - 0.2).abs() < 1e-12 && (mean[[1, 1]] - 0.3).abs() < 1e-12);
+        p.reduce = PatchReduce::Max;
+        let max = reduce_patches(&scores, 2, p);
+        assert_eq!(max.row(0).to_vec(), vec![0.3, 0.9]);
+        assert_eq!(max.row(1).to_vec(), vec![0.8, 0.4]);
     }
 }

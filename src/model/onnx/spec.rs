@@ -403,6 +403,16 @@ impl ModelSpec {
                     "`frames` and `hop` must be at least 1",
                 ));
             }
+            if p.hop() > p.frames {
+                return Err(Error::input(
+                    "patching.hop",
+                    format!(
+                        "{} is longer than a patch ({} frames), so frames between patches would never be read; use a hop of at most `frames`",
+                        p.hop(),
+                        p.frames
+                    ),
+                ));
+            }
             if !self.inputs.iter().any(|i| i.audio().is_some()) {
                 return Err(Error::input(
                     "patching",
