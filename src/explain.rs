@@ -214,6 +214,15 @@ pub struct LabelExplanation {
     pub fit: SurrogateFit,
 }
 
+impl LabelExplanation {
+    /// The class name, or `label <index>` when the name is not known.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("label {}", self.label))
+    }
+}
+
 /// An explanation of one instance: per-label surrogates over a table of interpretable features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -274,10 +283,7 @@ impl Explanation {
     pub fn summary(&self, top: usize) -> String {
         let mut out = String::new();
         for l in &self.labels {
-            let name = l
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("label {}", l.label));
+            let name = l.display_name();
             out.push_str(&format!(
                 "{name}: model output {:.4}, surrogate R² {:.4}, local prediction {:.4}\n",
                 l.model_output, l.fit.score, l.fit.local_pred

@@ -216,8 +216,7 @@ impl Explanation {
                     ),
                 )
             })?;
-        let name = l.name.clone().unwrap_or_else(|| format!("label {label}"));
-        explanation_chart(&name, &self.features, &l.fit.weights)
+        explanation_chart(&l.display_name(), &self.features, &l.fit.weights)
     }
 
     /// Per explained label: its output and fit, a table of the top features and its chart.
@@ -228,10 +227,7 @@ impl Explanation {
             self.features.len()
         );
         for l in &self.labels {
-            let name = l
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("label {}", l.label));
+            let name = l.display_name();
             out.push_str(&format!(
                 "<p><b>{}</b> (class {}): model output {:.4}, surrogate R² {:.4}, local prediction {:.4}, intercept {:.4}</p>",
                 html_escape(&name),
