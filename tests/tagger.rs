@@ -395,3 +395,22 @@ fn a_tagger_config_reports_per_tag_accuracy_and_global_importance() {
         assert!(top.contains(&format!(",{tag},")), "{top}");
     }
 }
+
+#[test]
+fn the_magnatagatune_template_is_a_valid_model_spec() {
+    use musiclime::model::onnx::spec::ModelSpec;
+    let spec = ModelSpec::load(&root().join("configs/models/musicnn_mtt.yaml")).unwrap();
+    assert_eq!(spec.classes.len(), 50);
+    assert!(spec.multilabel());
+    let patching = spec.patching.unwrap();
+    assert_eq!((patching.frames, patching.hop()), (187, 187));
+    // musicnn's patch is librosa.time_to_frames(3 s) + 1 = 187 centred frames: a little under
+    // 3 s of audio (3 s itself gives 188)
+    let frontend =
+        musiclime::frontend::AudioFrontend::new(&spec.inputs[0].audio().unwrap()).unwrap();
+    assert_eq!(frontend.time_frames(3 * 16_000), 188);
+    assert_eq!(frontend.time_frames(3 * 16_000 - 256), 187);
+    // and its experiment template parses and passes the config checks
+    musiclime::experiment::config::ExperimentConfig::load(&root().join("configs/tagger_mtt.yaml"))
+        .unwrap();
+}
