@@ -64,6 +64,37 @@ pub struct ExplainOutcome {
     pub model_seconds: f64,
 }
 
+/// The modality to perturb for `model`: `Both` on a model that reads only one modality becomes
+/// that modality; asking to perturb a modality the model does not read is an error naming
+/// `origin` (a flag or method).
+pub fn modality_for(
+    model: &dyn Classifier,
+    requested: PerturbedModality,
+    origin: &str,
+) -> Result<PerturbedModality> {
+    let name = |m: PerturbedModality| match m {
+        PerturbedModality::Audio => "audio",
+        PerturbedModality::Lyrics => "lyrics",
+        PerturbedModality::Both => "both",
+    };
+    match (model.reads(), requested) {
+        ((true, false), PerturbedModality::Both) => Ok(PerturbedModality::Audio),
+        ((false, true), PerturbedModality::Both) => Ok(PerturbedModality::Lyrics),
+        ((false, _), PerturbedModality::Audio) | ((_, false), PerturbedModality::Lyrics) => {
+            let reads = if model.reads().0 { "audio" } else { "lyrics" };
+            Err(Error::input(
+                origin,
+                format!(
+                    "{} does not read the {} you asked to perturb; perturb the {reads} instead (`--modality {reads}`, `method: lime_{reads}`)",
+                    model.name(),
+                    name(requested),
+                ),
+            ))
+        }
+        (_, m) => Ok(m),
+    }
+}
+
 /// Explains one instance: `audio` split into components, `lyrics` into words.
 /// `progress` is called with the number of samples done after each batch.
 pub fn explain_instance(

@@ -11,7 +11,7 @@ use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::runner::{run, validate, RunOptions};
 use musiclime::explain::{refit, LabelChoice, LabelRef, RefitParams};
-use musiclime::explainer::{explain_instance, ExplainParams};
+use musiclime::explainer::{explain_instance, modality_for, ExplainParams};
 use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
@@ -331,26 +331,7 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         }
     };
     let model = load_model(&args.model)?;
-    modality = match (model.reads(), modality) {
-        ((true, false), PerturbedModality::Both) => PerturbedModality::Audio,
-        ((false, true), PerturbedModality::Both) => PerturbedModality::Lyrics,
-        ((false, _), PerturbedModality::Audio) | ((_, false), PerturbedModality::Lyrics) => {
-            return Err(Error::input(
-                "--modality",
-                format!(
-                    "{} does not read the {} you asked to perturb; use --modality {}",
-                    model.name(),
-                    if modality == PerturbedModality::Audio {
-                        "audio"
-                    } else {
-                        "lyrics"
-                    },
-                    if model.reads().0 { "audio" } else { "lyrics" }
-                ),
-            ))
-        }
-        (_, m) => m,
-    };
+    modality = modality_for(model.as_ref(), modality, "--modality")?;
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
     if lyrics.is_empty() {

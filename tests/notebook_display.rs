@@ -67,17 +67,17 @@ fn an_experiment_is_changed_in_code_run_and_shown() {
         .unwrap()
         .set("dataset.synthetic.tracks", 2)
         .unwrap()
+        .set("grid", serde_json::json!({"segments": [5, 10]}))
+        .unwrap()
         .set("explainers.*.num_samples", 60)
         .unwrap()
         .set("repeats", 1)
         .unwrap()
         .set("metrics", ["score", "deletion_auc", "precision_at_k_audio"])
         .unwrap()
-        .set("grid", serde_json::json!({"segments": [5, 10]}))
-        .unwrap()
         .set("output", dir.path().join("out"))
         .unwrap()
-        .run()
+        .run_fresh()
         .unwrap();
     let summary = run.summary().unwrap();
     assert!(summary.height() >= 2, "{summary}");
@@ -107,8 +107,31 @@ fn an_experiment_is_changed_in_code_run_and_shown() {
         .to_string();
     assert!(err.contains("num_sampels"), "{err}");
     let err = base
-        .set("explainers.9.num_samples", 10)
+        .clone()
+        .set("explainers.9.segments", 10)
         .unwrap_err()
         .to_string();
     assert!(err.contains("`9` is not an index"), "{err}");
+    // the quickstart grid sweeps num_samples, which would override an explainer's value
+    let err = base
+        .clone()
+        .set("explainers.*.num_samples", 10)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("set `grid.num_samples`"), "{err}");
+    let err = base
+        .set("models.*", "builtin:audio")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a list"), "{err}");
+    // the method must read what the model reads
+    let tracks = synth_tracks(dir.path().join("tracks"), 1, 3).unwrap();
+    let err = Explainer::new("builtin:audio")
+        .method(Method::LimeLyrics)
+        .num_samples(50)
+        .explain(&tracks[0])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("does not read the lyrics"), "{err}");
 }

@@ -210,12 +210,19 @@ pub fn run_config(
     let run_json = output.join("run.json");
     if options.fresh {
         store.clear()?;
+        // tables, charts and listenable audio of earlier runs would otherwise linger
+        for dir in ["tables", "charts", "audio"] {
+            let dir = output.join(dir);
+            if dir.is_dir() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+        }
     } else if let Ok(text) = std::fs::read_to_string(&run_json) {
         let previous: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         if previous["config_hash"].as_str().is_some_and(|h| h != hash) {
             return Err(Error::in_file(
                 config_path,
-                format!("changed since the results stored in {} were computed; rerun with --fresh (or set another `output`)", output.display()),
+                format!("changed since the results stored in {} were computed; rerun with --fresh (`run_fresh()` in a notebook) or set another `output`", output.display()),
             ));
         }
     }

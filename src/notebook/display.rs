@@ -239,7 +239,9 @@ impl Explanation {
             ));
             out.push_str("<table class=\"musiclime\"><thead><tr><th>rank</th><th>feature</th><th>modality</th><th>weight</th></tr></thead><tbody>");
             for (rank, (j, w)) in l.fit.weights.iter().take(TOP_FEATURES).enumerate() {
-                let f = &self.features[*j];
+                let Some(f) = self.features.get(*j) else {
+                    continue;
+                };
                 let color = if *w >= 0.0 { "#b2182b" } else { "#2166ac" };
                 out.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{color}\">{w:+.5}</td></tr>",

@@ -6,7 +6,7 @@
 //! # fn main() -> musiclime::error::Result<()> {
 //! let run = Experiment::load("configs/quickstart.yaml")?
 //!     .set("dataset.synthetic.tracks", 4)?
-//!     .set("explainers.*.num_samples", 300)?
+//!     .set("grid.num_samples", [300])?
 //!     .set("output", "reports/notebook_quickstart")?
 //!     .run()?;
 //! let summary = run.summary()?; // a Polars DataFrame
@@ -28,11 +28,10 @@ use crate::error::{Error, Result};
 use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method};
 use crate::experiment::runner::{explain_params, run_config, RunOptions};
 use crate::explain::{Explanation, LabelChoice};
-use crate::explainer::{explain_instance_with, ExplainOutcome};
+use crate::explainer::{explain_instance_with, modality_for, ExplainOutcome};
 use crate::factorize::{factorize, Factorization, FactorizationKind, SourceSegments};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::{instance_predictor, load_model};
-use crate::neighborhood::sampler::PerturbedModality;
 use crate::synth::SynthParams;
 
 /// An experiment config loaded for changing in code before it runs.
@@ -40,28 +39,52 @@ use crate::synth::SynthParams;
 pub struct Experiment {
     path: PathBuf,
     value: serde_norway::Value,
+    changed: bool,
 }
 
 impl Experiment {
-    /// Reads the config at `path` (its relative paths stay relative to it).
+    /// Reads and checks the config at `path`. Its model and manifest paths stay relative to
+    /// it; `output` (default `reports/<name>`) is relative to the working directory, which in a
+    /// notebook is the notebook's folder, so set it (`.set("output", …)`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        // checked as written first, so errors point at the file's own lines
+        ExperimentConfig::load(&path)?;
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let value: serde_norway::Value = serde_norway::from_str(&text)
             .map_err(|e| Error::in_file(&path, format!("not valid YAML: {e}")))?;
-        let experiment = Experiment { path, value };
-        experiment.config()?;
-        Ok(experiment)
+        Ok(Experiment {
+            path,
+            value,
+            changed: false,
+        })
     }
 
     /// Sets the config key `key` (dot-separated; a list index or `*` for every element, e.g.
     /// `explainers.*.num_samples`, `explainers.0.segments`, `grid.num_samples`) to `value`.
-    /// The changed config is checked like a config file.
+    /// The changed config is checked like a config file after every call, so a change that
+    /// needs two keys at once (say `dataset.synthetic` to `dataset.manifest`) replaces their
+    /// parent: `.set("dataset", json!({"manifest": "…"}))`. An explainer parameter that the
+    /// grid sweeps is an error (the grid would override it): set `grid.<parameter>` instead.
     pub fn set(mut self, key: &str, value: impl Serialize) -> Result<Self> {
         let value = serde_norway::to_value(value)
             .map_err(|e| Error::input(key, format!("not a config value: {e}")))?;
         let parts: Vec<&str> = key.split('.').collect();
+        if let ["explainers", _, parameter, ..] = parts.as_slice() {
+            let swept = self
+                .value
+                .get("grid")
+                .and_then(|g| g.get(*parameter))
+                .is_some();
+            if swept {
+                return Err(Error::input(
+                    key,
+                    format!("`{parameter}` is swept by the config's grid, which overrides it; set `grid.{parameter}` instead (e.g. a list of one value)"),
+                ));
+            }
+        }
         set_path(&mut self.value, &parts, &value, key)?;
+        self.changed = true;
         self.config()?;
         Ok(self)
     }
@@ -70,14 +93,20 @@ impl Experiment {
     pub fn config(&self) -> Result<ExperimentConfig> {
         let text = serde_norway::to_string(&self.value)
             .map_err(|e| Error::in_file(&self.path, e.to_string()))?;
-        let mut config = ExperimentConfig::parse(&text, &self.path)?;
+        // after `set`, positions refer to the changed config, not to the file's lines
+        let origin = if self.changed {
+            PathBuf::from(format!("{} (as changed in code)", self.path.display()))
+        } else {
+            self.path.clone()
+        };
+        let mut config = ExperimentConfig::parse(&text, &origin)?;
         if config.name.is_none() {
             config.name = self
                 .path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned());
         }
-        config.check(&self.path)?;
+        config.check(&origin)?;
         Ok(config)
     }
 
@@ -121,6 +150,12 @@ fn set_path(
         *node = value.clone();
         return Ok(());
     };
+    if *first == "*" && !matches!(node, Value::Sequence(_)) {
+        return Err(Error::input(
+            key,
+            "`*` stands for every element of a list, but this value is not a list",
+        ));
+    }
     match node {
         Value::Sequence(items) => {
             if *first == "*" {
@@ -194,7 +229,9 @@ pub fn synth_tracks(dir: impl AsRef<Path>, tracks: usize, seed: u64) -> Result<V
 }
 
 /// Explains tracks with one model and method: a builder over the explainer parameters of an
-/// experiment config (same defaults).
+/// experiment config, with the same defaults. Like `musiclime explain` (and unlike a config,
+/// which asks for the matching method), MusicLIME on a model that reads one modality perturbs
+/// that modality; a unimodal method on a model that does not read its modality is an error.
 #[derive(Debug, Clone)]
 pub struct Explainer {
     model: String,
@@ -287,14 +324,7 @@ impl Explainer {
             std::fs::read_to_string(&track.lyrics).map_err(|e| Error::io(&track.lyrics, e))?;
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
         let mut params = explain_params(&self.config, self.seed)?;
-        let (reads_audio, reads_lyrics) = model.reads();
-        if params.modality == PerturbedModality::Both && !(reads_audio && reads_lyrics) {
-            params.modality = if reads_audio {
-                PerturbedModality::Audio
-            } else {
-                PerturbedModality::Lyrics
-            };
-        }
+        params.modality = modality_for(model.as_ref(), params.modality, "Explainer::method")?;
         let predictor = instance_predictor(model.as_ref(), &factorization, &lyrics)?;
         let outcome = explain_instance_with(
             predictor.as_ref(),
@@ -366,8 +396,12 @@ impl TrackExplanation {
     /// label, mixed: what the explanation says the model listened to.
     pub fn listen(&self, top_k: usize) -> Result<AudioClip> {
         let mask = self.top_mask(top_k)?;
+        let kept = mask.iter().filter(|on| **on).count();
         Ok(AudioClip {
-            title: format!("{}: the top {top_k} components", self.track.id),
+            title: format!(
+                "{}: the top {kept} components (positive weights, at most {top_k})",
+                self.track.id
+            ),
             samples: self.factorization.compose(&mask),
             sample_rate: self.factorization.sample_rate(),
         })
@@ -375,9 +409,11 @@ impl TrackExplanation {
 
     /// Everything but the `top_k` components (the complement of [`listen`](Self::listen)).
     pub fn listen_rest(&self, top_k: usize) -> Result<AudioClip> {
-        let mask: Vec<bool> = self.top_mask(top_k)?.iter().map(|on| !on).collect();
+        let top = self.top_mask(top_k)?;
+        let kept = top.iter().filter(|on| **on).count();
+        let mask: Vec<bool> = top.iter().map(|on| !on).collect();
         Ok(AudioClip {
-            title: format!("{}: all but the top {top_k} components", self.track.id),
+            title: format!("{}: all but the top {kept} components", self.track.id),
             samples: self.factorization.compose(&mask),
             sample_rate: self.factorization.sample_rate(),
         })

@@ -129,8 +129,14 @@ pub fn explanation_chart(
     features: &[Feature],
     weights: &[(usize, f64)],
 ) -> Result<Chart> {
+    // weights naming a feature the table does not have (a hand-edited explanation) are skipped
+    let weights: Vec<(usize, f64)> = weights
+        .iter()
+        .copied()
+        .filter(|(j, _)| *j < features.len())
+        .collect();
     let mut weight = vec![0.0; features.len()];
-    for &(j, w) in weights {
+    for &(j, w) in &weights {
         weight[j] = w;
     }
     let bars: Vec<Bar> = weights
