@@ -42,6 +42,8 @@ pub mod prelude {
         perturb, Perturbations, PerturbedModality, SamplerKind, SamplerParams,
     };
     pub use crate::neighborhood::Neighborhood;
+    #[cfg(feature = "notebook")]
+    pub use crate::notebook::DataFrameDisplay;
     pub use crate::notebook::{
         synth_tracks, AudioClip, Experiment, Explainer, RunResult, Table, Track, TrackExplanation,
     };

@@ -85,6 +85,8 @@ fn an_experiment_is_changed_in_code_run_and_shown() {
         .get_column_names()
         .iter()
         .any(|c| c.as_str() == "deletion_auc_mean"));
+    // a bare DataFrame shows itself too (the prelude's DataFrameDisplay)
+    summary.evcxr_display();
     let html = run.to_html();
     assert!(
         html.contains("<table") && html.contains("deletion_auc"),

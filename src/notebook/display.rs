@@ -147,6 +147,24 @@ impl Chart {
     }
 }
 
+/// Shows a Polars `DataFrame` as an HTML table when it is the last value of a notebook cell
+/// (the prelude brings this trait into scope).
+#[cfg(feature = "notebook")]
+pub trait DataFrameDisplay {
+    /// Sends the frame to the notebook as an HTML table (up to 50 rows).
+    fn evcxr_display(&self);
+}
+
+#[cfg(feature = "notebook")]
+impl DataFrameDisplay for DataFrame {
+    fn evcxr_display(&self) {
+        show(
+            "text/html",
+            &Table::new("DataFrame", self.clone()).to_html(),
+        );
+    }
+}
+
 /// A mono excerpt that displays as an HTML audio player.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioClip {

@@ -5,5 +5,7 @@
 pub mod display;
 pub mod session;
 
+#[cfg(feature = "notebook")]
+pub use display::DataFrameDisplay;
 pub use display::{AudioClip, RunResult, Table};
 pub use session::{synth_tracks, Experiment, Explainer, Track, TrackExplanation};
