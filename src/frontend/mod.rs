@@ -388,14 +388,25 @@ impl AudioFrontend {
 
     /// Number of samples after [`fit_length`](Self::fit_length) of `len` samples at `rate`.
     pub fn fitted_len(&self, len: usize, rate: u32) -> usize {
-        self.target_len.unwrap_or_else(|| {
-            let resampled = if rate == self.sample_rate {
-                len
-            } else {
-                (len as u64 * self.sample_rate as u64).div_ceil(rate as u64) as usize
-            };
-            resampled.max(self.min_len)
-        })
+        self.target_len
+            .unwrap_or_else(|| self.resampled_len(len, rate).max(self.min_len))
+    }
+
+    /// Number of samples of `len` samples at `rate` once resampled to the model's rate,
+    /// before any padding or cropping.
+    pub fn resampled_len(&self, len: usize, rate: u32) -> usize {
+        if rate == self.sample_rate {
+            len
+        } else {
+            (len as u64 * self.sample_rate as u64).div_ceil(rate as u64) as usize
+        }
+    }
+
+    /// The index of the time axis (`frames`, or `samples`) in one instance's features.
+    pub fn time_axis(&self) -> Option<usize> {
+        self.layout
+            .iter()
+            .position(|a| matches!(a, Axis::Frames | Axis::Samples))
     }
 
     /// Rows (frames or samples) of the linear part for a fitted signal of `len` samples.

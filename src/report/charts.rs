@@ -137,31 +137,15 @@ macro_rules! render_chart {
             let size: (u32, u32) = $size;
             $crate::report::charts::register_font()?;
             let mut svg = String::new();
-            {
-                let backend = plotters::prelude::SVGBackend::with_string(&mut svg, size);
-                let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
-                $root
-                    .fill(&plotters::style::colors::WHITE)
-                    .map_err($crate::report::charts::drawing_error)?;
-                let result: $crate::error::Result<()> = $draw;
-                result?;
-                $root
-                    .present()
-                    .map_err($crate::report::charts::drawing_error)?;
-            }
+            $crate::draw_on!(
+                plotters::prelude::SVGBackend::with_string(&mut svg, size),
+                |$root| $draw
+            );
             let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
-            {
-                let backend = plotters::prelude::BitMapBackend::with_buffer(&mut pixels, size);
-                let $root = plotters::prelude::IntoDrawingArea::into_drawing_area(backend);
-                $root
-                    .fill(&plotters::style::colors::WHITE)
-                    .map_err($crate::report::charts::drawing_error)?;
-                let result: $crate::error::Result<()> = $draw;
-                result?;
-                $root
-                    .present()
-                    .map_err($crate::report::charts::drawing_error)?;
-            }
+            $crate::draw_on!(
+                plotters::prelude::BitMapBackend::with_buffer(&mut pixels, size),
+                |$root| $draw
+            );
             Ok($crate::report::charts::Chart {
                 svg,
                 png: $crate::report::charts::encode_png(&pixels, size)?,
@@ -169,6 +153,23 @@ macro_rules! render_chart {
             })
         })()
     };
+}
+
+/// Draws `$draw` on a white `$backend` and presents it, inside [`render_chart!`]'s closure.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! draw_on {
+    ($backend:expr, |$root:ident| $draw:expr) => {{
+        let $root = plotters::prelude::IntoDrawingArea::into_drawing_area($backend);
+        $root
+            .fill(&plotters::style::colors::WHITE)
+            .map_err($crate::report::charts::drawing_error)?;
+        let result: $crate::error::Result<()> = $draw;
+        result?;
+        $root
+            .present()
+            .map_err($crate::report::charts::drawing_error)?;
+    }};
 }
 
 /// Renders one figure and writes it as `<dir>/<stem>.svg` and `.png` (see [`render_chart!`]).

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::factorize::Factorization;
 use crate::features::Modality;
 use crate::frontend::components::ComponentSpectra;
-use crate::frontend::{AudioFrontend, Axis};
+use crate::frontend::AudioFrontend;
 use crate::lyrics::LyricFeatures;
 use spec::{Activation, InputSpec, ModelSpec, PatchReduce, PatchingSpec, ScoreKind};
 use text::{TextEncoder, TokenRow};
@@ -103,19 +103,8 @@ impl OnnxModel {
             .map_err(in_spec)?;
         let (audio, patching) = match (audio, spec.patching) {
             (Some(frontend), Some(p)) => {
-                let layout = spec
-                    .inputs
-                    .iter()
-                    .find_map(|i| i.audio())
-                    .map(|a| match a {
-                        crate::frontend::AudioInputSpec::Waveform(s) => s.layout,
-                        crate::frontend::AudioInputSpec::LogMel(s) => s.layout,
-                        crate::frontend::AudioInputSpec::KaldiFbank(s) => s.layout,
-                    })
-                    .unwrap_or_default();
-                let axis = layout
-                    .iter()
-                    .position(|a| matches!(a, Axis::Frames | Axis::Samples))
+                let axis = frontend
+                    .time_axis()
                     .ok_or_else(|| {
                         Error::in_file(
                             path,
@@ -479,13 +468,8 @@ impl OnnxModel {
     /// is padded with silence.
     pub fn padding_note(&self, len: usize, rate: u32) -> Option<String> {
         let (frontend, (patching, _)) = (self.audio.as_ref()?, self.patching?);
-        let resampled = frontend.fitted_len(len, rate);
-        let natural = if rate == frontend.sample_rate() {
-            len
-        } else {
-            (len as u64 * frontend.sample_rate() as u64).div_ceil(rate as u64) as usize
-        };
-        (natural < frontend.min_len() && resampled == frontend.min_len()).then(|| {
+        let natural = frontend.resampled_len(len, rate);
+        (natural < frontend.min_len()).then(|| {
             let rate = frontend.sample_rate() as f64;
             format!(
                 "{}: the audio ({:.2} s) is shorter than one patch of {} frames of input `{}`; it is padded with silence to {:.2} s",
