@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
+use common::{assert_success, binary};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paper_aggregates")
@@ -47,7 +49,7 @@ fn published_sums_reproduce_the_reference_aggregation() {
     assert_eq!(files.len(), 11, "every published file");
     for file in files {
         let out = tempfile::tempdir().unwrap();
-        let status = Command::new(env!("CARGO_BIN_EXE_musiclime"))
+        let status = binary()
             .arg("aggregate")
             .arg("--sums")
             .arg(&file)
@@ -55,11 +57,7 @@ fn published_sums_reproduce_the_reference_aggregation() {
             .arg(out.path())
             .output()
             .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        assert_success(&status);
         let name = file.file_name().unwrap();
         let expected = read_csv(&fixtures().join("expected").join(name));
         let got = read_csv(&out.path().join("global.csv"));
@@ -114,7 +112,7 @@ fn bad_tables_are_rejected() {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         let out = dir.path().join(format!("out-{name}"));
-        let output = Command::new(env!("CARGO_BIN_EXE_musiclime"))
+        let output = binary()
             .arg("aggregate")
             .arg("--sums")
             .arg(&path)
@@ -137,7 +135,7 @@ fn bad_tables_are_rejected() {
     )
     .unwrap();
     let out = dir.path().join("from-explanations");
-    let output = Command::new(env!("CARGO_BIN_EXE_musiclime"))
+    let output = binary()
         .arg("aggregate")
         .arg("--explanations")
         .arg(&explanations)
@@ -158,20 +156,16 @@ fn a_directory_of_published_sums_gives_one_folder_per_file() {
     let dir = tempfile::tempdir().unwrap();
     let sums =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paper_aggregates");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_musiclime"))
+    let output = binary()
         .args(["aggregate", "--sums"])
         .arg(&sums)
         .arg("--out")
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let single = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_musiclime"))
+    let status = binary()
         .args(["aggregate", "--sums"])
         .arg(sums.join("emotion_feature.csv"))
         .arg("--out")

@@ -2,14 +2,12 @@
 //! (exit code 2, a message naming the file, nothing written).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use polars::prelude::*;
 use serde_json::Value;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_musiclime"))
-}
+mod common;
+use common::{assert_success, binary};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -92,11 +90,7 @@ fn refit_prints_lime_identical_json() {
         .arg(fixture(case["file"].as_str().expect("file")))
         .output()
         .expect("run");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let got: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let labels = got["labels"].as_object().expect("labels object");
     assert_eq!(

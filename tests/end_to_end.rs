@@ -3,14 +3,12 @@
 //! neighbourhood; bad inputs to `explain` exit with status 2 and leave no explanation behind.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use musiclime::prelude::*;
 use serde_json::Value;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_musiclime"))
-}
+mod common;
+use common::{assert_success, binary};
 
 fn synth(dir: &Path, tracks: usize, seed: u64, seconds: f64) {
     let status = binary()
@@ -59,11 +57,7 @@ fn planted_features_are_recovered_and_refit_reproduces_them() {
     for (id, planted) in truth.as_object().unwrap() {
         let out = dir.path().join(format!("exp-{id}"));
         let output = explain(&data, id, &out, &[]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_success(&output);
         let explanation: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
                 .unwrap();
@@ -236,11 +230,7 @@ fn empty_lyrics_explain_the_audio_only_with_a_warning() {
     std::fs::write(data.join("track000/lyrics.txt"), "\n").unwrap();
     let out = dir.path().join("exp");
     let output = explain(&data, "track000", &out, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert!(String::from_utf8_lossy(&output.stderr).contains("explaining the audio only"));
     let explanation: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())

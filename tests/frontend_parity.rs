@@ -3,11 +3,13 @@
 //! torchaudio), as `tests/fixtures/frontend/generate.py` computed them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use musiclime::audio::decode::decode_file;
 use musiclime::frontend::npy::read_npy;
 use musiclime::frontend::{AudioFrontend, AudioInputSpec};
+
+mod common;
+use common::{assert_success, binary};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frontend")
@@ -67,7 +69,7 @@ fn the_frontend_command_writes_what_the_model_input_receives() {
     );
     std::fs::write(dir.path().join("model.yaml"), yaml).unwrap();
     let out = dir.path().join("feats.npy");
-    let status = Command::new(env!("CARGO_BIN_EXE_musiclime"))
+    let status = binary()
         .args(["frontend", "--audio"])
         .arg(fixtures().join("music_16k.flac"))
         .arg("--model")
@@ -76,11 +78,7 @@ fn the_frontend_command_writes_what_the_model_input_receives() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    assert_success(&status);
     let (shape, got) = read_npy(&out).unwrap();
     let (expected_shape, expected) = read_npy(&fixtures().join("fbank_ast.npy")).unwrap();
     assert_eq!(shape, expected_shape);
@@ -95,7 +93,7 @@ fn the_frontend_command_writes_what_the_model_input_receives() {
     let bad = dir.path().join("not_audio.wav");
     std::fs::write(&bad, b"RIFF....WAVEfmt garbage").unwrap();
     let out2 = dir.path().join("never.npy");
-    let result = Command::new(env!("CARGO_BIN_EXE_musiclime"))
+    let result = binary()
         .args(["frontend", "--audio"])
         .arg(&bad)
         .arg("--model")

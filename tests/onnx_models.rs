@@ -7,7 +7,6 @@
 //! ONNX Runtime comes from the project's `.venv` (`just setup`, or `.ci/run`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use musiclime::audio::decode::decode_file;
 use musiclime::factorize::{factorize, Factorization, FactorizationKind};
@@ -16,12 +15,11 @@ use musiclime::model::onnx::OnnxModel;
 use musiclime::model::{instance_predictor, Classifier, ModelInput};
 use serde_json::Value;
 
+mod common;
+use common::{assert_success, binary};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx")
-}
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_musiclime"))
 }
 
 fn expected() -> Value {
@@ -224,11 +222,7 @@ fn explain_recovers_the_planted_features_of_onnx_models_on_any_thread_count() {
             let id = track["id"].as_str().unwrap();
             let out = dir.path().join(format!("{yaml}-{id}"));
             let output = explain(dir.path(), id, &fixtures().join(yaml), &out, "2");
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            assert_success(&output);
             let explanation: Value = serde_json::from_str(
                 &std::fs::read_to_string(out.join("explanation.json")).unwrap(),
             )

@@ -2,11 +2,9 @@
 //! byte-identical tables, and bad configs or manifests.
 
 use std::path::Path;
-use std::process::Command;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_musiclime"))
-}
+mod common;
+use common::{assert_success, binary};
 
 fn config(dir: &Path, dataset: &str, extra: &str) -> std::path::PathBuf {
     let text = format!(
@@ -35,17 +33,9 @@ fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
     let metrics = "metrics: [score, local_error, precision_at_k_audio, auroc_lyrics, complexity]\n";
     let path = config(dir.path(), SYNTHETIC, metrics);
     let validate = binary().arg("validate").arg(&path).output().unwrap();
-    assert!(
-        validate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&validate.stderr)
-    );
+    assert_success(&validate);
     let output = run(&path, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let tables = dir.path().join("out/tables");
     for name in [
         "explanations",
@@ -90,11 +80,7 @@ fn a_grid_run_writes_every_table_and_resumes_byte_identically() {
     }
     std::fs::write(files[1].with_extension("json.tmp-123"), b"{ half written").unwrap();
     let again = run(&path, &[]);
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_success(&again);
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(stdout.contains("(16 from the store)"), "{stdout}");
     assert_eq!(
@@ -157,11 +143,7 @@ fn bad_manifest_rows_stop_the_run_or_are_skipped() {
 
     let path = config(dir.path(), &manifest, "on_error: skip\n");
     let output = run(&path, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let failures = std::fs::read_to_string(dir.path().join("out/tables/failures.csv")).unwrap();
     assert!(failures.contains("track001"), "{failures}");
 }
@@ -195,11 +177,7 @@ fn split_selects_rows_and_unimodal_models_need_their_own_method() {
     );
     let path = config(dir.path(), &dataset, "");
     let output = binary().arg("validate").arg(&path).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("1 instances"),
         "{}",
@@ -301,11 +279,7 @@ fn onnx_models_get_fidelity_stability_and_attention_metrics() {
     let path = dir.path().join("onnx.yaml");
     std::fs::write(&path, text).unwrap();
     let output = run(&path, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let summary = std::fs::read_to_string(dir.path().join("out/tables/summary.csv")).unwrap();
     let mut lines = summary.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -355,11 +329,7 @@ fn robustness_metrics_reexplain_a_noisy_and_an_edited_copy() {
     let path = dir.path().join("robust.yaml");
     std::fs::write(&path, text).unwrap();
     let output = run(&path, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let metrics = std::fs::read_to_string(dir.path().join("out/tables/metrics.csv")).unwrap();
     let mut values = std::collections::HashMap::<String, Vec<f64>>::new();
     for line in metrics.lines().skip(1) {
@@ -394,11 +364,7 @@ fn a_run_draws_every_chart_kind_and_report_regenerates_identical_svgs() {
         "metrics: [score, deletion_auc, insertion_auc, jaccard_at_3, precision_at_k_audio]\nlisten: {top_k: 2}\n",
     );
     let output = run(&path, &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let out = dir.path().join("out");
     let charts = out.join("charts");
     let names: Vec<String> = std::fs::read_dir(&charts)
@@ -459,11 +425,7 @@ fn a_run_draws_every_chart_kind_and_report_regenerates_identical_svgs() {
     std::fs::remove_dir_all(&charts).unwrap();
     std::fs::remove_dir_all(out.join("tables")).unwrap();
     let report = binary().arg("report").arg(&out).output().unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    assert_success(&report);
     assert_eq!(
         snapshot(&charts),
         svgs,

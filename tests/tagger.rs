@@ -8,7 +8,6 @@
 //! ONNX Runtime comes from the project's `.venv` (`just setup`, or `.ci/run`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use musiclime::audio::decode::decode_file;
 use musiclime::factorize::{factorize, Factorization, FactorizationKind};
@@ -18,16 +17,15 @@ use musiclime::model::onnx::OnnxModel;
 use musiclime::model::{instance_predictor, Classifier, ModelInput};
 use serde_json::Value;
 
+mod common;
+use common::{assert_success, binary};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/tagger").join(name)
-}
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_musiclime"))
 }
 
 fn json(path: &Path) -> Value {
@@ -205,11 +203,7 @@ fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
         &["--labels", "bass,other"],
         "named",
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let e = json(&dir.path().join("named/explanation.json"));
     let names: Vec<&str> = e["labels"]
         .as_object()
@@ -324,11 +318,7 @@ fn a_tagger_config_reports_per_tag_accuracy_and_global_importance() {
 
     write_config("{name: tags, method: lime_audio, model: tagger, factorization: stems, num_samples: 200, labels: [vocals]}");
     let output = binary().arg("run").arg(&config).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let tables = out.join("tables");
     // the fixture tagger ranks every track's loud source first: ROC-AUC 1 for every tag
     let accuracy = std::fs::read_to_string(tables.join("tag_accuracy.csv")).unwrap();
@@ -384,11 +374,7 @@ fn a_tagger_config_reports_per_tag_accuracy_and_global_importance() {
         .arg(&aggregated)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let top = std::fs::read_to_string(aggregated.join("top_k.csv")).unwrap();
     assert!(top.starts_with("label,class,rank"), "{top}");
     for tag in ["drums", "vocals"] {

@@ -56,11 +56,7 @@ impl Table {
 
     /// Column `name` as numbers (strings are parsed; missing or unparsable values are NaN).
     pub fn column_f64(&self, name: &str) -> Result<Vec<f64>> {
-        use polars::prelude::DataType;
-        let column = self.column(name)?;
-        let values = column
-            .cast(&DataType::Float64)
-            .map_err(|e| Error::input(&self.name, format!("column `{name}`: {e}")))?;
+        let values = self.column_as(name, &polars::prelude::DataType::Float64)?;
         let values = values
             .f64()
             .map_err(|e| Error::input(&self.name, format!("column `{name}`: {e}")))?;
@@ -69,11 +65,7 @@ impl Table {
 
     /// Column `name` as text.
     pub fn column_str(&self, name: &str) -> Result<Vec<String>> {
-        use polars::prelude::DataType;
-        let column = self.column(name)?;
-        let values = column
-            .cast(&DataType::String)
-            .map_err(|e| Error::input(&self.name, format!("column `{name}`: {e}")))?;
+        let values = self.column_as(name, &polars::prelude::DataType::String)?;
         let values = values
             .str()
             .map_err(|e| Error::input(&self.name, format!("column `{name}`: {e}")))?;
@@ -83,8 +75,13 @@ impl Table {
             .collect())
     }
 
-    fn column(&self, name: &str) -> Result<&polars::prelude::Column> {
-        self.frame.column(name).map_err(|_| {
+    /// Column `name` cast to `dtype`; a missing column is an error listing the columns.
+    fn column_as(
+        &self,
+        name: &str,
+        dtype: &polars::prelude::DataType,
+    ) -> Result<polars::prelude::Column> {
+        let column = self.frame.column(name).map_err(|_| {
             let names: Vec<String> = self
                 .frame
                 .get_column_names()
@@ -98,7 +95,10 @@ impl Table {
                     names.join(", ")
                 ),
             )
-        })
+        })?;
+        column
+            .cast(dtype)
+            .map_err(|e| Error::input(&self.name, format!("column `{name}`: {e}")))
     }
 
     /// The table as HTML with its name as caption (up to `max_rows` rows; the caption says
