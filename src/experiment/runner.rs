@@ -5,6 +5,7 @@
 //! result depends only on its inputs and seed, and the tables are built from the stored records
 //! in config order, so a resumed run's tables are byte-identical to an uninterrupted one.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -101,15 +102,24 @@ pub(crate) fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<E
     })
 }
 
-/// The factorization of one instance for one explainer.
+/// An instance's decoded audio, decoded on first use (a fully resumed instance never is).
+fn decoded<'a>(cell: &'a OnceCell<Audio>, instance: &Instance) -> Result<&'a Audio> {
+    if let Some(audio) = cell.get() {
+        return Ok(audio);
+    }
+    let audio = decode_file(&instance.audio)?;
+    Ok(cell.get_or_init(|| audio))
+}
+
+/// The factorization of one instance's decoded audio for one explainer.
 fn factorize_instance(
     instance: &Instance,
+    audio: &Audio,
     kind: FactorizationKind,
     segments: usize,
 ) -> Result<SourceSegments> {
-    let audio = decode_file(&instance.audio)?;
     factorize(
-        &audio,
+        audio,
         kind,
         instance.stems.as_deref(),
         segments,
@@ -303,6 +313,7 @@ pub fn run_config(
             BTreeMap::new();
         // a multi-label model's scores of the decoded mixture, per model (for tag_accuracy)
         let mut clip_scores: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let audio = OnceCell::new();
         for (cell_index, explainer) in &plan {
             for repeat in 0..config.repeats {
                 let path = store.path(&instance.id, &explainer.name, *cell_index, repeat);
@@ -316,9 +327,14 @@ pub fn run_config(
                 let key = (explainer.factorization, explainer.segments);
                 let factorization = match factorizations.entry(key) {
                     std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(entry) => entry.insert(
-                        factorize_instance(instance, explainer.factorization, explainer.segments)?,
-                    ),
+                    std::collections::btree_map::Entry::Vacant(entry) => {
+                        entry.insert(factorize_instance(
+                            instance,
+                            decoded(&audio, instance)?,
+                            explainer.factorization,
+                            explainer.segments,
+                        )?)
+                    }
                 };
                 let factorization: &SourceSegments = factorization;
                 let model = &models[&explainer.model];
@@ -479,9 +495,13 @@ pub fn run_config(
                     scores: if model.multilabel() {
                         match clip_scores.entry(explainer.model.clone()) {
                             std::collections::btree_map::Entry::Occupied(e) => e.get().clone(),
-                            std::collections::btree_map::Entry::Vacant(e) => {
-                                e.insert(mixture_scores(instance, model.as_ref())?).clone()
-                            }
+                            std::collections::btree_map::Entry::Vacant(e) => e
+                                .insert(mixture_scores(
+                                    instance,
+                                    decoded(&audio, instance)?,
+                                    model.as_ref(),
+                                )?)
+                                .clone(),
                         }
                     } else {
                         Vec::new()
@@ -607,10 +627,9 @@ fn check_methods_match_models(
 /// The model's scores of an instance's decoded audio and lyrics, unperturbed (the row 0 of a
 /// neighbourhood is the sum of the explainer's components, which for stems or HPSS is close to
 /// but not exactly the mixture).
-fn mixture_scores(instance: &Instance, model: &dyn Classifier) -> Result<Vec<f64>> {
-    let audio = decode_file(&instance.audio)?;
+fn mixture_scores(instance: &Instance, audio: &Audio, model: &dyn Classifier) -> Result<Vec<f64>> {
     let scores = model.predict(&[crate::model::ModelInput {
-        audio: audio.samples,
+        audio: audio.samples.clone(),
         sample_rate: audio.sample_rate,
         lyrics: instance.lyrics.clone(),
     }])?;
