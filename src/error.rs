@@ -38,6 +38,9 @@ pub enum Error {
     /// A numerical routine could not produce a finite answer.
     #[error("numerical failure: {0}")]
     Numeric(String),
+    /// musiclime broke one of its own invariants (a bug, not the user's input).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -74,7 +77,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Param { .. } | Error::Io { .. } => 2,
-            Error::Numeric(_) => 1,
+            Error::Numeric(_) | Error::Internal(_) => 1,
         }
     }
 }

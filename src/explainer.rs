@@ -16,7 +16,8 @@ use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
-use crate::model::{instance_predictor, Classifier, InstancePredictor};
+use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts};
+use crate::neighborhood::sampler::SamplerKind;
 use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
 
@@ -28,8 +29,12 @@ pub struct ExplainParams {
     pub modality: PerturbedModality,
     /// Neighbourhood size, sampler and seed.
     pub sampler: SamplerParams,
-    /// Number of composed inputs per model call.
+    /// Number of perturbed samples composed together (and prepared while the model runs the
+    /// previous ones).
     pub batch_size: usize,
+    /// The most model items (clips × patches) one model run receives (default: the model's own
+    /// cap, `max_batch` in its model.yaml).
+    pub max_batch: Option<usize>,
     /// Kernel, surrogate and labels.
     pub refit: RefitParams,
 }
@@ -40,6 +45,7 @@ impl Default for ExplainParams {
             modality: PerturbedModality::Both,
             sampler: SamplerParams::default(),
             batch_size: 64,
+            max_batch: None,
             refit: RefitParams::default(),
         }
     }
@@ -62,6 +68,8 @@ pub struct ExplainOutcome {
     /// Seconds spent in model calls ([`InstancePredictor::run`]); the rest of the wall time is
     /// musiclime's own work (composition, features, sampling, surrogates).
     pub model_seconds: f64,
+    /// Model items the explanation ran and the ones memoisation saved.
+    pub counts: ModelCounts,
 }
 
 /// The modality to perturb for `model`: `Both` on a model that reads only one modality becomes
@@ -104,7 +112,7 @@ pub fn explain_instance(
     params: &ExplainParams,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ExplainOutcome> {
-    let predictor = instance_predictor(model, audio, lyrics)?;
+    let predictor = instance_predictor(model, audio, lyrics, params.max_batch)?;
     explain_instance_with(predictor.as_ref(), audio, lyrics, model, params, progress)
 }
 
@@ -121,7 +129,21 @@ pub fn explain_instance_with(
     if params.batch_size == 0 {
         return Err(Error::param("batch_size", "must be at least 1"));
     }
+    if params.max_batch == Some(0) {
+        return Err(Error::param(
+            "max_batch",
+            "must be at least 1 (the most clips × patches one model run receives)",
+        ));
+    }
     params.sampler.check()?;
+    if params.sampler.sampler == SamplerKind::Crossed {
+        model.separable().map_err(|why| {
+            Error::param(
+                "sampler",
+                format!("`crossed` needs a model whose encoders run apart: {why}"),
+            )
+        })?;
+    }
     params.refit.kernel.check()?;
     params.refit.surrogate.check()?;
     // Unknown class names and bad thresholds fail before any model call.
@@ -135,6 +157,7 @@ pub fn explain_instance_with(
             )?;
         }
     }
+    let counts_before = predictor.counts();
     let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
     let n = params.sampler.num_samples;
@@ -218,6 +241,7 @@ pub fn explain_instance_with(
         feature_indices: perturbations.features.clone(),
         space_len: space.features.len(),
         model_seconds,
+        counts: predictor.counts().since(&counts_before),
     })
 }
 
@@ -248,7 +272,9 @@ impl ExplainOutcome {
 
     /// The explanation as `musiclime explain` writes it: `{"instance", "predicted_label",
     /// "class_names", "features", "labels": {"<label>": {"intercept", "score", "local_pred",
-    /// "model_output", "weights": [{"feature", "index", "weight"}]}}, "num_samples"}`.
+    /// "model_output", "weights": [{"feature", "index", "weight"}]}}, "num_samples",
+    /// "model_items": {"items_run", "items_saved", "encoder_items_run", "encoder_items_saved",
+    /// "largest_run"}}`.
     pub fn to_json(&self, instance: serde_json::Value) -> serde_json::Value {
         let e = &self.explanation;
         let mut labels = serde_json::Map::new();
@@ -280,6 +306,7 @@ impl ExplainOutcome {
             "features": json["features"],
             "labels": json["labels"],
             "num_samples": e.num_samples,
+            "model_items": self.counts,
         })
     }
 }

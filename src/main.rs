@@ -16,8 +16,9 @@ use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
-use musiclime::model::load_model;
-use musiclime::model::onnx::spec::ModelSpec;
+use musiclime::model::load_model_with;
+use musiclime::model::onnx::spec::{ExecutionProvider, ModelSpec};
+use musiclime::model::onnx::LoadOptions;
 use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
@@ -110,12 +111,19 @@ struct RunArgs {
     /// Ignore stored results and start over.
     #[arg(long)]
     fresh: bool,
+    /// ONNX Runtime execution providers in order of preference, e.g. `cuda,cpu` (overrides
+    /// the config and every model.yaml; a list without `cpu` fails when none is available).
+    #[arg(long, value_delimiter = ',')]
+    execution_providers: Option<Vec<ExecutionProvider>>,
 }
 
 #[derive(clap::Args)]
 struct ValidateArgs {
     /// The experiment config (YAML).
     config: PathBuf,
+    /// ONNX Runtime execution providers in order of preference (as for `run`).
+    #[arg(long, value_delimiter = ',')]
+    execution_providers: Option<Vec<ExecutionProvider>>,
 }
 
 #[derive(clap::Args)]
@@ -222,9 +230,23 @@ struct ExplainArgs {
     /// Neighbourhood size (row 0 included).
     #[arg(long, default_value_t = 1000)]
     num_samples: usize,
-    /// Composed inputs per model call.
+    /// Perturbed samples composed together (prepared while the model runs the previous ones).
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// The most model items (clips × patches) one model run receives (default: the model's
+    /// `max_batch`, 16 unless its model.yaml says otherwise); bounds the model's memory.
+    #[arg(long)]
+    max_batch: Option<usize>,
+    /// paper | lime_text | crossed (split models: A audio masks × T lyric masks).
+    #[arg(long, default_value = "paper")]
+    sampler: String,
+    /// `--sampler crossed`: the number of audio masks A (default: the square root of
+    /// --num-samples).
+    #[arg(long)]
+    audio_masks: Option<usize>,
+    /// ONNX Runtime execution providers in order of preference, e.g. `cuda,cpu`.
+    #[arg(long, value_delimiter = ',')]
+    execution_providers: Option<Vec<ExecutionProvider>>,
     /// Seed of the sampler.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -234,7 +256,8 @@ struct ExplainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Also write timings as JSON here: wall_s, model_s (time in model calls), non_model_s,
-    /// peak_mb (peak resident memory), samples_per_s, num_samples.
+    /// peak_mb (peak resident memory), samples_per_s, num_samples, model_items (items run and
+    /// saved by memoisation, the largest run).
     #[arg(long)]
     profile: Option<PathBuf>,
 }
@@ -330,7 +353,24 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             ))
         }
     };
-    let model = load_model(&args.model)?;
+    let sampler = match args.sampler.as_str() {
+        "paper" => SamplerKind::Paper,
+        "lime_text" => SamplerKind::LimeText,
+        "crossed" => SamplerKind::Crossed,
+        other => {
+            return Err(Error::input(
+                "--sampler",
+                format!("unknown sampler `{other}`; use paper, lime_text or crossed"),
+            ))
+        }
+    };
+    let model = load_model_with(
+        &args.model,
+        &LoadOptions {
+            execution_providers: args.execution_providers.clone(),
+            ..LoadOptions::default()
+        },
+    )?;
     modality = modality_for(model.as_ref(), modality, "--modality")?;
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
@@ -381,10 +421,12 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         modality,
         sampler: SamplerParams {
             num_samples: args.num_samples,
-            sampler: SamplerKind::Paper,
+            sampler,
             seed: args.seed,
+            audio_masks: args.audio_masks,
         },
         batch_size: args.batch_size,
+        max_batch: args.max_batch,
         refit: refit_params,
     };
     let bar =
@@ -431,6 +473,7 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             "non_model_s": wall - outcome.model_seconds,
             "peak_mb": peak_resident_mb(),
             "samples_per_s": args.num_samples as f64 / wall,
+            "model_items": outcome.counts,
         });
         write_atomically(path, pretty(&profile)?.as_bytes())?;
     }
@@ -443,6 +486,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let options = RunOptions {
         fresh: args.fresh,
         progress: true,
+        execution_providers: args.execution_providers,
     };
     let report = run(&args.config, &options)?;
     for (id, problem) in &report.failures {
@@ -458,7 +502,11 @@ fn run_experiment(args: RunArgs) -> Result<()> {
 }
 
 fn validate_experiment(args: ValidateArgs) -> Result<()> {
-    let summary = validate(&args.config)?;
+    let options = RunOptions {
+        execution_providers: args.execution_providers,
+        ..RunOptions::default()
+    };
+    let summary = validate(&args.config, &options)?;
     println!("{summary}");
     Ok(())
 }

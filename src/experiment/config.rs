@@ -62,6 +62,11 @@ pub struct ExperimentConfig {
     /// What to do with an instance whose files are missing or corrupt.
     #[serde(default)]
     pub on_error: OnError,
+    /// ONNX Runtime execution providers for every ONNX model, in order of preference
+    /// (overrides each model.yaml's `execution_providers`; `--execution-providers` overrides
+    /// this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_providers: Option<Vec<crate::model::onnx::spec::ExecutionProvider>>,
     /// Listenable explanations (opt-in): for the first grid cell and repeat, a WAV of the top-k
     /// positive audio components and one of the remainder, under `<output>/audio/`.
     #[serde(default)]
@@ -167,9 +172,13 @@ pub struct ExplainerConfig {
     /// Maximum features per explanation.
     #[serde(default = "default_num_features")]
     pub num_features: usize,
-    /// `paper` or `lime_text`.
+    /// `paper`, `lime_text` or `crossed` (split models).
     #[serde(default)]
     pub sampler: crate::neighborhood::sampler::SamplerKind,
+    /// `sampler: crossed`: the number of audio masks (default: the square root of
+    /// `num_samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_masks: Option<usize>,
     /// Explicit labels, by class index or name (the predicted label is always added).
     #[serde(default)]
     pub labels: Option<Vec<crate::explain::LabelRef>>,
@@ -180,9 +189,13 @@ pub struct ExplainerConfig {
     /// [0, 1]; the predicted label is always added.
     #[serde(default)]
     pub threshold: Option<f64>,
-    /// Composed inputs per model call.
+    /// Perturbed samples composed together.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
+    /// The most model items (clips × patches) in one model run (default: the model's
+    /// `max_batch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<usize>,
 }
 
 fn default_num_samples() -> usize {
@@ -299,6 +312,10 @@ impl ExperimentConfig {
         if self.repeats == 0 {
             return bad("repeats".into(), "must be at least 1".into());
         }
+        if let Some(list) = &self.execution_providers {
+            crate::model::onnx::spec::check_execution_providers(list, "execution_providers")
+                .or_else(|e| bad("execution_providers".into(), e.to_string()))?;
+        }
         if matches!(&self.listen, Some(l) if l.top_k == 0) {
             return bad("listen.top_k".into(), "must be at least 1".into());
         }
@@ -357,11 +374,12 @@ impl ExperimentConfig {
                 let swept = explainer.with_cell(&cell).map_err(|e| {
                     Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}"))
                 })?;
-                if let Err(message) = swept.check_labels() {
-                    return bad(
-                        format!("grid ({}) for `explainers[{i}]`", cell.name),
-                        message,
-                    );
+                if let Err(message) = swept.check_labels().and_then(|()| swept.check_sampling()) {
+                    let at = match cell.values.is_empty() {
+                        true => format!("explainers[{i}]"),
+                        false => format!("grid ({}) for `explainers[{i}]`", cell.name),
+                    };
+                    return bad(at, message);
                 }
             }
         }
@@ -412,6 +430,34 @@ pub fn value_text(value: &serde_norway::Value) -> String {
 }
 
 impl ExplainerConfig {
+    /// The sampler's parameters (`num_samples`, the `crossed` grid and its method), the batch
+    /// sizes.
+    fn check_sampling(&self) -> std::result::Result<(), String> {
+        let sampler = crate::neighborhood::sampler::SamplerParams {
+            num_samples: self.num_samples,
+            sampler: self.sampler,
+            seed: 0,
+            audio_masks: self.audio_masks,
+        };
+        let named = |e: Error| match e {
+            Error::Param { name, message } => format!("`{name}` {message}"),
+            other => other.to_string(),
+        };
+        sampler.check().map_err(named)?;
+        if self.sampler == crate::neighborhood::sampler::SamplerKind::Crossed
+            && self.method != Method::Musiclime
+        {
+            return Err("`sampler: crossed` crosses audio masks with lyric masks; a unimodal explainer (lime_audio, lime_lyrics) perturbs one modality, so use `sampler: paper` (a split model still encodes the modality held fixed only once)".into());
+        }
+        if self.batch_size == 0 {
+            return Err("`batch_size` must be at least 1".into());
+        }
+        if self.max_batch == Some(0) {
+            return Err("`max_batch` must be at least 1 (the most clips × patches one model run receives)".into());
+        }
+        Ok(())
+    }
+
     /// At most one of `labels`, `top_labels` and `threshold`, each in range.
     fn check_labels(&self) -> std::result::Result<(), String> {
         let choices = [

@@ -31,7 +31,9 @@ use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::fidelity::Probe;
 use crate::metrics::{Metric, Perturbation};
 use crate::model::attention::AttentionMap;
-use crate::model::{instance_predictor, load_model, Classifier, ModelInput};
+use crate::model::onnx::spec::ExecutionProvider;
+use crate::model::onnx::LoadOptions;
+use crate::model::{instance_predictor, load_model_with, Classifier, ModelInput};
 use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
@@ -44,6 +46,22 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Draw progress bars on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Execution providers for every ONNX model (overrides the config and the model.yaml).
+    pub execution_providers: Option<Vec<ExecutionProvider>>,
+}
+
+impl RunOptions {
+    /// How the config's models are loaded: the execution providers of these options, else the
+    /// config's.
+    fn load_options(&self, config: &ExperimentConfig) -> LoadOptions {
+        LoadOptions {
+            execution_providers: self
+                .execution_providers
+                .clone()
+                .or_else(|| config.execution_providers.clone()),
+            ..LoadOptions::default()
+        }
+    }
 }
 
 /// What a run did.
@@ -84,8 +102,10 @@ pub(crate) fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<E
             num_samples: explainer.num_samples,
             sampler: explainer.sampler,
             seed,
+            audio_masks: explainer.audio_masks,
         },
         batch_size: explainer.batch_size,
+        max_batch: explainer.max_batch,
         refit: RefitParams {
             kernel: KernelParams {
                 kernel: explainer.kernel,
@@ -133,7 +153,7 @@ fn bar_style(template: &str) -> ProgressStyle {
 
 /// Checks a config without running it: keys and values, the dataset's files (every audio file
 /// decodes, stems directories exist), and the models. Returns a one-paragraph summary.
-pub fn validate(config_path: &Path) -> Result<String> {
+pub fn validate(config_path: &Path, options: &RunOptions) -> Result<String> {
     let config = ExperimentConfig::load(config_path)?;
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
     let output = config.output_dir();
@@ -162,7 +182,7 @@ pub fn validate(config_path: &Path) -> Result<String> {
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        match load_model(&model_path(spec, config_path)) {
+        match load_model_with(&model_path(spec, config_path), &options.load_options(&config)) {
             Ok(model) => {
                 models.insert(name.clone(), model);
             }
@@ -256,7 +276,7 @@ pub fn run_config(
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        let model = load_model(&model_path(spec, config_path))
+        let model = load_model_with(&model_path(spec, config_path), &options.load_options(&config))
             .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
         models.insert(name.clone(), model);
     }
@@ -362,7 +382,12 @@ pub fn run_config(
                 let bar = multi.add(ProgressBar::new(explainer.num_samples as u64));
                 bar.set_style(bar_style("{msg:>12} [{bar:40}] {pos}/{len} samples"));
                 bar.set_message(instance.id.clone());
-                let predictor = instance_predictor(model.as_ref(), factorization, &lyrics)?;
+                let predictor = instance_predictor(
+                    model.as_ref(),
+                    factorization,
+                    &lyrics,
+                    params.max_batch,
+                )?;
                 let outcome = explain_instance_with(
                     predictor.as_ref(),
                     factorization,
@@ -525,6 +550,8 @@ pub fn run_config(
                     features: outcome.explanation.features.clone(),
                     metrics,
                     seconds: unit_start.elapsed().as_secs_f64(),
+                    model_seconds: outcome.model_seconds,
+                    model_items: outcome.counts,
                     curves: curves.into_inner(),
                 };
                 if let (Some(listen), 0, 0) = (&config.listen, *cell_index, repeat) {
@@ -595,13 +622,30 @@ fn write_listenable(
     Ok(())
 }
 
-/// A unimodal model can only be explained by the unimodal method of the modality it reads.
+/// A unimodal model can only be explained by the unimodal method of the modality it reads;
+/// crossed sampling needs a model whose encoders run apart.
 fn check_methods_match_models(
     config: &ExperimentConfig,
     models: &BTreeMap<String, Box<dyn Classifier>>,
     config_path: &Path,
 ) -> Result<()> {
     for (i, explainer) in config.explainers.iter().enumerate() {
+        let crossed = std::iter::once(explainer.sampler)
+            .chain(config.grid.get("sampler").into_iter().flatten().filter_map(|v| {
+                serde_norway::from_value::<crate::neighborhood::sampler::SamplerKind>(v.clone()).ok()
+            }))
+            .any(|s| s == crate::neighborhood::sampler::SamplerKind::Crossed);
+        if crossed {
+            if let Err(why) = models[&explainer.model].separable() {
+                return Err(Error::in_file(
+                    config_path,
+                    format!(
+                        "at `explainers[{i}].sampler`: `crossed` needs a model whose encoders run apart, but model `{}`: {why}; use `sampler: paper`",
+                        explainer.model
+                    ),
+                ));
+            }
+        }
         let (audio, lyrics) = models[&explainer.model].reads();
         let needs = match explainer.method {
             Method::Musiclime => (true, true),

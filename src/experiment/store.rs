@@ -73,6 +73,13 @@ pub struct UnitRecord {
     pub metrics: Vec<(String, f64)>,
     /// Wall time of the unit in seconds (reported in `timings`, never in `summary`).
     pub seconds: f64,
+    /// Seconds of the explanation spent in model calls (reported in `timings`).
+    #[serde(default)]
+    pub model_seconds: f64,
+    /// Model items the explanation ran and the ones memoisation saved (reported in
+    /// `timings`).
+    #[serde(default)]
+    pub model_items: crate::model::ModelCounts,
     /// Curves behind curve metrics: `(metric, p(label) at each step)` for `deletion_auc` and
     /// `insertion_auc` (drawn in the charts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

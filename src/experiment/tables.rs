@@ -360,6 +360,25 @@ pub fn write_tables(
         "seconds".into(),
         records.iter().map(|r| r.seconds).collect::<Vec<_>>(),
     ));
+    columns.push(Column::new(
+        "model_seconds".into(),
+        records.iter().map(|r| r.model_seconds).collect::<Vec<_>>(),
+    ));
+    let counts: [(&str, fn(&crate::model::ModelCounts) -> u64); 4] = [
+        ("model_items_run", |c| c.items_run),
+        ("model_items_saved", |c| c.items_saved),
+        ("encoder_items_run", |c| c.encoder_items_run),
+        ("encoder_items_saved", |c| c.encoder_items_saved),
+    ];
+    for (name, count) in counts {
+        columns.push(Column::new(
+            name.into(),
+            records
+                .iter()
+                .map(|r| count(&r.model_items))
+                .collect::<Vec<_>>(),
+        ));
+    }
     let timings = DataFrame::new(records.len(), columns).map_err(polars_err)?;
     write_table(&tables, "timings", &timings, &plain)?;
     if !failures.is_empty() {

@@ -198,6 +198,14 @@ impl<'a> ComponentSpectra<'a> {
         })
     }
 
+    /// The rows (frames, or samples of a waveform input) component `k` reaches, STFT window
+    /// spill included: its features are zero outside them. Empty for a silent component.
+    pub fn support(&self, k: usize) -> std::ops::Range<usize> {
+        self.components
+            .get(k)
+            .map_or(0..0, |(first, rows)| *first..first + rows.units)
+    }
+
     /// Floats stored for all components and subset sums (a measure of the memory used).
     pub fn stored_floats(&self) -> usize {
         self.components

@@ -595,6 +595,20 @@ impl AudioFrontend {
         out
     }
 
+    /// Whether each feature frame depends only on the linear rows of the same frame (so a patch
+    /// of frames depends only on the components that reach it). Not so for `log: db` with
+    /// `top_db`, which clips every frame relative to the whole clip's maximum.
+    pub fn frames_independent(&self) -> bool {
+        !matches!(
+            self.finish,
+            Finish::LogMel {
+                log: LogKind::Db,
+                top_db: Some(_),
+                ..
+            }
+        )
+    }
+
     /// The shape of one instance's features for a fitted signal of `len` samples.
     pub fn shape(&self, len: usize) -> Vec<usize> {
         let units = self.linear_units(len);

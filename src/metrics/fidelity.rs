@@ -201,6 +201,9 @@ mod tests {
     }
 
     impl InstancePredictor for Additive {
+        fn counts(&self) -> crate::model::ModelCounts {
+            Default::default()
+        }
         fn prepare(&self, masks: &[Vec<bool>], _first_row: usize) -> Result<PreparedBatch> {
             Ok(PreparedBatch(Box::new(masks.to_vec())))
         }

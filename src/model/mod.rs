@@ -2,6 +2,8 @@
 //! no files. Batching and composition live outside the model.
 
 pub mod attention;
+pub mod compose;
+pub mod memo;
 pub mod onnx;
 pub mod planted;
 pub mod trained;
@@ -10,11 +12,11 @@ use std::any::Any;
 use std::path::Path;
 
 use ndarray::Array2;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::factorize::Factorization;
 use crate::lyrics::LyricFeatures;
+pub use memo::ModelCounts;
 
 /// One input to a multimodal model: a mono waveform and the lyrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,13 +64,24 @@ pub trait Classifier: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Whether the model's audio and text encoders run apart from each other and from the
+    /// fusion (a split model), so that crossed sampling pays off; otherwise why not.
+    fn separable(&self) -> std::result::Result<(), String> {
+        Err(format!(
+            "{} is not a split model; crossed sampling needs an audio encoder, a text encoder and a fusion head as separate `stages:` of a model.yaml",
+            self.name()
+        ))
+    }
+
     /// Prepares one instance for many masked predictions, for models with a faster route than
     /// composing every input and calling [`predict`](Classifier::predict) (the ONNX models add
-    /// stored component spectra). `None` (the default) means: compose, then predict.
+    /// stored component spectra). Runs hold at most `max_batch` model items (default: the
+    /// model's own cap). `None` (the default) means: compose, then predict.
     fn prepare_instance<'a>(
         &'a self,
         _audio: &'a dyn Factorization,
         _lyrics: &'a LyricFeatures,
+        _max_batch: Option<usize>,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
         Ok(None)
     }
@@ -87,73 +100,33 @@ pub trait InstancePredictor: Sync {
 
     /// Class probabilities `[rows, classes]` of a prepared batch.
     fn run(&self, batch: PreparedBatch) -> Result<Array2<f64>>;
+
+    /// Model items run and saved by memoisation since the instance was prepared.
+    fn counts(&self) -> ModelCounts;
 }
 
-/// The default route: compose each (audio, lyrics) input in parallel, then call `predict`.
-struct Composing<'a> {
-    model: &'a dyn Classifier,
-    audio: &'a dyn Factorization,
-    lyrics: &'a LyricFeatures,
-}
-
-impl InstancePredictor for Composing<'_> {
-    fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch> {
-        let n_audio = self.audio.len();
-        let inputs: Vec<ModelInput> = masks
-            .par_iter()
-            .map(|keep| ModelInput {
-                audio: self.audio.compose(&keep[..n_audio]),
-                sample_rate: self.audio.sample_rate(),
-                lyrics: self.lyrics.compose(&keep[n_audio..]),
-            })
-            .collect();
-        Ok(PreparedBatch(Box::new((inputs, first_row))))
-    }
-
-    fn run(&self, batch: PreparedBatch) -> Result<Array2<f64>> {
-        let (inputs, first_row) = *batch
-            .0
-            .downcast::<(Vec<ModelInput>, usize)>()
-            .map_err(|_| Error::Numeric("a batch prepared by another model".into()))?;
-        let out = self.model.predict(&inputs)?;
-        let classes = self.model.class_names().len();
-        if out.dim() != (inputs.len(), classes) {
-            return Err(Error::input(
-                self.model.name(),
-                format!(
-                    "returned {:?} outputs for a batch of {} with {classes} classes",
-                    out.dim(),
-                    inputs.len()
-                ),
-            ));
-        }
-        if self.model.multilabel() {
-            validate_tag_scores(&out, self.model.class_names(), self.model.name(), first_row)?;
-        } else {
-            validate_probabilities(&out, self.model.name(), first_row)?;
-        }
-        Ok(out)
-    }
-}
-
-/// The model's fast route for one instance, or the default (compose, then predict).
+/// The model's fast route for one instance, or the default (compose, then predict). Runs hold
+/// at most `max_batch` model items (default: the model's own cap).
 pub fn instance_predictor<'a>(
     model: &'a dyn Classifier,
     audio: &'a dyn Factorization,
     lyrics: &'a LyricFeatures,
+    max_batch: Option<usize>,
 ) -> Result<Box<dyn InstancePredictor + 'a>> {
-    Ok(match model.prepare_instance(audio, lyrics)? {
+    Ok(match model.prepare_instance(audio, lyrics, max_batch)? {
         Some(p) => p,
-        None => Box::new(Composing {
-            model,
-            audio,
-            lyrics,
-        }),
+        None => Box::new(compose::Composing::new(model, audio, lyrics, max_batch)),
     })
 }
 
 /// A model by spec: a built-in name (`builtin:…`) or the path of a `model.yaml`.
 pub fn load_model(spec: &str) -> Result<Box<dyn Classifier>> {
+    load_model_with(spec, &onnx::LoadOptions::default())
+}
+
+/// As [`load_model`], with `options` overriding an ONNX model's `model.yaml` (built-in models
+/// ignore them).
+pub fn load_model_with(spec: &str, options: &onnx::LoadOptions) -> Result<Box<dyn Classifier>> {
     if spec.starts_with("builtin:") {
         return builtin(spec);
     }
@@ -164,7 +137,7 @@ pub fn load_model(spec: &str) -> Result<Box<dyn Classifier>> {
             format!("`{spec}` is neither a built-in model (builtin:planted, builtin:audio, builtin:lyrics, builtin:multimodal) nor an existing model.yaml file"),
         ));
     }
-    Ok(Box::new(onnx::OnnxModel::load(path)?))
+    Ok(Box::new(onnx::OnnxModel::load_with(path, options)?))
 }
 
 /// The built-in models by name: `builtin:planted` (known decision rule) and the trained
@@ -203,8 +176,13 @@ impl<T: Classifier + ?Sized> Classifier for &T {
         &'a self,
         audio: &'a dyn Factorization,
         lyrics: &'a LyricFeatures,
+        max_batch: Option<usize>,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
-        (**self).prepare_instance(audio, lyrics)
+        (**self).prepare_instance(audio, lyrics, max_batch)
+    }
+
+    fn separable(&self) -> std::result::Result<(), String> {
+        (**self).separable()
     }
 
     fn attention(&self, input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {

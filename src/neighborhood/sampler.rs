@@ -8,6 +8,14 @@
 //! - `lime_text`: row 0 is all ones; for each later row, `k` uniform in `1..=d`
 //!   (`random_range`), then `k` distinct features chosen uniformly (`rand::seq::index::sample`)
 //!   are switched off (lime's text sampler, with our generator instead of NumPy's).
+//! - `crossed` (audio and lyrics together only): `A` audio masks and `T` lyric masks, each drawn
+//!   like `paper` rows over its own modality's features (the audio masks first, then the lyric
+//!   masks, each list with an all-ones first mask), and row `a · T + t` of the neighbourhood is
+//!   audio mask `a` next to lyric mask `t`, so row 0 is all ones and `num_samples = A × T`.
+//!   Every feature is still on with probability 1/2 in every row but the ones holding an
+//!   all-ones mask, but rows are not independent: each audio mask appears in `T` rows, each
+//!   lyric mask in `A`. A model whose encoders run apart (a split model) then encodes `A + T`
+//!   inputs instead of up to `2 · num_samples`, and only its fusion runs `A × T` times.
 
 use ndarray::Array2;
 use rand::{Rng, RngCore, SeedableRng};
@@ -40,6 +48,8 @@ pub enum SamplerKind {
     Paper,
     /// Number of removed features uniform in `1..=d`, then that many at random (lime text).
     LimeText,
+    /// The grid of `A` audio masks × `T` lyric masks (split models, both modalities).
+    Crossed,
 }
 
 /// Sampling parameters.
@@ -52,6 +62,9 @@ pub struct SamplerParams {
     pub sampler: SamplerKind,
     /// The seed of the random generator.
     pub seed: u64,
+    /// `crossed` only: the number of audio masks `A` (`num_samples / A` lyric masks); default
+    /// the square root of `num_samples`, which must then be a square.
+    pub audio_masks: Option<usize>,
 }
 
 impl Default for SamplerParams {
@@ -60,6 +73,7 @@ impl Default for SamplerParams {
             num_samples: 1000,
             sampler: SamplerKind::Paper,
             seed: 0,
+            audio_masks: None,
         }
     }
 }
@@ -76,7 +90,41 @@ impl SamplerParams {
                 ),
             ));
         }
+        if self.audio_masks.is_some() && self.sampler != SamplerKind::Crossed {
+            return Err(Error::param(
+                "audio_masks",
+                "sets the audio masks of `sampler: crossed`; remove it or use that sampler",
+            ));
+        }
+        if self.sampler == SamplerKind::Crossed {
+            self.crossed_grid()?;
+        }
         Ok(())
+    }
+
+    /// `crossed`: the number of audio masks `A` and lyric masks `T`, with `A × T = num_samples`.
+    pub fn crossed_grid(&self) -> Result<(usize, usize)> {
+        let n = self.num_samples;
+        let a = match self.audio_masks {
+            Some(a) => a,
+            None => {
+                let root = (n as f64).sqrt().round() as usize;
+                if root * root != n {
+                    return Err(Error::param(
+                        "audio_masks",
+                        format!("`sampler: crossed` uses a grid of A audio masks × T lyric masks = num_samples, but num_samples {n} is not a square; set `audio_masks` (A) to a divisor of {n}, or make num_samples a square such as {}", root * root),
+                    ));
+                }
+                root
+            }
+        };
+        if a < 2 || n % a != 0 || n / a < 2 {
+            return Err(Error::param(
+                "audio_masks",
+                format!("is {a}, but `sampler: crossed` needs num_samples ({n}) = A audio masks × T lyric masks with A ≥ 2 and T ≥ 2; choose A dividing {n}"),
+            ));
+        }
+        Ok((a, n / a))
     }
 
     /// Draws `num_samples x d` binary masks; row 0 is all ones.
@@ -107,9 +155,50 @@ impl SamplerParams {
                         row[j] = 0;
                     }
                 }
+                SamplerKind::Crossed => {
+                    return Err(Error::param(
+                        "sampler",
+                        "`crossed` crosses audio masks with lyric masks; it draws a neighbourhood over both modalities (`method: musiclime`)",
+                    ))
+                }
             }
         }
         Ok(masks)
+    }
+
+    /// `crossed`: `A × T` rows over `d_audio` audio features then `d_lyrics` lyric features.
+    pub fn sample_crossed(&self, d_audio: usize, d_lyrics: usize) -> Result<Array2<u8>> {
+        self.check()?;
+        if d_audio == 0 || d_lyrics == 0 {
+            return Err(Error::param(
+                "sampler",
+                "`crossed` needs audio components and lyric words; this instance lacks one of them (use sampler: paper)",
+            ));
+        }
+        let (a, t) = self.crossed_grid()?;
+        let paper = |rows: usize, d: usize, rng: &mut ChaCha8Rng| {
+            let mut masks = Array2::<u8>::ones((rows, d));
+            for mut row in masks.rows_mut().into_iter().skip(1) {
+                let mut word = 0u64;
+                for (j, cell) in row.iter_mut().enumerate() {
+                    if j % 64 == 0 {
+                        word = rng.next_u64();
+                    }
+                    *cell = ((word >> (j % 64)) & 1) as u8;
+                }
+            }
+            masks
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let audio = paper(a, d_audio, &mut rng);
+        let lyrics = paper(t, d_lyrics, &mut rng);
+        Ok(Array2::from_shape_fn(
+            (a * t, d_audio + d_lyrics),
+            |(r, j)| match j < d_audio {
+                true => audio[[r / t, j]],
+                false => lyrics[[r % t, j - d_audio]],
+            },
+        ))
     }
 }
 
@@ -157,7 +246,19 @@ pub fn perturb(
     params: &SamplerParams,
 ) -> Result<Perturbations> {
     let features = modality.features_of(space);
-    let masks = params.sample(features.len())?;
+    let masks = match params.sampler {
+        SamplerKind::Crossed => {
+            if modality != PerturbedModality::Both {
+                return Err(Error::param(
+                    "sampler",
+                    "`crossed` crosses audio masks with lyric masks, but this explainer perturbs one modality (lime_audio / lime_lyrics); use `sampler: paper` (a split model still encodes the modality held fixed only once)",
+                ));
+            }
+            let d_audio = space.indices_of(Modality::Audio).len();
+            params.sample_crossed(d_audio, features.len() - d_audio)?
+        }
+        _ => params.sample(features.len())?,
+    };
     Ok(Perturbations {
         features,
         masks,
@@ -235,6 +336,7 @@ mod tests {
             num_samples: 500,
             sampler: SamplerKind::LimeText,
             seed: 1,
+            audio_masks: None,
         }
         .sample(12)
         .unwrap();
@@ -242,6 +344,51 @@ mod tests {
             let off = row.iter().filter(|b| **b == 0).count();
             assert!((1..=12).contains(&off));
         }
+    }
+
+    #[test]
+    fn crossed_rows_are_every_audio_mask_next_to_every_lyric_mask() {
+        let params = SamplerParams {
+            num_samples: 12,
+            sampler: SamplerKind::Crossed,
+            seed: 5,
+            audio_masks: Some(3),
+        };
+        let masks = params.sample_crossed(7, 70).unwrap();
+        assert_eq!(masks.dim(), (12, 77));
+        assert!(masks.row(0).iter().all(|b| *b == 1));
+        for r in 0..12 {
+            let (a, t) = (r / 4, r % 4);
+            // same audio mask across a block of T rows, same lyric mask every T rows
+            assert_eq!(masks.slice(ndarray::s![r, ..7]), masks.slice(ndarray::s![a * 4, ..7]));
+            assert_eq!(masks.slice(ndarray::s![r, 7..]), masks.slice(ndarray::s![t, 7..]));
+        }
+        // the lyric masks span more than one 64-bit draw and differ from one another
+        assert_ne!(masks.slice(ndarray::s![1, 7..]), masks.slice(ndarray::s![2, 7..]));
+        assert_eq!(params.sample_crossed(7, 70).unwrap(), masks);
+    }
+
+    #[test]
+    fn crossed_grids_must_multiply_to_num_samples() {
+        let crossed = |n, a| SamplerParams {
+            num_samples: n,
+            sampler: SamplerKind::Crossed,
+            seed: 0,
+            audio_masks: a,
+        };
+        assert_eq!(crossed(100, None).crossed_grid().unwrap(), (10, 10));
+        assert_eq!(crossed(100, Some(4)).crossed_grid().unwrap(), (4, 25));
+        let e = crossed(1000, None).check().unwrap_err().to_string();
+        assert!(e.contains("audio_masks") && e.contains("square"), "{e}");
+        let e = crossed(100, Some(7)).check().unwrap_err().to_string();
+        assert!(e.contains("audio_masks") && e.contains("divid"), "{e}");
+        assert!(crossed(100, Some(50)).check().is_ok());
+        assert!(crossed(100, Some(100)).check().is_err());
+        let paper_with_grid = SamplerParams {
+            audio_masks: Some(4),
+            ..Default::default()
+        };
+        assert!(paper_with_grid.check().is_err());
     }
 
     #[test]

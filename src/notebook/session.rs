@@ -127,6 +127,7 @@ impl Experiment {
             &RunOptions {
                 fresh,
                 progress: false,
+                ..RunOptions::default()
             },
         )?;
         Ok(RunResult {
@@ -262,6 +263,8 @@ impl Explainer {
                 top_labels: None,
                 threshold: None,
                 batch_size: 64,
+                audio_masks: None,
+                max_batch: None,
             },
             seed: 0,
         }
@@ -325,7 +328,8 @@ impl Explainer {
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
         let mut params = explain_params(&self.config, self.seed)?;
         params.modality = modality_for(model.as_ref(), params.modality, "Explainer::method")?;
-        let predictor = instance_predictor(model.as_ref(), &factorization, &lyrics)?;
+        let predictor =
+            instance_predictor(model.as_ref(), &factorization, &lyrics, params.max_batch)?;
         let outcome = explain_instance_with(
             predictor.as_ref(),
             &factorization,

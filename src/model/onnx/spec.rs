@@ -22,6 +22,15 @@
 //! patching: {frames: 187, hop: 187, reduce: mean}
 //! ```
 //!
+//! Memory and hardware: `max_batch` caps the model items (clips × patches) one ONNX Runtime run
+//! receives, whatever the explainer's `batch_size`, and `execution_providers` lists where to run
+//! in order of preference (`cpu`, `cuda`; a list without `cpu` is strict):
+//!
+//! ```yaml
+//! max_batch: 16
+//! execution_providers: [cuda, cpu]
+//! ```
+//!
 //! A model split into several graphs (an audio encoder, a text encoder and a fusion head)
 //! replaces `onnx:` by `stages:`, each naming its file and the tensors it reads and writes;
 //! stages run in order and a later stage may read an earlier stage's outputs:
@@ -64,6 +73,66 @@ pub struct ModelSpec {
     /// whole clip is one input).
     #[serde(default)]
     pub patching: Option<PatchingSpec>,
+    /// The most model items (clips × patches) one ONNX Runtime run receives (default
+    /// [`DEFAULT_MAX_BATCH`]): the cap on the memory of the model's activations.
+    #[serde(default)]
+    pub max_batch: Option<usize>,
+    /// Where to run, in order of preference (default `[cpu]`): `cuda` falls back to `cpu`
+    /// with a warning when ONNX Runtime has no CUDA, unless `cpu` is not listed.
+    #[serde(default)]
+    pub execution_providers: Option<Vec<ExecutionProvider>>,
+}
+
+/// Model items per ONNX Runtime run when `max_batch` is not set: a CNN tagger with about
+/// 85 MB of activations per 3 s patch (musicnn) then peaks near 1.4 GB, and a transformer
+/// with 512-token inputs well under that.
+pub const DEFAULT_MAX_BATCH: usize = 16;
+
+/// An ONNX Runtime execution provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionProvider {
+    /// The CPU (always available).
+    Cpu,
+    /// NVIDIA GPUs through CUDA (`onnxruntime-gpu`).
+    Cuda,
+}
+
+impl ExecutionProvider {
+    /// The name as written in model.yaml, configs and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecutionProvider::Cpu => "cpu",
+            ExecutionProvider::Cuda => "cuda",
+        }
+    }
+}
+
+impl std::str::FromStr for ExecutionProvider {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(ExecutionProvider::Cpu),
+            "cuda" => Ok(ExecutionProvider::Cuda),
+            other => Err(Error::input(
+                "execution_providers",
+                format!("unknown execution provider `{other}`; use `cuda` or `cpu`"),
+            )),
+        }
+    }
+}
+
+/// Checks a list of execution providers: not empty, no repeats.
+pub fn check_execution_providers(list: &[ExecutionProvider], key: &str) -> Result<()> {
+    if list.is_empty() {
+        return Err(Error::input(key, "list at least one of `cuda`, `cpu`"));
+    }
+    for (i, p) in list.iter().enumerate() {
+        if list[..i].contains(p) {
+            return Err(Error::input(key, format!("`{}` is listed twice", p.name())));
+        }
+    }
+    Ok(())
 }
 
 /// `patching:`: the audio input is cut into patches of `frames` frames (samples, for a
@@ -436,6 +505,15 @@ impl ModelSpec {
                     "attention outputs of patched models are not supported; remove `outputs.attention` or `patching`",
                 ));
             }
+        }
+        if self.max_batch == Some(0) {
+            return Err(Error::input(
+                "max_batch",
+                "must be at least 1 (the most clips × patches one model run receives)",
+            ));
+        }
+        if let Some(list) = &self.execution_providers {
+            check_execution_providers(list, "execution_providers")?;
         }
         if self.intra_threads == Some(0) {
             return Err(Error::input("intra_threads", "must be at least 1"));
