@@ -16,7 +16,9 @@ are. OUT_DIR receives
 * `tokenizer.json` (models that read lyrics) and `model.yaml` (musiclime's model spec).
 
 The graphs are exported with opset 17 and the TorchScript exporter (`dynamo=False`), dynamic
-batch (and sequence) axes, eager attention. The export is written to a temporary directory
+batch (and sequence) axes, eager attention. `--attention separate` moves the attention maps
+into second copies of the encoders (`audio_attention.onnx`, `text_attention.onnx`), so that
+predictions do not compute them; `--attention none` leaves them out. The export is written to a temporary directory
 beside OUT_DIR, checked, and only then renamed to OUT_DIR: every run ends with ONNX Runtime
 compared against the PyTorch model on real audio and lyrics (probabilities and every
 attention map within --tolerance, default 1e-4, at full and batch size 1 and, for text, at a
