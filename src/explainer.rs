@@ -16,7 +16,7 @@ use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
-use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts};
+use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts, RunSettings};
 use crate::neighborhood::sampler::SamplerKind;
 use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
@@ -32,9 +32,9 @@ pub struct ExplainParams {
     /// Number of perturbed samples composed together (and prepared while the model runs the
     /// previous ones).
     pub batch_size: usize,
-    /// The most model items (clips × patches) one model run receives (default: the model's own
-    /// cap, `max_batch` in its model.yaml).
-    pub max_batch: Option<usize>,
+    /// How the model runs: the most model items (clips × patches) one run receives (default:
+    /// the model's own cap, `max_batch` in its model.yaml), and memoisation.
+    pub run: RunSettings,
     /// Kernel, surrogate and labels.
     pub refit: RefitParams,
 }
@@ -45,7 +45,7 @@ impl Default for ExplainParams {
             modality: PerturbedModality::Both,
             sampler: SamplerParams::default(),
             batch_size: 64,
-            max_batch: None,
+            run: RunSettings::default(),
             refit: RefitParams::default(),
         }
     }
@@ -112,7 +112,7 @@ pub fn explain_instance(
     params: &ExplainParams,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ExplainOutcome> {
-    let predictor = instance_predictor(model, audio, lyrics, params.max_batch)?;
+    let predictor = instance_predictor(model, audio, lyrics, params.run)?;
     explain_instance_with(predictor.as_ref(), audio, lyrics, model, params, progress)
 }
 
@@ -129,7 +129,7 @@ pub fn explain_instance_with(
     if params.batch_size == 0 {
         return Err(Error::param("batch_size", "must be at least 1"));
     }
-    if params.max_batch == Some(0) {
+    if params.run.max_batch == Some(0) {
         return Err(Error::param(
             "max_batch",
             "must be at least 1 (the most clips × patches one model run receives)",

@@ -16,9 +16,9 @@ use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
-use musiclime::model::load_model_with;
 use musiclime::model::onnx::spec::{ExecutionProvider, ModelSpec};
 use musiclime::model::onnx::LoadOptions;
+use musiclime::model::{load_model_with, RunSettings};
 use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
@@ -41,7 +41,7 @@ enum Command {
     /// Fit surrogates on a saved neighbourhood (Parquet) without calling any model.
     Refit(RefitArgs),
     /// Explain one song (audio file + lyrics file) with MusicLIME.
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
     /// Write the synthetic benchmark: tracks with planted class evidence and their ground truth.
     Synth(SynthArgs),
     /// Run an experiment config: every explainer on every instance, then the tables.
@@ -237,6 +237,10 @@ struct ExplainArgs {
     /// `max_batch`, 16 unless its model.yaml says otherwise); bounds the model's memory.
     #[arg(long)]
     max_batch: Option<usize>,
+    /// Run every model item, even ones seen before in this explanation (for comparisons; the
+    /// explanation is the same).
+    #[arg(long)]
+    no_memoise: bool,
     /// paper | lime_text | crossed (split models: A audio masks × T lyric masks).
     #[arg(long, default_value = "paper")]
     sampler: String,
@@ -426,7 +430,10 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             audio_masks: args.audio_masks,
         },
         batch_size: args.batch_size,
-        max_batch: args.max_batch,
+        run: RunSettings {
+            max_batch: args.max_batch,
+            memoise: !args.no_memoise,
+        },
         refit: refit_params,
     };
     let bar =
@@ -652,7 +659,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Refit(args) => run_refit(args),
-        Command::Explain(args) => run_explain(args),
+        Command::Explain(args) => run_explain(*args),
         Command::Synth(args) => run_synth(args),
         Command::Run(args) => run_experiment(args),
         Command::Validate(args) => validate_experiment(args),

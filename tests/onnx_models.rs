@@ -174,7 +174,7 @@ fn the_fast_path_agrees_with_composing_inputs() {
         let masks: Vec<Vec<bool>> = (0..8)
             .map(|r| (0..n).map(|j| (j * 7 + r * 3) % 5 != 0 || r == 0).collect())
             .collect();
-        let fast = instance_predictor(&model, &factorization, &lyrics, None).unwrap();
+        let fast = instance_predictor(&model, &factorization, &lyrics, Default::default()).unwrap();
         let fast_probs = fast.run(fast.prepare(&masks, 0).unwrap()).unwrap();
         let composed: Vec<ModelInput> = masks
             .iter()

@@ -95,7 +95,7 @@ fn patched_clip_scores_match_onnxruntime_on_the_naive_and_fast_paths() {
         )
         .unwrap();
         let lyrics = LyricFeatures::new("", &LyricsParams::default()).unwrap();
-        let fast = instance_predictor(&model, &factorization, &lyrics, None).unwrap();
+        let fast = instance_predictor(&model, &factorization, &lyrics, Default::default()).unwrap();
         let keep = vec![vec![true; factorization.len()]];
         let fast = fast.run(fast.prepare(&keep, 0).unwrap()).unwrap();
         for (path, got) in [("naive", naive.row(0)), ("fast", fast.row(0))] {

@@ -196,6 +196,17 @@ pub struct ExplainerConfig {
     /// `max_batch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_batch: Option<usize>,
+    /// Run each distinct model item once (default `true`; `false` for comparisons only).
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub memoise: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_num_samples() -> usize {
@@ -453,7 +464,10 @@ impl ExplainerConfig {
             return Err("`batch_size` must be at least 1".into());
         }
         if self.max_batch == Some(0) {
-            return Err("`max_batch` must be at least 1 (the most clips × patches one model run receives)".into());
+            return Err(
+                "`max_batch` must be at least 1 (the most clips × patches one model run receives)"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -105,7 +105,10 @@ pub(crate) fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<E
             audio_masks: explainer.audio_masks,
         },
         batch_size: explainer.batch_size,
-        max_batch: explainer.max_batch,
+        run: crate::model::RunSettings {
+            max_batch: explainer.max_batch,
+            memoise: explainer.memoise,
+        },
         refit: RefitParams {
             kernel: KernelParams {
                 kernel: explainer.kernel,
@@ -182,7 +185,10 @@ pub fn validate(config_path: &Path, options: &RunOptions) -> Result<String> {
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        match load_model_with(&model_path(spec, config_path), &options.load_options(&config)) {
+        match load_model_with(
+            &model_path(spec, config_path),
+            &options.load_options(&config),
+        ) {
             Ok(model) => {
                 models.insert(name.clone(), model);
             }
@@ -276,8 +282,11 @@ pub fn run_config(
     }
     let mut models: BTreeMap<String, Box<dyn Classifier>> = BTreeMap::new();
     for (name, spec) in &config.models {
-        let model = load_model_with(&model_path(spec, config_path), &options.load_options(&config))
-            .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
+        let model = load_model_with(
+            &model_path(spec, config_path),
+            &options.load_options(&config),
+        )
+        .map_err(|e| Error::in_file(config_path, format!("at `models.{name}`: {e}")))?;
         models.insert(name.clone(), model);
     }
     check_methods_match_models(&config, &models, config_path)?;
@@ -382,12 +391,8 @@ pub fn run_config(
                 let bar = multi.add(ProgressBar::new(explainer.num_samples as u64));
                 bar.set_style(bar_style("{msg:>12} [{bar:40}] {pos}/{len} samples"));
                 bar.set_message(instance.id.clone());
-                let predictor = instance_predictor(
-                    model.as_ref(),
-                    factorization,
-                    &lyrics,
-                    params.max_batch,
-                )?;
+                let predictor =
+                    instance_predictor(model.as_ref(), factorization, &lyrics, params.run)?;
                 let outcome = explain_instance_with(
                     predictor.as_ref(),
                     factorization,
@@ -631,9 +636,19 @@ fn check_methods_match_models(
 ) -> Result<()> {
     for (i, explainer) in config.explainers.iter().enumerate() {
         let crossed = std::iter::once(explainer.sampler)
-            .chain(config.grid.get("sampler").into_iter().flatten().filter_map(|v| {
-                serde_norway::from_value::<crate::neighborhood::sampler::SamplerKind>(v.clone()).ok()
-            }))
+            .chain(
+                config
+                    .grid
+                    .get("sampler")
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| {
+                        serde_norway::from_value::<crate::neighborhood::sampler::SamplerKind>(
+                            v.clone(),
+                        )
+                        .ok()
+                    }),
+            )
             .any(|s| s == crate::neighborhood::sampler::SamplerKind::Crossed);
         if crossed {
             if let Err(why) = models[&explainer.model].separable() {

@@ -364,18 +364,12 @@ pub fn write_tables(
         "model_seconds".into(),
         records.iter().map(|r| r.model_seconds).collect::<Vec<_>>(),
     ));
-    let counts: [(&str, fn(&crate::model::ModelCounts) -> u64); 4] = [
-        ("model_items_run", |c| c.items_run),
-        ("model_items_saved", |c| c.items_saved),
-        ("encoder_items_run", |c| c.encoder_items_run),
-        ("encoder_items_saved", |c| c.encoder_items_saved),
-    ];
-    for (name, count) in counts {
+    for (i, name) in crate::model::ModelCounts::COLUMNS.iter().enumerate() {
         columns.push(Column::new(
-            name.into(),
+            (*name).into(),
             records
                 .iter()
-                .map(|r| count(&r.model_items))
+                .map(|r| r.model_items.values()[i])
                 .collect::<Vec<_>>(),
         ));
     }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::memo::{Counter, KeyWriter, ModelCounts, SlotValues, Slots};
+use super::memo::{Counter, KeyWriter, ModelCounts, RunSettings, SlotValues, Slots};
 use super::{
     validate_probabilities, validate_tag_scores, Classifier, InstancePredictor, ModelInput,
     PreparedBatch,
@@ -43,12 +43,12 @@ struct Plan {
 }
 
 impl<'a> Composing<'a> {
-    /// Prepares `audio` and `lyrics` for `model`; at most `max_batch` inputs per call.
+    /// Prepares `audio` and `lyrics` for `model`; at most `settings.max_batch` inputs per call.
     pub fn new(
         model: &'a dyn Classifier,
         audio: &'a dyn Factorization,
         lyrics: &'a LyricFeatures,
-        max_batch: Option<usize>,
+        settings: RunSettings,
     ) -> Self {
         let clip_bytes = audio.signal_len().max(1) * std::mem::size_of::<f32>();
         let fits = (COMPOSE_BUDGET_BYTES / clip_bytes).max(1);
@@ -56,8 +56,8 @@ impl<'a> Composing<'a> {
             model,
             audio,
             lyrics,
-            per_call: max_batch.map_or(fits, |m| m.clamp(1, fits)),
-            slots: Mutex::new(Slots::default()),
+            per_call: settings.max_batch.map_or(fits, |m| m.clamp(1, fits)),
+            slots: Mutex::new(Slots::new(settings.memoise)),
             scores: Mutex::new(SlotValues::new(model.class_names().len())),
             counter: Counter::default(),
         }

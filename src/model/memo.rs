@@ -3,6 +3,7 @@
 //! A model item (a clip, a patch of a clip, an encoder's input) is a pure function of part of
 //! the perturbed sample's mask: the key. Two items with the same key are the same input, so the
 //! model runs once per distinct key and every later occurrence reads the stored result.
+//! Memoisation can be switched off ([`RunSettings::memoise`]) to compare against it.
 //! Slots are handed out in order of first appearance when a batch is prepared and filled in the
 //! same order when it runs, so results never depend on thread counts or timing.
 
@@ -61,32 +62,49 @@ impl KeyWriter {
 }
 
 /// Distinct keys in order of first appearance, each with its slot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Slots {
     map: HashMap<ItemKey, usize>,
+    /// `false`: every item gets a new slot (memoisation off, for comparisons).
+    memoise: bool,
+    assigned: usize,
 }
 
 impl Slots {
+    /// No keys yet; with `memoise` off, every key is treated as new.
+    pub fn new(memoise: bool) -> Self {
+        Slots {
+            map: HashMap::new(),
+            memoise,
+            assigned: 0,
+        }
+    }
+
     /// The slot of `key`, and whether the key is new (its item must be computed).
     pub fn assign(&mut self, key: ItemKey) -> (usize, bool) {
-        let next = self.map.len();
+        let next = self.assigned;
+        if !self.memoise {
+            self.assigned += 1;
+            return (next, true);
+        }
         match self.map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(next);
+                self.assigned += 1;
                 (next, true)
             }
         }
     }
 
-    /// Number of distinct keys so far.
+    /// Number of slots handed out so far.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.assigned
     }
 
-    /// Whether no key has been seen.
+    /// Whether no slot has been handed out.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.assigned == 0
     }
 }
 
@@ -136,6 +154,24 @@ impl SlotValues {
     }
 }
 
+/// How a prepared instance runs its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// The most model items one run receives (default: the model's own cap).
+    pub max_batch: Option<usize>,
+    /// Run each distinct model item once (default); `false` runs every item, for comparisons.
+    pub memoise: bool,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            max_batch: None,
+            memoise: true,
+        }
+    }
+}
+
 /// How much model work an explanation took, and how much memoisation saved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelCounts {
@@ -153,6 +189,25 @@ pub struct ModelCounts {
 }
 
 impl ModelCounts {
+    /// Column names of the counts in the run's `timings` table, in the order of
+    /// [`values`](Self::values).
+    pub const COLUMNS: [&'static str; 4] = [
+        "model_items_run",
+        "model_items_saved",
+        "encoder_items_run",
+        "encoder_items_saved",
+    ];
+
+    /// The counts of [`COLUMNS`](Self::COLUMNS).
+    pub fn values(&self) -> [u64; 4] {
+        [
+            self.items_run,
+            self.items_saved,
+            self.encoder_items_run,
+            self.encoder_items_saved,
+        ]
+    }
+
     /// The counts accumulated since `earlier`.
     pub fn since(&self, earlier: &ModelCounts) -> ModelCounts {
         ModelCounts {
@@ -224,11 +279,14 @@ mod tests {
         assert_eq!(key(1, &long), key(1, &long));
         assert_ne!(key(1, &long), key(2, &long));
         assert_ne!(key(1, &long), key(1, &flipped));
-        let mut slots = Slots::default();
+        let mut slots = Slots::new(true);
         assert_eq!(slots.assign(key(0, &long)), (0, true));
         assert_eq!(slots.assign(key(0, &flipped)), (1, true));
         assert_eq!(slots.assign(key(0, &long)), (0, false));
         assert_eq!(slots.len(), 2);
+        let mut off = Slots::new(false);
+        assert_eq!(off.assign(key(0, &long)), (0, true));
+        assert_eq!(off.assign(key(0, &long)), (1, true));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use ndarray::Array2;
 use crate::error::{Error, Result};
 use crate::factorize::Factorization;
 use crate::lyrics::LyricFeatures;
-pub use memo::ModelCounts;
+pub use memo::{ModelCounts, RunSettings};
 
 /// One input to a multimodal model: a mono waveform and the lyrics.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,13 +75,13 @@ pub trait Classifier: Send + Sync {
 
     /// Prepares one instance for many masked predictions, for models with a faster route than
     /// composing every input and calling [`predict`](Classifier::predict) (the ONNX models add
-    /// stored component spectra). Runs hold at most `max_batch` model items (default: the
-    /// model's own cap). `None` (the default) means: compose, then predict.
+    /// stored component spectra), run as `settings` say. `None` (the default) means: compose,
+    /// then predict.
     fn prepare_instance<'a>(
         &'a self,
         _audio: &'a dyn Factorization,
         _lyrics: &'a LyricFeatures,
-        _max_batch: Option<usize>,
+        _settings: RunSettings,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
         Ok(None)
     }
@@ -105,17 +105,17 @@ pub trait InstancePredictor: Sync {
     fn counts(&self) -> ModelCounts;
 }
 
-/// The model's fast route for one instance, or the default (compose, then predict). Runs hold
-/// at most `max_batch` model items (default: the model's own cap).
+/// The model's fast route for one instance, or the default (compose, then predict), run as
+/// `settings` say (the cap on items per run, memoisation).
 pub fn instance_predictor<'a>(
     model: &'a dyn Classifier,
     audio: &'a dyn Factorization,
     lyrics: &'a LyricFeatures,
-    max_batch: Option<usize>,
+    settings: RunSettings,
 ) -> Result<Box<dyn InstancePredictor + 'a>> {
-    Ok(match model.prepare_instance(audio, lyrics, max_batch)? {
+    Ok(match model.prepare_instance(audio, lyrics, settings)? {
         Some(p) => p,
-        None => Box::new(compose::Composing::new(model, audio, lyrics, max_batch)),
+        None => Box::new(compose::Composing::new(model, audio, lyrics, settings)),
     })
 }
 
@@ -176,9 +176,9 @@ impl<T: Classifier + ?Sized> Classifier for &T {
         &'a self,
         audio: &'a dyn Factorization,
         lyrics: &'a LyricFeatures,
-        max_batch: Option<usize>,
+        settings: RunSettings,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
-        (**self).prepare_instance(audio, lyrics, max_batch)
+        (**self).prepare_instance(audio, lyrics, settings)
     }
 
     fn separable(&self) -> std::result::Result<(), String> {

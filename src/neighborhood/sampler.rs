@@ -360,11 +360,20 @@ mod tests {
         for r in 0..12 {
             let (a, t) = (r / 4, r % 4);
             // same audio mask across a block of T rows, same lyric mask every T rows
-            assert_eq!(masks.slice(ndarray::s![r, ..7]), masks.slice(ndarray::s![a * 4, ..7]));
-            assert_eq!(masks.slice(ndarray::s![r, 7..]), masks.slice(ndarray::s![t, 7..]));
+            assert_eq!(
+                masks.slice(ndarray::s![r, ..7]),
+                masks.slice(ndarray::s![a * 4, ..7])
+            );
+            assert_eq!(
+                masks.slice(ndarray::s![r, 7..]),
+                masks.slice(ndarray::s![t, 7..])
+            );
         }
         // the lyric masks span more than one 64-bit draw and differ from one another
-        assert_ne!(masks.slice(ndarray::s![1, 7..]), masks.slice(ndarray::s![2, 7..]));
+        assert_ne!(
+            masks.slice(ndarray::s![1, 7..]),
+            masks.slice(ndarray::s![2, 7..])
+        );
         assert_eq!(params.sample_crossed(7, 70).unwrap(), masks);
     }
 

@@ -265,6 +265,7 @@ impl Explainer {
                 batch_size: 64,
                 audio_masks: None,
                 max_batch: None,
+                memoise: true,
             },
             seed: 0,
         }
@@ -328,8 +329,7 @@ impl Explainer {
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
         let mut params = explain_params(&self.config, self.seed)?;
         params.modality = modality_for(model.as_ref(), params.modality, "Explainer::method")?;
-        let predictor =
-            instance_predictor(model.as_ref(), &factorization, &lyrics, params.max_batch)?;
+        let predictor = instance_predictor(model.as_ref(), &factorization, &lyrics, params.run)?;
         let outcome = explain_instance_with(
             predictor.as_ref(),
             &factorization,

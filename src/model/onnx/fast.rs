@@ -29,7 +29,9 @@ use crate::error::{Error, Result};
 use crate::factorize::Factorization;
 use crate::frontend::components::ComponentSpectra;
 use crate::lyrics::LyricFeatures;
-use crate::model::memo::{Counter, ItemKey, KeyWriter, ModelCounts, SlotValues, Slots};
+use crate::model::memo::{
+    Counter, ItemKey, KeyWriter, ModelCounts, RunSettings, SlotValues, Slots,
+};
 use crate::model::{Classifier, InstancePredictor, PreparedBatch};
 
 /// Key tags: which cache a key belongs to.
@@ -64,11 +66,20 @@ struct Handoff {
     text: Vec<String>,
 }
 
-#[derive(Default)]
 struct MemoSlots {
     items: Slots,
     audio: Slots,
     text: Slots,
+}
+
+impl MemoSlots {
+    fn new(memoise: bool) -> Self {
+        MemoSlots {
+            items: Slots::new(memoise),
+            audio: Slots::new(memoise),
+            text: Slots::new(memoise),
+        }
+    }
 }
 
 /// What one prepared batch needs run.
@@ -97,7 +108,7 @@ impl<'a> FastInstance<'a> {
         model: &'a OnnxModel,
         audio: &'a dyn Factorization,
         lyrics: &'a LyricFeatures,
-        max_batch: Option<usize>,
+        settings: RunSettings,
     ) -> Result<Self> {
         let (spectra, dims) = match &model.audio {
             Some(frontend) => {
@@ -136,10 +147,10 @@ impl<'a> FastInstance<'a> {
             patches,
             lyrics,
             n_audio: audio.len(),
-            max_batch: model.max_batch(max_batch),
+            max_batch: model.max_batch(settings.max_batch),
             relevant,
             split,
-            slots: Mutex::new(MemoSlots::default()),
+            slots: Mutex::new(MemoSlots::new(settings.memoise)),
             scores: Mutex::new(SlotValues::new(classes)),
             audio_outputs: Mutex::new(TensorStore::default()),
             text_outputs: Mutex::new(TensorStore::default()),
@@ -177,7 +188,11 @@ impl<'a> FastInstance<'a> {
 
     /// Whole-clip audio features of each of `rows`, cut to the listed patches of each row
     /// (`None`: the whole clip), in order; rows in parallel.
-    fn audio_items(&self, masks: &[Vec<bool>], wanted: &[(usize, Vec<Option<usize>>)]) -> Result<NamedTensor> {
+    fn audio_items(
+        &self,
+        masks: &[Vec<bool>],
+        wanted: &[(usize, Vec<Option<usize>>)],
+    ) -> Result<NamedTensor> {
         let spectra = self
             .spectra
             .as_ref()
@@ -325,8 +340,20 @@ impl InstancePredictor for FastInstance<'_> {
             Some(handoff) => {
                 let groups = &self.model.groups;
                 for (stages, names, inputs, first, store) in [
-                    (&groups.audio, &handoff.audio, plan.audio_inputs, plan.first_new_audio, &self.audio_outputs),
-                    (&groups.text, &handoff.text, plan.text_inputs, plan.first_new_text, &self.text_outputs),
+                    (
+                        &groups.audio,
+                        &handoff.audio,
+                        plan.audio_inputs,
+                        plan.first_new_audio,
+                        &self.audio_outputs,
+                    ),
+                    (
+                        &groups.text,
+                        &handoff.text,
+                        plan.text_inputs,
+                        plan.first_new_text,
+                        &self.text_outputs,
+                    ),
                 ] {
                     if inputs.is_empty() {
                         continue;
@@ -347,12 +374,9 @@ impl InstancePredictor for FastInstance<'_> {
                 None => (0..self.model.stages.len()).collect(),
             };
             let outputs = self.run(&stage_ids, new_inputs, &[score])?;
-            let scores = self.model.activated_scores(
-                &outputs,
-                plan.new_items,
-                plan.first_row,
-                patches,
-            )?;
+            let scores =
+                self.model
+                    .activated_scores(&outputs, plan.new_items, plan.first_row, patches)?;
             let values = scores
                 .as_slice()
                 .ok_or_else(|| Error::Internal("scores are not contiguous".into()))?;
@@ -392,10 +416,7 @@ fn relevant_components(
     let Some(spectra) = spectra else {
         return vec![Vec::new()];
     };
-    let local = model
-        .audio
-        .as_ref()
-        .is_some_and(|f| f.frames_independent());
+    let local = model.audio.as_ref().is_some_and(|f| f.frames_independent());
     let reaching = |range: std::ops::Range<usize>| -> Vec<usize> {
         (0..n_audio)
             .filter(|&k| {
@@ -500,7 +521,9 @@ impl TensorStore {
                 };
                 Ok(NamedTensor {
                     name: name.clone(),
-                    shape: std::iter::once(count).chain(shape.iter().copied()).collect(),
+                    shape: std::iter::once(count)
+                        .chain(shape.iter().copied())
+                        .collect(),
                     data,
                 })
             })

@@ -72,7 +72,10 @@ impl PatchLayout {
 
 impl OnnxModel {
     /// The audio input tensor of `features` (one clip's features and shape per item).
-    pub(crate) fn audio_tensor(&self, features: Vec<(Vec<f32>, Vec<usize>)>) -> Result<NamedTensor> {
+    pub(crate) fn audio_tensor(
+        &self,
+        features: Vec<(Vec<f32>, Vec<usize>)>,
+    ) -> Result<NamedTensor> {
         let frontend = self
             .audio
             .as_ref()

@@ -151,7 +151,12 @@ impl OnnxModel {
     }
 
     /// Dimensions the spec fixes must equal the graph's fixed dimensions.
-    fn check_fixed_dimensions(&self, input: &InputSpec, stage: &Stage, shape: &[i64]) -> Result<()> {
+    fn check_fixed_dimensions(
+        &self,
+        input: &InputSpec,
+        stage: &Stage,
+        shape: &[i64],
+    ) -> Result<()> {
         let known: Vec<Option<usize>> = match input {
             InputSpec::TokenIds(t) => vec![Some(t.max_length)],
             InputSpec::AttentionMask(d) | InputSpec::WordIds(d) => {

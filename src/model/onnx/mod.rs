@@ -21,7 +21,7 @@ pub mod text;
 use ndarray::Array2;
 
 use super::attention::AttentionMap;
-use super::{Classifier, InstancePredictor, ModelInput};
+use super::{Classifier, InstancePredictor, ModelInput, RunSettings};
 use crate::error::Result;
 use crate::factorize::Factorization;
 use crate::frontend::AudioFrontend;
@@ -162,10 +162,10 @@ impl Classifier for OnnxModel {
         &'a self,
         audio: &'a dyn Factorization,
         lyrics: &'a LyricFeatures,
-        max_batch: Option<usize>,
+        settings: RunSettings,
     ) -> Result<Option<Box<dyn InstancePredictor + 'a>>> {
         Ok(Some(Box::new(fast::FastInstance::new(
-            self, audio, lyrics, max_batch,
+            self, audio, lyrics, settings,
         )?)))
     }
 }

@@ -159,7 +159,8 @@ impl OnnxModel {
         }
         let mut out = HashMap::new();
         for name in wanted {
-            let pieces: Vec<NamedTensor> = parts.iter_mut().filter_map(|p| p.remove(*name)).collect();
+            let pieces: Vec<NamedTensor> =
+                parts.iter_mut().filter_map(|p| p.remove(*name)).collect();
             if pieces.len() == parts.len() && !pieces.is_empty() {
                 out.insert(
                     name.to_string(),
