@@ -3,8 +3,8 @@
     .venv-musicnn/bin/python experiments/musicnn/bench.py
 
 Timing: one session with default options (intra-op threads = physical cores) and one with a
-single thread; per batch size (1 and 11 patches of [187, 96]), 3 warm-up runs, then the median
-and minimum of 20 (batch 1) / 10 (batch 11) runs.
+single thread; per batch size (1, 4, 11 and 32 patches of [187, 96]), 3 warm-up runs, then the
+median and minimum of 20 (batch 1 and 4) / 10 (batch 11 and 32) runs, and ms per patch.
 
 Memory: for each batch size (0 = create the session only, 1, 11, 32, 64) and each allocator
 setting (the default CPU arena; `enable_cpu_mem_arena=False`; each of those with
@@ -65,7 +65,7 @@ def timings():
         if threads:
             so.intra_op_num_threads = threads
         sess = ort.InferenceSession(ONNX, so, providers=["CPUExecutionProvider"])
-        for batch, reps in ((1, 20), (11, 10)):
+        for batch, reps in ((1, 20), (4, 20), (11, 10), (32, 10)):
             x = (rng.random((batch, 187, 96)) * 3).astype(np.float32)
             for _ in range(3):
                 sess.run(None, {"melspectrogram": x})
@@ -75,9 +75,11 @@ def timings():
                 sess.run(None, {"melspectrogram": x})
                 ts.append((time.perf_counter() - t0) * 1000)
             key = f"{'default' if not threads else '1'}_threads_batch_{batch}"
-            res[key] = {"median_ms": round(statistics.median(ts), 2), "min_ms": round(min(ts), 2),
-                        "runs": reps}
-            print(f"{key}: median {res[key]['median_ms']} ms, min {res[key]['min_ms']} ms")
+            med = statistics.median(ts)
+            res[key] = {"median_ms": round(med, 2), "min_ms": round(min(ts), 2), "runs": reps,
+                        "median_ms_per_patch": round(med / batch, 2)}
+            print(f"{key}: median {res[key]['median_ms']} ms, min {res[key]['min_ms']} ms, "
+                  f"{res[key]['median_ms_per_patch']} ms per patch")
     return res
 
 

@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import re
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

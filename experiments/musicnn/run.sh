@@ -13,7 +13,12 @@ if [ ! -x "$PY" ]; then
 fi
 "$PY" experiments/musicnn/make_clip.py
 "$PY" experiments/musicnn/convert.py
-"$PY" experiments/musicnn/check.py
+# models/musicnn/np2 (np2_batch_data.py, optional): verify the numpy >= 2 emulation too
+if [ -d models/musicnn/np2 ]; then
+    "$PY" experiments/musicnn/check.py --np2-dir models/musicnn/np2
+else
+    "$PY" experiments/musicnn/check.py
+fi
 if [ "${1:-}" = "--bench" ]; then
     "$PY" experiments/musicnn/bench.py
 fi
