@@ -8,6 +8,7 @@
 //! metrics across the repeats of one instance ([`stability`]).
 
 pub mod attention;
+pub mod audio_xai;
 pub mod fidelity;
 pub mod ground_truth;
 pub mod ranking;
