@@ -23,6 +23,7 @@ pub mod model;
 pub mod neighborhood;
 pub mod notebook;
 pub mod report;
+pub mod statistics;
 pub mod surrogate;
 pub mod synth;
 
