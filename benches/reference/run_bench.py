@@ -53,7 +53,7 @@ stay close to your heart and your eyes all the time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
-BINARY = os.path.join("target", "release", "musiclime")
+BINARY = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "musiclime")
 MODELS_DIR = os.path.join("tests", "fixtures", "bench_models")
 REFERENCE = os.path.join("benches", "reference", "musiclime_reference.py")
 REQUIREMENTS = os.path.join("benches", "reference", "requirements.txt")

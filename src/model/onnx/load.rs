@@ -86,7 +86,8 @@ impl OnnxModel {
                     format!("ONNX model file not found (named in {name}; paths are relative to model.yaml)"),
                 ));
             }
-            let mut builder = session_builder(env, provider, threads, &stage.onnx)?;
+            let cpu_arena = spec.cpu_memory_arena.unwrap_or(true);
+            let mut builder = session_builder(env, provider, threads, cpu_arena, &stage.onnx)?;
             let session = builder.commit_from_file(&stage.onnx).map_err(|e| {
                 Error::in_file(
                     &stage.onnx,

@@ -76,11 +76,13 @@ pub fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<ExecutionPr
     }
 }
 
-/// A session builder for one graph on `provider`, with `threads` intra-op threads.
+/// A session builder for one graph on `provider`, with `threads` intra-op threads and the CPU
+/// memory arena on or off.
 pub fn session_builder(
     env: &Environment,
     provider: ExecutionProvider,
     threads: Option<usize>,
+    cpu_arena: bool,
     graph: &Path,
 ) -> Result<SessionBuilder> {
     let fail = |e: &dyn std::fmt::Display| {
@@ -95,10 +97,19 @@ pub fn session_builder(
     if let Some(n) = threads {
         builder = builder.with_intra_threads(n).map_err(|e| fail(&e))?;
     }
-    if provider == ExecutionProvider::Cuda {
-        builder = builder
-            .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
-            .map_err(|e| fail(&e))?;
+    // Without the arena, memory freed after a run goes back to the allocator instead of being
+    // kept for the next run; the memory pattern (pre-planned buffers per input shape) goes too.
+    builder = builder
+        .with_memory_pattern(cpu_arena)
+        .map_err(|e| fail(&e))?;
+    let cpu = ort::ep::CPU::default()
+        .with_arena_allocator(cpu_arena)
+        .build();
+    builder = match provider {
+        ExecutionProvider::Cuda => builder
+            .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure(), cpu]),
+        ExecutionProvider::Cpu => builder.with_execution_providers([cpu]),
     }
+    .map_err(|e| fail(&e))?;
     Ok(builder)
 }
