@@ -159,6 +159,8 @@ def read_float_wav(path):
         body = data[pos + 8:pos + 8 + size]
         if tag == b"fmt ":
             fmt, channels, rate = struct.unpack("<HHI", body[:8])
+            if fmt == 0xFFFE:  # WAVE_FORMAT_EXTENSIBLE: the format is the sub-format GUID's first two bytes
+                fmt = struct.unpack("<H", body[24:26])[0]
             if fmt != 3 or channels != 1:
                 raise SystemExit(f"{path}: expected mono float32")
         elif tag == b"data":

@@ -88,28 +88,44 @@ impl Stft {
     ///
     /// [`forward`]: Stft::forward
     pub fn inverse(&self, spectrogram: &Spectrogram, len: usize) -> Vec<f32> {
+        self.inverse_with(
+            spectrogram.frames.len(),
+            |t, buffer| buffer.copy_from_slice(&spectrogram.frames[t]),
+            len,
+        )
+    }
+
+    /// As [`inverse`](Stft::inverse), for `frames` frames that `frame` writes one at a time
+    /// into the buffer it is given (`n_fft / 2 + 1` bins), so no whole spectrogram needs to be
+    /// held (e.g. a masked copy of one).
+    pub fn inverse_with(
+        &self,
+        frames: usize,
+        frame: impl Fn(usize, &mut [Complex<f32>]),
+        len: usize,
+    ) -> Vec<f32> {
         let pad = self.n_fft / 2;
         let total = len + 2 * pad + self.n_fft;
         let mut out = vec![0.0f32; total];
         let mut norm = vec![0.0f32; total];
         let mut buffer = self.inverse.make_input_vec();
-        let mut frame = self.inverse.make_output_vec();
+        let mut samples = self.inverse.make_output_vec();
         let scale = 1.0 / self.n_fft as f32;
-        for (t, spectrum) in spectrogram.frames.iter().enumerate() {
-            buffer.copy_from_slice(spectrum);
+        for t in 0..frames {
+            frame(t, &mut buffer);
             buffer[0].im = 0.0;
             if let Some(last) = buffer.last_mut() {
                 last.im = 0.0;
             }
             self.inverse
-                .process(&mut buffer, &mut frame)
+                .process(&mut buffer, &mut samples)
                 .expect("buffer lengths come from the plan");
             let start = t * self.hop;
             for i in 0..self.n_fft {
                 if start + i >= total {
                     break;
                 }
-                out[start + i] += frame[i] * scale * self.window[i];
+                out[start + i] += samples[i] * scale * self.window[i];
                 norm[start + i] += self.window[i] * self.window[i];
             }
         }

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::stft::{Spectrogram, Stft};
+use crate::audio::stft::Stft;
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 
@@ -121,6 +121,7 @@ impl HpssParams {
                 *value = median(&mut window);
             }
         }
+        drop(magnitude);
         let cutoff_bin = (self.bass_cutoff_hz * n_fft as f32 / rate).ceil() as usize;
         let soft = |x: f32, y: f32| -> f32 {
             let (xp, yp) = (x.powf(self.power), (self.margin * y).powf(self.power));
@@ -130,44 +131,34 @@ impl HpssParams {
                 0.0
             }
         };
-        let masked = |mask: &dyn Fn(usize, usize) -> f32| Spectrogram {
-            frames: spectrum
-                .frames
-                .iter()
-                .enumerate()
-                .map(|(t, frame)| {
-                    frame
-                        .iter()
-                        .enumerate()
-                        .map(|(f, c)| c * mask(t, f))
-                        .collect()
-                })
-                .collect(),
-            n_fft,
-            hop: n_fft / 4,
-        };
+        // The smoothed magnitudes become the two soft masks in place (zero below the cutoff),
+        // and each source is transformed back frame by frame: no masked copy of the whole
+        // spectrogram is held, so a long song costs a few spectrograms, not seven.
+        for (h_row, p_row) in harmonic.iter_mut().zip(percussive.iter_mut()) {
+            for (f, (h, p)) in h_row.iter_mut().zip(p_row.iter_mut()).enumerate() {
+                let (hv, pv) = (*h, *p);
+                (*h, *p) = if f < cutoff_bin {
+                    (0.0, 0.0)
+                } else {
+                    (soft(hv, pv), soft(pv, hv))
+                };
+            }
+        }
         let len = audio.samples.len();
-        let bass = stft.inverse(&masked(&|_, f| if f < cutoff_bin { 1.0 } else { 0.0 }), len);
-        let harmonic_part = stft.inverse(
-            &masked(&|t, f| {
-                if f < cutoff_bin {
-                    0.0
-                } else {
-                    soft(harmonic[t][f], percussive[t][f])
-                }
-            }),
-            len,
-        );
-        let percussive_part = stft.inverse(
-            &masked(&|t, f| {
-                if f < cutoff_bin {
-                    0.0
-                } else {
-                    soft(percussive[t][f], harmonic[t][f])
-                }
-            }),
-            len,
-        );
+        let masked = |mask: &dyn Fn(usize, usize) -> f32| {
+            stft.inverse_with(
+                frames,
+                |t, buffer| {
+                    for (f, (out, c)) in buffer.iter_mut().zip(&spectrum.frames[t]).enumerate() {
+                        *out = c * mask(t, f);
+                    }
+                },
+                len,
+            )
+        };
+        let bass = masked(&|_, f| if f < cutoff_bin { 1.0 } else { 0.0 });
+        let harmonic_part = masked(&|t, f| harmonic[t][f]);
+        let percussive_part = masked(&|t, f| percussive[t][f]);
         let residual: Vec<f32> = (0..len)
             .map(|i| audio.samples[i] - bass[i] - harmonic_part[i] - percussive_part[i])
             .collect();
