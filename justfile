@@ -31,11 +31,27 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
 
-# End to end against the Python reference (the paper's code path) on the same ONNX models:
-# reports/bench/bench.csv and bench.md.
+# End to end against the Python reference (the paper's code path) on the same ONNX models
+# (reports/bench/bench.md), then what real models cost: model items, memoisation, the cap on
+# items per run, crossed sampling, a 5-minute song, the real musicnn when converted
+# (reports/bench/model_cost.md).
 bench *ARGS: setup
     cargo build --release
     python3 benches/reference/run_bench.py {{ARGS}}
+    python3 benches/model_cost.py {{ARGS}}
+
+# Convert the real pretrained MagnaTagATune musicnn (PyPI wheel `musicnn`) to ONNX in
+# .venv-musicnn (pinned tensorflow-cpu, tf2onnx), cut the real 30 s recording, check parity with
+# musicnn's own output: models/musicnn/ (git-ignored). Then `musiclime run configs/musicnn_mtt_real.yaml`.
+musicnn:
+    bash experiments/musicnn/run.sh
+
+# Regenerate tests/fixtures/transformers (tiny AST / RoBERTa / late-fusion models exported from
+# PyTorch with their parity reports); installs torch and transformers into .venv-export (~5.6 GB).
+export-fixtures:
+    python3 -m venv .venv-export
+    .venv-export/bin/pip install -q -r experiments/export/requirements.txt
+    .venv-export/bin/python experiments/export/make_fixtures.py
 
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.
@@ -62,6 +78,8 @@ fixtures:
     .venv-fixtures/bin/python tests/fixtures/stability/generate.py
     .venv-fixtures/bin/pip install -q -r tests/fixtures/tagger/requirements.txt
     .venv-fixtures/bin/python tests/fixtures/tagger/generate.py
+    .venv-fixtures/bin/pip install -q -r tests/fixtures/musicnn_shaped/requirements.txt
+    .venv-fixtures/bin/python tests/fixtures/musicnn_shaped/generate.py
 
 # The paper's global results regenerated from the authors' published per-class sums
 # (one folder per published file under reports/paper_figures/).

@@ -390,7 +390,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: fewer samples, no 5000-sample runs")
     ap.add_argument("--sections", default="tagger,long,split,real",
                     help="comma-separated subset of tagger,long,split,real")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # `just bench ARGS` passes the reference benchmark's flags too
     sections = set(args.sections.split(","))
     if not os.access(BINARY, os.X_OK):
         raise SystemExit(f"{BINARY} not found: run `cargo build --release` first")

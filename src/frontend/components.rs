@@ -42,6 +42,11 @@ struct SubsetSums {
 /// Largest segment group whose subset sums are precomputed (2^5 = 32 sums).
 const MAX_GROUP: usize = 5;
 
+/// Most floats the subset sums of one instance may hold (256 MiB): beyond it (a long song at a
+/// fine hop) perturbed samples are summed from the components themselves, a little slower but
+/// in memory proportional to the audio.
+const MAX_SUBSET_FLOATS: usize = 64 << 20;
+
 /// The rows of one composition, summed frame by frame from the stored component rows.
 struct Selected<'s, 'a> {
     spectra: &'s ComponentSpectra<'a>,
@@ -234,18 +239,22 @@ fn subset_sums(
     if by_segment.values().any(|m| m.len() > MAX_GROUP) {
         return Vec::new();
     }
+    let floats: usize = by_segment
+        .values()
+        .map(|members| {
+            let (first, end) = group_span(members, components);
+            (1 << members.len()) * (end - first) * stride
+        })
+        .sum();
+    if floats > MAX_SUBSET_FLOATS {
+        return Vec::new();
+    }
     by_segment
         .into_values()
         .collect::<Vec<_>>()
         .into_par_iter()
         .map(|members| {
-            // Silent components (no rows) do not widen the group's range.
-            let present = || members.iter().filter(|&&k| components[k].1.units > 0);
-            let first = present().map(|&k| components[k].0).min().unwrap_or(0);
-            let end = present()
-                .map(|&k| components[k].0 + components[k].1.units)
-                .max()
-                .unwrap_or(first);
+            let (first, end) = group_span(&members, components);
             let units = end - first;
             let mut sums = vec![0.0f32; (1 << members.len()) * units * stride];
             for subset in 1..(1usize << members.len()) {
@@ -275,6 +284,18 @@ fn subset_sums(
             }
         })
         .collect()
+}
+
+/// The rows `[first, end)` the non-silent members of a segment group reach (silent components,
+/// with no rows, do not widen it).
+fn group_span(members: &[usize], components: &[(usize, Linear)]) -> (usize, usize) {
+    let present = || members.iter().filter(|&&k| components[k].1.units > 0);
+    let first = present().map(|&k| components[k].0).min().unwrap_or(0);
+    let end = present()
+        .map(|&k| components[k].0 + components[k].1.units)
+        .max()
+        .unwrap_or(first);
+    (first, end)
 }
 
 #[cfg(test)]
