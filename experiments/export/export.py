@@ -741,7 +741,7 @@ def first_token_rows(maps: np.ndarray) -> np.ndarray:
 
 
 def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, force: bool = False,
-           attention: str = "inline", opset: int = OPSET, source: str | None = None) -> dict:
+           attention: str = "separate", opset: int = OPSET, source: str | None = None) -> dict:
     """Exports CHECKPOINT to OUT (see the module docstring); returns the parity report.
     `source` names the checkpoint in model.yaml's header (default: its path)."""
     out = out.resolve()
@@ -826,12 +826,12 @@ def main(argv=None) -> int:
                          "the repo's CC BY-SA music clips with public-domain lyrics)")
     ap.add_argument("--tolerance", type=float, default=1e-4,
                     help="largest |ONNX − PyTorch| allowed in probabilities and attention maps")
-    ap.add_argument("--attention", choices=["inline", "separate", "none"], default="inline",
-                    help="inline (default): each encoder graph also writes its stacked attention "
-                         "maps; separate: the maps come from a second copy of each encoder "
+    ap.add_argument("--attention", choices=["separate", "inline", "none"], default="separate",
+                    help="separate (default): the maps come from a second copy of each encoder "
                          "(<modality>_attention.onnx), which musiclime runs only when it reads "
                          "attention, so predictions do not pay for the maps (twice the disk); "
-                         "none: no attention outputs")
+                         "inline: each encoder graph also writes its stacked attention maps "
+                         "(computed on every prediction); none: no attention outputs")
     ap.add_argument("--opset", type=int, default=OPSET)
     ap.add_argument("--report", type=Path, help="write the parity report (JSON) here")
     args = ap.parse_args(argv)

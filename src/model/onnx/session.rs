@@ -182,6 +182,27 @@ impl OnnxModel {
             .unwrap_or(0)
     }
 
+    /// For each of `stage_ids`, the outputs it must produce so that `wanted` is computed: those
+    /// wanted, or read by a later stage that itself runs (a stage with none is skipped, e.g.
+    /// an attention graph when only scores are wanted).
+    fn needed_outputs(&self, stage_ids: &[usize], wanted: &[&str]) -> Vec<Vec<String>> {
+        let mut live: std::collections::HashSet<&str> = wanted.iter().copied().collect();
+        let mut needed = vec![Vec::new(); stage_ids.len()];
+        for (position, &s) in stage_ids.iter().enumerate().rev() {
+            let stage = &self.stages[s];
+            needed[position] = stage
+                .outputs
+                .iter()
+                .filter(|o| live.contains(o.as_str()))
+                .cloned()
+                .collect();
+            if !needed[position].is_empty() {
+                live.extend(stage.inputs.iter().map(String::as_str));
+            }
+        }
+        needed
+    }
+
     /// One ONNX Runtime run per stage on one chunk of items.
     fn run_chunk(
         &self,
@@ -191,18 +212,9 @@ impl OnnxModel {
     ) -> Result<HashMap<String, NamedTensor>> {
         let mut values: HashMap<String, NamedTensor> =
             inputs.into_iter().map(|t| (t.name.clone(), t)).collect();
-        for (position, &s) in stage_ids.iter().enumerate() {
+        let needed_by_stage = self.needed_outputs(stage_ids, wanted);
+        for (&s, needed) in stage_ids.iter().zip(&needed_by_stage) {
             let stage = &self.stages[s];
-            let needed: Vec<&String> = stage
-                .outputs
-                .iter()
-                .filter(|o| {
-                    wanted.contains(&o.as_str())
-                        || stage_ids[position + 1..]
-                            .iter()
-                            .any(|&later| self.stages[later].inputs.contains(o))
-                })
-                .collect();
             if needed.is_empty() {
                 continue;
             }
