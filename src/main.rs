@@ -234,7 +234,7 @@ struct ExplainArgs {
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// The most model items (clips × patches) one model run receives (default: the model's
-    /// `max_batch`, 16 unless its model.yaml says otherwise); bounds the model's memory.
+    /// `max_batch`, 8 unless its model.yaml says otherwise); bounds the model's memory.
     #[arg(long)]
     max_batch: Option<usize>,
     /// Run every model item, even ones seen before in this explanation (for comparisons; the

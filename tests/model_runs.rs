@@ -175,7 +175,7 @@ fn one_model_run_never_holds_more_than_max_batch_items() {
         peak < 1000.0,
         "peak resident memory {peak} MB with max_batch 4"
     );
-    // The default cap (16) applies whatever the batch size.
+    // The default cap (8) applies whatever the batch size.
     let default = dir.path().join("default");
     let out = explain(
         dir.path(),
@@ -191,7 +191,7 @@ fn one_model_run_never_holds_more_than_max_batch_items() {
         ],
     );
     assert_success(&out);
-    assert_eq!(items(&default)["largest_run"], 16);
+    assert_eq!(items(&default)["largest_run"], 8);
 }
 
 #[test]

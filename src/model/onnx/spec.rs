@@ -27,7 +27,7 @@
 //! in order of preference (`cpu`, `cuda`; a list without `cpu` is strict):
 //!
 //! ```yaml
-//! max_batch: 16
+//! max_batch: 8
 //! execution_providers: [cuda, cpu]
 //! ```
 //!
@@ -88,10 +88,10 @@ pub struct ModelSpec {
     pub cpu_memory_arena: Option<bool>,
 }
 
-/// Model items per ONNX Runtime run when `max_batch` is not set: a CNN tagger with about
-/// 85 MB of activations per 3 s patch (musicnn) then peaks near 1.4 GB, and a transformer
-/// with 512-token inputs well under that.
-pub const DEFAULT_MAX_BATCH: usize = 16;
+/// Model items per ONNX Runtime run when `max_batch` is not set. ONNX Runtime holds about 50 MB
+/// per 3 s patch of a musicnn-style CNN tagger and about 60 MB per clip of a tiny AST, so 8
+/// items peak near 0.6 to 1 GB; on the CPU larger runs are no faster (measured from 1 to 64).
+pub const DEFAULT_MAX_BATCH: usize = 8;
 
 /// An ONNX Runtime execution provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
