@@ -281,7 +281,7 @@ pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
 
 /// The global importances as a table.
 pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
-    let polars = |e: PolarsError| Error::Numeric(format!("building the global table: {e}"));
+    let polars = |e: PolarsError| Error::table(e);
     DataFrame::new(
         global.len(),
         vec![
@@ -362,7 +362,7 @@ pub fn write_global(
                 .collect();
             frame
                 .insert_column(1, Column::new("class".into(), column))
-                .map_err(|e| Error::Numeric(e.to_string()))?;
+                .map_err(Error::table)?;
         }
         Ok(())
     };
@@ -399,7 +399,7 @@ pub fn write_global(
             ),
         ],
     )
-    .map_err(|e| Error::Numeric(e.to_string()))?;
+    .map_err(Error::table)?;
     named(&mut frame, top.iter().map(|(l, _, _)| *l).collect())?;
     let style = TableStyle {
         directions: vec![("average_importance".into(), Direction::Higher)],

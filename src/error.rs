@@ -38,6 +38,15 @@ pub enum Error {
     /// A numerical routine could not produce a finite answer.
     #[error("numerical failure: {0}")]
     Numeric(String),
+    /// A value could not be written as JSON or YAML.
+    #[error("could not serialize {0}")]
+    Serialization(String),
+    /// A table could not be built or written (Polars).
+    #[error("table: {0}")]
+    Table(String),
+    /// A chart, image or sound could not be drawn or encoded.
+    #[error("could not encode {0}")]
+    Encoding(String),
     /// musiclime broke one of its own invariants (a bug, not the user's input).
     #[error("internal error: {0}")]
     Internal(String),
@@ -73,11 +82,30 @@ impl Error {
         }
     }
 
+    /// Serializing `what` failed with `error`.
+    pub fn serialization(what: &str, error: impl std::fmt::Display) -> Self {
+        Error::Serialization(format!("{what}: {error}"))
+    }
+
+    /// Building or writing a table failed with `error`.
+    pub fn table(error: impl std::fmt::Display) -> Self {
+        Error::Table(error.to_string())
+    }
+
+    /// Drawing or encoding `what` failed with `error`.
+    pub fn encoding(what: &str, error: impl std::fmt::Debug) -> Self {
+        Error::Encoding(format!("{what}: {error:?}"))
+    }
+
     /// The process exit status for this error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Param { .. } | Error::Io { .. } => 2,
-            Error::Numeric(_) | Error::Internal(_) => 1,
+            Error::Numeric(_)
+            | Error::Serialization(_)
+            | Error::Table(_)
+            | Error::Encoding(_)
+            | Error::Internal(_) => 1,
         }
     }
 }

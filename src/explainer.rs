@@ -12,7 +12,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::explain::{refit, Explanation, LabelChoice, RefitParams};
+use crate::explanation::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
@@ -251,7 +251,7 @@ impl ExplainOutcome {
     /// `None` when the explanation has no audio features.
     pub fn top_audio_mask(
         &self,
-        label: &crate::explain::LabelExplanation,
+        label: &crate::explanation::LabelExplanation,
         n_audio: usize,
         top_k: usize,
     ) -> Option<Vec<bool>> {

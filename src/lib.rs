@@ -6,17 +6,18 @@
 //! Every stage is a plain value in and a plain value out (see `README.md`, "Architecture"):
 //! lyric features ([`lyrics`]), the feature space ([`features`]), neighbourhood sampling,
 //! distances and kernels, and Parquet storage ([`neighborhood`]), the local surrogate with
-//! lime-exact feature selection ([`surrogate`]), and the [`explain::Explanation`] value.
+//! lime-exact feature selection ([`surrogate`]), and the [`explanation::Explanation`] value.
 
 pub mod aggregate;
 pub mod audio;
 pub mod error;
 pub mod experiment;
-pub mod explain;
 pub mod explainer;
+pub mod explanation;
 pub mod factorize;
 pub mod features;
 pub mod frontend;
+pub mod fs;
 pub mod lyrics;
 pub mod metrics;
 pub mod model;
@@ -34,7 +35,7 @@ pub use polars;
 pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::experiment::config::Method;
-    pub use crate::explain::{refit, Explanation, LabelChoice, LabelExplanation, RefitParams};
+    pub use crate::explanation::{refit, Explanation, LabelChoice, LabelExplanation, RefitParams};
     pub use crate::features::{Feature, FeatureSpace, Modality};
     pub use crate::lyrics::{LyricFeatures, LyricUnit, LyricsParams};
     pub use crate::neighborhood::io::{read_neighborhood, write_neighborhood};

@@ -10,16 +10,17 @@ use musiclime::aggregate;
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::runner::{run, validate, RunOptions};
-use musiclime::explain::{refit, LabelChoice, LabelRef, RefitParams};
 use musiclime::explainer::{explain_instance, modality_for, ExplainParams};
+use musiclime::explanation::{refit, LabelChoice, LabelRef, RefitParams};
 use musiclime::factorize::{factorize, FactorizationKind};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
+use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::onnx::spec::{ExecutionProvider, ModelSpec};
 use musiclime::model::onnx::LoadOptions;
 use musiclime::model::{load_model_with, RunSettings};
-use musiclime::neighborhood::io::{read_neighborhood, write_atomically, write_neighborhood};
+use musiclime::neighborhood::io::{read_neighborhood, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
 use musiclime::surrogate::{FeatureSelection, SurrogateParams, WeightSort, ALL_FEATURES};
@@ -324,8 +325,8 @@ fn run_refit(args: RefitArgs) -> Result<()> {
 }
 
 fn pretty(value: &serde_json::Value) -> Result<String> {
-    let mut json = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Numeric(format!("could not encode JSON: {e}")))?;
+    let mut json =
+        serde_json::to_string_pretty(value).map_err(|e| Error::serialization("JSON", e))?;
     json.push('\n');
     Ok(json)
 }
@@ -440,7 +441,7 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         ProgressBar::with_draw_target(Some(args.num_samples as u64), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} samples, ETA {eta}")
-            .map_err(|e| Error::Numeric(e.to_string()))?
+            .map_err(|e| Error::Internal(format!("progress bar template: {e}")))?
             .progress_chars("=> "),
     );
     bar.set_message(format!("explaining with {}", model.name()));

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 /// The sources of a synthetic track, in stem order.
 pub const SYNTH_SOURCES: [&str; 4] = ["vocals", "drums", "bass", "other"];
@@ -310,8 +310,8 @@ impl SynthParams {
             truth.insert(track.id.clone(), track.truth.clone());
             tracks.push(track);
         }
-        let json =
-            serde_json::to_string_pretty(&truth).map_err(|e| Error::Numeric(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&truth)
+            .map_err(|e| Error::serialization("ground_truth.json", e))?;
         write_atomically(
             &dir.join("ground_truth.json"),
             format!("{json}\n").as_bytes(),

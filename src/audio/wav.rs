@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Audio;
 use crate::error::{Error, Result};
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 /// Sample encoding of a written WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

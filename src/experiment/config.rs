@@ -181,7 +181,7 @@ pub struct ExplainerConfig {
     pub audio_masks: Option<usize>,
     /// Explicit labels, by class index or name (the predicted label is always added).
     #[serde(default)]
-    pub labels: Option<Vec<crate::explain::LabelRef>>,
+    pub labels: Option<Vec<crate::explanation::LabelRef>>,
     /// Or the top K labels.
     #[serde(default)]
     pub top_labels: Option<usize>,
@@ -491,8 +491,8 @@ impl ExplainerConfig {
 
     /// Which labels this explainer explains (`labels`, `top_labels` or `threshold`; default:
     /// the predicted label).
-    pub fn label_choice(&self) -> crate::explain::LabelChoice {
-        use crate::explain::LabelChoice;
+    pub fn label_choice(&self) -> crate::explanation::LabelChoice {
+        use crate::explanation::LabelChoice;
         match (&self.labels, self.top_labels, self.threshold) {
             (Some(l), _, _) => LabelChoice::Labels(l.clone()),
             (None, Some(k), _) => LabelChoice::TopLabels(k),
@@ -506,10 +506,11 @@ impl ExplainerConfig {
         if cell.values.is_empty() {
             return Ok(self.clone());
         }
-        let mut value = serde_norway::to_value(self).map_err(|e| Error::Numeric(e.to_string()))?;
+        let mut value =
+            serde_norway::to_value(self).map_err(|e| Error::serialization("an explainer", e))?;
         let map = value
             .as_mapping_mut()
-            .ok_or_else(|| Error::Numeric("explainer is not a mapping".into()))?;
+            .ok_or_else(|| Error::Internal("explainer is not a mapping".into()))?;
         for (key, v) in &cell.values {
             if matches!(key.as_str(), "name" | "method" | "model") {
                 return Err(Error::param(

@@ -23,10 +23,11 @@ use crate::audio::decode::decode_file;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::explain::{LabelExplanation, RefitParams};
 use crate::explainer::{explain_instance_with, ExplainOutcome, ExplainParams};
+use crate::explanation::{LabelExplanation, RefitParams};
 use crate::factorize::{factorize, Factorization, SourceSegments};
 use crate::features::Feature;
+use crate::fs::{safe_file_name, write_atomically};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::fidelity::Probe;
 use crate::metrics::{Metric, Perturbation};
@@ -34,7 +35,6 @@ use crate::model::attention::AttentionMap;
 use crate::model::onnx::spec::ExecutionProvider;
 use crate::model::onnx::LoadOptions;
 use crate::model::{instance_predictor, load_model_with, Classifier, ModelInput};
-use crate::neighborhood::io::write_atomically;
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
 use crate::surrogate::SurrogateParams;
@@ -240,7 +240,8 @@ pub fn run_config(
 ) -> Result<RunReport> {
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
     let output = config.output_dir();
-    let canonical = serde_json::to_string(&config).map_err(|e| Error::Numeric(e.to_string()))?;
+    let canonical =
+        serde_json::to_string(&config).map_err(|e| Error::serialization("the config", e))?;
     let hash = fingerprint(&canonical);
     let store = ResultStore::new(&output.join("store"));
     let run_json = output.join("run.json");
@@ -409,7 +410,7 @@ pub fn run_config(
                     .iter()
                     .find(|l| l.label == outcome.predicted_label)
                     .ok_or_else(|| {
-                        Error::Numeric("the predicted label was not explained".into())
+                        Error::Internal("the predicted label was not explained".into())
                     })?;
                 let planted = truth.get(&instance.id);
                 let probe = Probe {
@@ -605,16 +606,7 @@ fn write_listenable(
     let Some(top_mask) = outcome.top_audio_mask(label, factorization.len(), top_k) else {
         return Ok(());
     };
-    let safe: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = safe_file_name(stem);
     let rest_mask: Vec<bool> = top_mask.iter().map(|on| !on).collect();
     for (suffix, mask) in [("top", top_mask), ("rest", rest_mask)] {
         let audio = Audio::new(factorization.compose(&mask), factorization.sample_rate());
@@ -804,8 +796,8 @@ impl RunManifest {
         if let (Some(map), Some(extra)) = (value.as_object_mut(), status.as_object()) {
             map.extend(extra.clone());
         }
-        let text =
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Numeric(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&value)
+            .map_err(|e| Error::serialization("run.json", e))?;
         write_atomically(&self.path, text.as_bytes())
     }
 }

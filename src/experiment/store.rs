@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::Feature;
-use crate::neighborhood::io::write_atomically;
+use crate::fs::{safe_file_name, write_atomically};
 
 /// One explained label, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,19 +118,6 @@ pub struct ResultStore {
     dir: PathBuf,
 }
 
-/// Keeps file names portable: letters, digits, `-`, `_`, `.`, `=`; everything else `_`.
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 impl ResultStore {
     /// The store at `dir` (created when needed).
     pub fn new(dir: &Path) -> Self {
@@ -158,8 +145,8 @@ impl ResultStore {
     ) -> PathBuf {
         self.dir.join(format!(
             "{}__{}__cell{cell_index}__r{repeat}.json",
-            sanitize(instance),
-            sanitize(explainer)
+            safe_file_name(instance),
+            safe_file_name(explainer)
         ))
     }
 
@@ -171,7 +158,8 @@ impl ResultStore {
 
     /// Stores a record atomically.
     pub fn save(&self, path: &Path, record: &UnitRecord) -> Result<()> {
-        let json = serde_json::to_vec(record).map_err(|e| Error::Numeric(e.to_string()))?;
+        let json =
+            serde_json::to_vec(record).map_err(|e| Error::serialization("a unit record", e))?;
         write_atomically(path, &json)
     }
 }

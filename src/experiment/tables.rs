@@ -14,7 +14,7 @@ use crate::metrics::{Metric, Scope};
 use crate::report::tables::{write_table, Direction, TableStyle};
 
 pub(crate) fn polars_err(e: PolarsError) -> Error {
-    Error::Numeric(format!("building a table: {e}"))
+    Error::table(e)
 }
 
 /// Two-sided 95% Student t quantile for `df` degrees of freedom.

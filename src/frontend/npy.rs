@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -12,7 +12,7 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     let expected: usize = shape.iter().product();
     if expected != data.len() {
-        return Err(Error::Numeric(format!(
+        return Err(Error::Internal(format!(
             "shape {shape:?} holds {expected} values but {} were given",
             data.len()
         )));

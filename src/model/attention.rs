@@ -35,7 +35,7 @@ pub fn reduce(
     b: usize,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
     if shape.len() != axes.len() {
-        return Err(Error::Numeric(format!(
+        return Err(Error::Internal(format!(
             "attention shape {shape:?} does not match axes {axes:?}"
         )));
     }
@@ -51,7 +51,7 @@ pub fn reduce(
     let (layers, layer_stride) = dim("layers").unwrap_or((1, 0));
     let (heads, head_stride) = dim("heads").unwrap_or((1, 0));
     let (queries, query_stride) = dim("query").unwrap_or((1, 0));
-    let (keys, key_stride) = dim("key").ok_or_else(|| Error::Numeric("no key axis".into()))?;
+    let (keys, key_stride) = dim("key").ok_or_else(|| Error::Internal("no key axis".into()))?;
     let batch_offset = dim("batch").map_or(0, |(_, s)| b * s);
     let at = |l: usize, h: usize, q: usize, k: usize| {
         data[batch_offset + l * layer_stride + h * head_stride + q * query_stride + k * key_stride]

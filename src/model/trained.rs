@@ -193,7 +193,7 @@ impl TrainedModel {
         let x = Array2::from_shape_fn((raw.len(), d), |(i, j)| raw[i][j]);
         let mean = x
             .mean_axis(Axis(0))
-            .ok_or_else(|| Error::Numeric(format!("training {name}: no data")))?;
+            .ok_or_else(|| Error::Internal(format!("training {name}: no data")))?;
         let std = x
             .std_axis(Axis(0), 0.0)
             .mapv(|s| if s > 1e-9 { s } else { 1.0 });

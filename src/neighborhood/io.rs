@@ -7,7 +7,6 @@
 //! (both keys optional).
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};
@@ -17,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::Neighborhood;
 use crate::error::{Error, Result};
 use crate::features::Feature;
+use crate::fs::write_atomically;
 
 /// The sidecar's content.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -35,31 +35,6 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".features.json");
     PathBuf::from(name)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory (created if
-/// missing), then a rename, so a reader never sees a half-written file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        std::fs::create_dir_all(dir)?;
-        let mut file = File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(path, e)
-    })
 }
 
 fn polars_error(path: &Path, e: PolarsError) -> Error {

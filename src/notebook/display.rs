@@ -9,7 +9,7 @@ use base64::Engine;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
-use crate::explain::Explanation;
+use crate::explanation::Explanation;
 use crate::report::charts::Chart;
 use crate::report::run_charts::{explanation_chart, TOP_FEATURES};
 use crate::report::tables::{html_escape, to_html, TableStyle};
@@ -186,7 +186,7 @@ impl AudioClip {
             sample_format: hound::SampleFormat::Int,
         };
         let mut bytes = std::io::Cursor::new(Vec::new());
-        let fail = |e: hound::Error| Error::Numeric(format!("encoding a WAV in memory: {e}"));
+        let fail = |e: hound::Error| Error::encoding("a WAV in memory", e);
         let mut writer = hound::WavWriter::new(&mut bytes, spec).map_err(fail)?;
         for &s in &self.samples {
             writer
@@ -352,7 +352,7 @@ impl RunResult {
                 Column::new("seconds".into(), seconds),
             ],
         )
-        .map_err(|e| Error::Numeric(format!("building the costs table: {e}")))?;
+        .map_err(Error::table)?;
         Ok(Table::new("seconds per explanation", frame))
     }
 

@@ -27,8 +27,8 @@ use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method};
 use crate::experiment::runner::{explain_params, run_config, RunOptions};
-use crate::explain::{Explanation, LabelChoice};
 use crate::explainer::{explain_instance_with, modality_for, ExplainOutcome};
+use crate::explanation::{Explanation, LabelChoice};
 use crate::factorize::{factorize, Factorization, FactorizationKind, SourceSegments};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::{instance_predictor, load_model};
@@ -392,7 +392,7 @@ impl TrackExplanation {
                 Column::new("weight".into(), weight),
             ],
         )
-        .map_err(|e| Error::Numeric(format!("building the weights table: {e}")))?;
+        .map_err(Error::table)?;
         Ok(Table::new(format!("weights: {}", self.track.id), frame))
     }
 
@@ -429,7 +429,7 @@ impl TrackExplanation {
             .labels
             .iter()
             .find(|l| l.label == self.outcome.predicted_label)
-            .ok_or_else(|| Error::Numeric("the predicted label was not explained".into()))?;
+            .ok_or_else(|| Error::Internal("the predicted label was not explained".into()))?;
         self.outcome
             .top_audio_mask(predicted, self.factorization.len(), top_k)
             .ok_or_else(|| {

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::error::{Error, Result};
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 /// The font every chart uses (DejaVu Sans, Bitstream Vera license: `fonts/LICENSE-DejaVu.txt`).
 const FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
@@ -47,7 +47,7 @@ pub fn register_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Numeric(
+        Err(Error::Internal(
             "the bundled chart font could not be loaded".into(),
         ))
     }
@@ -86,7 +86,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
-    Error::Numeric(format!("drawing a chart: {e:?}"))
+    Error::encoding("a chart", e)
 }
 
 /// A rendered figure: SVG text and PNG bytes of the same drawing.
@@ -193,7 +193,7 @@ pub fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(pixels, size.0, size.1, image::ColorType::Rgb8)
-        .map_err(|e| Error::Numeric(format!("encoding a PNG: {e}")))?;
+        .map_err(|e| Error::encoding("a PNG", e))?;
     Ok(bytes)
 }
 

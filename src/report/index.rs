@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::run_charts::ChartEntry;
 use crate::error::Result;
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 /// What each table holds, by name.
 pub fn table_caption(name: &str) -> &'static str {

@@ -21,6 +21,7 @@ use crate::experiment::config::{value_text, ExperimentConfig, GridCell};
 use crate::experiment::store::UnitRecord;
 use crate::experiment::tables::GroupSummary;
 use crate::features::{Feature, Modality};
+use crate::fs::safe_file_name;
 use crate::{render_chart, render_figure};
 
 /// One written chart: its file stem (SVG and PNG beside each other) and caption.
@@ -54,18 +55,6 @@ pub struct RunData<'a> {
 pub const MAX_EXPLANATION_CHARTS: usize = 48;
 /// Features in each top-features bar chart.
 pub const TOP_FEATURES: usize = 12;
-
-fn safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 /// `(sources in order of appearance, segments, source × segment values)` of the audio
 /// features, with `value(j)` for feature `j`.
@@ -197,7 +186,11 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         let Some(label) = r.labels.iter().find(|l| l.label == r.predicted_label) else {
             continue;
         };
-        let stem = format!("explanation_{}_{}", safe(&r.instance), safe(&r.explainer));
+        let stem = format!(
+            "explanation_{}_{}",
+            safe_file_name(&r.instance),
+            safe_file_name(&r.explainer)
+        );
         let title = format!(
             "{} · {} · class {}",
             r.instance,
@@ -279,7 +272,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                         .unwrap_or(0.0)
                 })
             });
-            let stem = format!("global_{}_class{label}", safe(&explainer.name));
+            let stem = format!("global_{}_class{label}", safe_file_name(&explainer.name));
             let class_name = data
                 .records
                 .iter()
@@ -354,7 +347,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                 " (lower is better)"
             }
         });
-        let stem = format!("compare_{}", safe(metric));
+        let stem = format!("compare_{}", safe_file_name(metric));
         let height = 200 + 56 * bars.len() as u32;
         render_figure!(dir, &stem, (1050, height.max(500)), |root| draw_bars(
             &root,
@@ -426,7 +419,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         if panels.is_empty() {
             continue;
         }
-        let stem = format!("curves_{}", safe(&cell.name));
+        let stem = format!("curves_{}", safe_file_name(&cell.name));
         let width = 1050 * panels.len() as u32;
         render_figure!(dir, &stem, (width + 250, 760), |root| {
             let areas = root.split_evenly((1, panels.len()));
@@ -493,7 +486,11 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
             if lines.is_empty() {
                 continue;
             }
-            let stem = format!("ablation_{}_{}", safe(key), safe(metric));
+            let stem = format!(
+                "ablation_{}_{}",
+                safe_file_name(key),
+                safe_file_name(metric)
+            );
             render_figure!(dir, &stem, (1300, 760), |root| draw_lines(
                 &root,
                 &format!("{metric} vs {key}"),

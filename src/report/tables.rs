@@ -7,7 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::neighborhood::io::write_atomically;
+use crate::fs::write_atomically;
 
 /// Direction of a column that holds a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -85,7 +85,7 @@ impl TextEncoder {
         let enc = self
             .tokenizer
             .encode(text, self.add_special_tokens)
-            .map_err(|e| Error::Numeric(format!("tokenizing lyrics: {e}")))?;
+            .map_err(|e| Error::Internal(format!("tokenizing lyrics: {e}")))?;
         let mut row = TokenRow {
             ids: enc.get_ids().iter().map(|&i| i as i64).collect(),
             mask: enc.get_attention_mask().iter().map(|&m| m as i64).collect(),
