@@ -542,7 +542,12 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let out = args.out.join(&stem);
-            aggregate::write_global(&out, &global, args.top_k, &Default::default())?;
+            musiclime::experiment::global::write_global(
+                &out,
+                &global,
+                args.top_k,
+                &Default::default(),
+            )?;
             println!(
                 "{}: {} (class, feature) importances in {}",
                 file.display(),
@@ -567,7 +572,7 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
         None => Default::default(),
     };
     let global = aggregate::aggregate(&sums);
-    aggregate::write_global(&args.out, &global, args.top_k, &names)?;
+    musiclime::experiment::global::write_global(&args.out, &global, args.top_k, &names)?;
     println!(
         "{} (class, feature) importances; tables in {}",
         global.len(),

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::charts::{write_run_charts, RunData};
 use super::config::{ExperimentConfig, GridCell};
 use super::store::{ResultStore, UnitRecord};
 use super::tables::write_tables;
 use crate::error::{Error, Result};
 use crate::report::index::write_index;
-use crate::report::run_charts::{write_run_charts, RunData};
 
 /// Writes the tables, the charts and `index.md` / `index.html` under `output`.
 pub fn write_report(

@@ -9,9 +9,9 @@ use base64::Engine;
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
+use crate::experiment::charts::{explanation_chart, TOP_FEATURES};
 use crate::explanation::Explanation;
 use crate::report::charts::Chart;
-use crate::report::run_charts::{explanation_chart, TOP_FEATURES};
 use crate::report::tables::{html_escape, to_html, TableStyle};
 
 /// Base64 (standard alphabet, padded), for `data:` URLs.

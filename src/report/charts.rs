@@ -116,7 +116,7 @@ impl Chart {
                 color: PALETTE[i % PALETTE.len()],
             })
             .collect();
-        crate::render_chart!((1050, 700), |root| draw_lines(&root, title, axes, &lines))
+        render_chart!((1050, 700), |root| draw_lines(&root, title, axes, &lines))
     }
 
     /// Writes `<stem>.svg` and `<stem>.png` into `dir`, each atomically.
@@ -129,20 +129,18 @@ impl Chart {
 /// Renders one figure to a [`Chart`] (SVG and PNG) in memory; evaluates to `Result<Chart>`.
 /// `$draw` is an expression using `$root` (a `&DrawingArea<_, Shift>`) that returns
 /// `Result<()>`; it is expanded once per backend.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! render_chart {
     ($size:expr, |$root:ident| $draw:expr) => {
         (|| -> $crate::error::Result<$crate::report::charts::Chart> {
             let size: (u32, u32) = $size;
             $crate::report::charts::register_font()?;
             let mut svg = String::new();
-            $crate::draw_on!(
+            $crate::report::charts::draw_on!(
                 plotters::prelude::SVGBackend::with_string(&mut svg, size),
                 |$root| $draw
             );
             let mut pixels = vec![255u8; (size.0 * size.1 * 3) as usize];
-            $crate::draw_on!(
+            $crate::report::charts::draw_on!(
                 plotters::prelude::BitMapBackend::with_buffer(&mut pixels, size),
                 |$root| $draw
             );
@@ -154,10 +152,9 @@ macro_rules! render_chart {
         })()
     };
 }
+pub(crate) use render_chart;
 
 /// Draws `$draw` on a white `$backend` and presents it, inside [`render_chart!`]'s closure.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! draw_on {
     ($backend:expr, |$root:ident| $draw:expr) => {{
         let $root = plotters::prelude::IntoDrawingArea::into_drawing_area($backend);
@@ -171,16 +168,16 @@ macro_rules! draw_on {
             .map_err($crate::report::charts::drawing_error)?;
     }};
 }
+pub(crate) use draw_on;
 
 /// Renders one figure and writes it as `<dir>/<stem>.svg` and `.png` (see [`render_chart!`]).
-#[macro_export]
-#[doc(hidden)]
 macro_rules! render_figure {
     ($dir:expr, $stem:expr, $size:expr, |$root:ident| $draw:expr) => {{
         let (dir, stem): (&std::path::Path, &str) = ($dir, $stem);
-        $crate::render_chart!($size, |$root| $draw)?.write(dir, stem)
+        $crate::report::charts::render_chart!($size, |$root| $draw)?.write(dir, stem)
     }};
 }
+pub(crate) use render_figure;
 
 /// Converts a plotters error.
 pub fn drawing_error<E: std::fmt::Debug>(e: E) -> Error {
@@ -559,7 +556,7 @@ mod tests {
             },
         ];
         let draw = || -> Result<()> {
-            crate::render_figure!(dir.path(), "bars", (1050, 500), |root| draw_bars(
+            render_figure!(dir.path(), "bars", (1050, 500), |root| draw_bars(
                 &root,
                 "Title text",
                 "weight",

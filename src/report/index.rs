@@ -4,9 +4,19 @@
 
 use std::path::Path;
 
-use super::run_charts::ChartEntry;
 use crate::error::Result;
 use crate::fs::write_atomically;
+
+/// One written chart: its file stem (SVG and PNG beside each other) and caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartEntry {
+    /// Kind, for grouping in the index.
+    pub kind: &'static str,
+    /// File stem under `charts/`.
+    pub stem: String,
+    /// What it shows and how to read it.
+    pub caption: String,
+}
 
 /// What each table holds, by name.
 pub fn table_caption(name: &str) -> &'static str {

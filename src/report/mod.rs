@@ -1,7 +1,7 @@
-//! Paper-ready output: tables ([`tables`]) written as Parquet, CSV, Markdown and LaTeX, and
-//! charts ([`charts`], [`run_charts`]) as SVG and PNG, and the run's index ([`index`]).
+//! Paper-ready output, knowing nothing of runs: tables ([`tables`]) written as Parquet, CSV,
+//! Markdown and LaTeX, chart primitives ([`charts`]) rendered as SVG and PNG, and a run's index
+//! ([`index`]).
 
 pub mod charts;
 pub mod index;
-pub mod run_charts;
 pub mod tables;

@@ -12,28 +12,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::charts::{
-    draw_bars, draw_heatmap, draw_lines, Bar, Chart, Line, AUDIO, LYRICS, PALETTE,
-};
+use super::config::{value_text, ExperimentConfig, GridCell};
+use super::store::UnitRecord;
+use super::summary::{GroupSummary, MetricStats};
 use crate::aggregate::GlobalImportance;
 use crate::error::Result;
-use crate::experiment::config::{value_text, ExperimentConfig, GridCell};
-use crate::experiment::store::UnitRecord;
-use crate::experiment::tables::GroupSummary;
 use crate::features::{Feature, Modality};
 use crate::fs::safe_file_name;
-use crate::{render_chart, render_figure};
-
-/// One written chart: its file stem (SVG and PNG beside each other) and caption.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartEntry {
-    /// Kind, for grouping in the index.
-    pub kind: &'static str,
-    /// File stem under `charts/`.
-    pub stem: String,
-    /// What it shows and how to read it.
-    pub caption: String,
-}
+use crate::report::charts::{
+    draw_bars, draw_heatmap, draw_lines, render_chart, render_figure, Bar, Chart, Line, AUDIO,
+    LYRICS, PALETTE,
+};
+use crate::report::index::ChartEntry;
 
 /// Everything the charts are drawn from.
 pub struct RunData<'a> {
@@ -166,14 +156,24 @@ pub fn explanation_chart(
 
 /// Draws every chart of the run into `dir`; returns what was written, in index order.
 pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
-    let mut entries = Vec::new();
     let first_cell = data
         .cells
         .first()
         .map(|c| c.name.clone())
         .unwrap_or_default();
+    let mut entries = explanation_charts(dir, data, &first_cell)?;
+    entries.extend(global_charts(dir, data, &first_cell)?);
+    entries.extend(comparison_charts(dir, data)?);
+    entries.extend(curve_charts(dir, data)?);
+    entries.extend(ablation_charts(dir, data)?);
+    entries.extend(accuracy_chart(dir, data)?);
+    Ok(entries)
+}
 
-    // 1. Per explanation.
+/// Per explanation of the first cell and repeat (at most [`MAX_EXPLANATION_CHARTS`]): its
+/// sources × segments heat map beside its top features.
+fn explanation_charts(dir: &Path, data: &RunData, first_cell: &str) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     let mut drawn = 0;
     for r in data
         .records
@@ -217,7 +217,13 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         drawn += 1;
     }
 
-    // 2. Global importance per class.
+    Ok(entries)
+}
+
+/// Per explainer and class: the top features by average importance beside their sources ×
+/// segments heat map (first cell).
+fn global_charts(dir: &Path, data: &RunData, first_cell: &str) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     let feature_modality: BTreeMap<&str, Modality> = data
         .records
         .iter()
@@ -231,7 +237,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         let rows: Vec<&GlobalImportance> = data
             .global
             .iter()
-            .filter(|(e, c, _)| *e == explainer.name && *c == first_cell)
+            .filter(|(e, c, _)| *e == explainer.name && c == first_cell)
             .map(|(_, _, g)| g)
             .collect();
         let mut labels: Vec<usize> = rows.iter().map(|g| g.label).collect();
@@ -320,7 +326,12 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         }
     }
 
-    // 3. Explainer comparison per metric.
+    Ok(entries)
+}
+
+/// Per metric: mean with 95% CI per explainer (and cell).
+fn comparison_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     for (m, metric) in data.config.metrics.iter().enumerate() {
         let bars: Vec<Bar> = data
             .summaries
@@ -377,7 +388,12 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         });
     }
 
-    // 4. Deletion / insertion curves.
+    Ok(entries)
+}
+
+/// Per cell: mean deletion and insertion curves per explainer.
+fn curve_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     for cell in data.cells {
         let mut panels: Vec<(&str, Vec<Line>)> = Vec::new();
         for kind in ["deletion", "insertion"] {
@@ -402,7 +418,7 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                 let points = (0..len)
                     .map(|i| {
                         let values: Vec<f64> = curves.iter().map(|c| c[i]).collect();
-                        let s = crate::experiment::tables::MetricStats::of(&values);
+                        let s = MetricStats::of(&values);
                         (i as f64 / (len - 1).max(1) as f64, s.mean, s.ci95)
                     })
                     .collect();
@@ -448,7 +464,12 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         });
     }
 
-    // 5. Ablation: a metric against each numeric grid parameter.
+    Ok(entries)
+}
+
+/// Per numeric grid parameter and metric: the metric against the parameter, per explainer.
+fn ablation_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     for (key, values) in &data.config.grid {
         let numeric: Vec<f64> = values
             .iter()
@@ -507,7 +528,12 @@ pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         }
     }
 
-    // 6. Accuracy.
+    Ok(entries)
+}
+
+/// Each model's accuracy on the labelled instances.
+fn accuracy_chart(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+    let mut entries = Vec::new();
     if !data.accuracy.is_empty() {
         let bars: Vec<Bar> = data
             .accuracy
