@@ -103,6 +103,34 @@ pub fn modality_for(
     }
 }
 
+/// The modality to perturb on one instance, by the one rule every entry point (command line,
+/// config, notebook) follows: `requested` adapted to what `model` reads ([`modality_for`],
+/// errors name `origin`), then to the lyrics: without words, `both` explains the audio only
+/// (the returned note says so) and `lyrics` is an error naming `lyrics_source`.
+pub fn instance_modality(
+    model: &dyn Classifier,
+    requested: PerturbedModality,
+    lyrics: &LyricFeatures,
+    origin: &str,
+    lyrics_source: &str,
+) -> Result<(PerturbedModality, Option<String>)> {
+    let modality = modality_for(model, requested, origin)?;
+    if !lyrics.is_empty() {
+        return Ok((modality, None));
+    }
+    match modality {
+        PerturbedModality::Lyrics => Err(Error::input(
+            lyrics_source,
+            format!("has no lyric words, so there is nothing to explain by perturbing the lyrics ({origin})"),
+        )),
+        PerturbedModality::Both => Ok((
+            PerturbedModality::Audio,
+            Some(format!("{lyrics_source} has no words; explaining the audio only")),
+        )),
+        PerturbedModality::Audio => Ok((modality, None)),
+    }
+}
+
 /// Explains one instance: `audio` split into components, `lyrics` into words.
 /// `progress` is called with the number of samples done after each batch.
 pub fn explain_instance(

@@ -155,13 +155,12 @@ fn synth_and_explain_are_deterministic() {
         .status()
         .unwrap();
     assert!(single.success());
-    assert_eq!(
-        std::fs::read(x.join("explanation.json")).unwrap().len(),
-        std::fs::read(y.join("explanation.json")).unwrap().len()
-    );
+    // The model items run and saved do not depend on the batch size either; only the largest
+    // run does (64 against 7).
     let strip = |p: PathBuf| {
         let mut v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         v["instance"] = Value::Null;
+        v["model_items"]["largest_run"] = Value::Null;
         v
     };
     assert_eq!(

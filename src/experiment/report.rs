@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::charts::{write_run_charts, RunData};
 use super::config::{ExperimentConfig, GridCell};
+use super::manifest::RunManifest;
 use super::store::{ResultStore, UnitRecord};
 use super::tables::write_tables;
 use crate::error::{Error, Result};
@@ -48,35 +49,15 @@ pub struct ReportSummary {
 /// Regenerates a run's tables, charts and index from `run_dir/run.json` and its store.
 pub fn report(run_dir: &Path) -> Result<ReportSummary> {
     let manifest_path = run_dir.join("run.json");
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-    let manifest: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::in_file(&manifest_path, format!("not a run manifest: {e}")))?;
-    let config: ExperimentConfig =
-        serde_json::from_value(manifest["config"].clone()).map_err(|e| {
-            Error::in_file(
-                &manifest_path,
-                format!("its `config` is not a valid experiment config: {e}"),
-            )
-        })?;
-    let ids: Vec<String> = manifest["instance_ids"]
-        .as_array()
-        .ok_or_else(|| {
-            Error::in_file(
-                &manifest_path,
-                "has no `instance_ids` (written by an older musiclime); rerun the experiment to regenerate its report",
-            )
-        })?
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    let failures: Vec<(String, String)> = manifest["failures"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| Some((f[0].as_str()?.to_string(), f[1].as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let manifest = RunManifest::read(&manifest_path)?.ok_or_else(|| {
+        Error::in_file(
+            run_dir,
+            "has no run.json: it is not a run's output directory (run the experiment first)",
+        )
+    })?;
+    let config = manifest.config;
+    let ids = manifest.instance_ids;
+    let failures = manifest.failures.unwrap_or_default();
     let cells = config.grid_cells();
     let store = ResultStore::new(&run_dir.join("store"));
     let mut records = Vec::new();

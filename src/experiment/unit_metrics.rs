@@ -46,7 +46,11 @@ pub(crate) struct MetricContext<'a> {
 /// The value of metric `name` for the explanation of the predicted label, for metrics of one
 /// explanation (some query the model again through `probe`); `None` for metrics across
 /// repeats, which [`stability_rows`] computes.
-pub(crate) fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<f64>> {
+pub(crate) fn unit_metric(
+    name: &str,
+    metric: Metric,
+    context: &MetricContext,
+) -> Result<Option<f64>> {
     let MetricContext {
         curves,
         original,
@@ -62,9 +66,6 @@ pub(crate) fn unit_metric(name: &str, context: &MetricContext) -> Result<Option<
     let weights = &label.fit.weights;
     let empty = BTreeSet::new();
     let planted = planted.unwrap_or(&empty);
-    let Some(metric) = Metric::parse(name) else {
-        return Ok(Some(f64::NAN));
-    };
     let order = || fidelity::explanation_order(weights, features.len());
     Ok(Some(match metric {
         Metric::Score => label.fit.score,

@@ -35,6 +35,26 @@ pub enum FactorizationKind {
     Temporal,
 }
 
+/// The factorization for one instance, by the one rule every entry point follows: the one
+/// `requested`, or by default precomputed stems when the instance has them and the built-in
+/// HPSS separator otherwise. Stems requested for an instance without them is an error naming
+/// `origin`.
+pub fn choose_factorization(
+    requested: Option<FactorizationKind>,
+    has_stems: bool,
+    origin: &str,
+) -> Result<FactorizationKind> {
+    match (requested, has_stems) {
+        (Some(FactorizationKind::Stems), false) => Err(Error::input(
+            origin,
+            "the `stems` factorization needs precomputed stems, and this instance has none; give a stems directory (--stems DIR, a `stems` column in the manifest) or choose `hpss` or `temporal`",
+        )),
+        (Some(kind), _) => Ok(kind),
+        (None, true) => Ok(FactorizationKind::Stems),
+        (None, false) => Ok(FactorizationKind::Hpss),
+    }
+}
+
 /// Splits `audio` into `segments` time segments of the sources `kind` asks for. `stems` is the
 /// directory of precomputed stems (required for [`FactorizationKind::Stems`]); `origin` names
 /// the instance in error messages.

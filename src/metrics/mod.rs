@@ -312,6 +312,49 @@ pub fn info(name: &str) -> Option<&'static MetricInfo> {
     Metric::parse(name).map(Metric::info)
 }
 
+/// A run's metrics, parsed once: each config name with its [`Metric`], in config order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricSet(Vec<(String, Metric)>);
+
+impl MetricSet {
+    /// Parses `names`; an unknown name is returned as the error.
+    pub fn parse(names: &[String]) -> std::result::Result<MetricSet, String> {
+        names
+            .iter()
+            .map(|n| {
+                Metric::parse(n)
+                    .map(|m| (n.clone(), m))
+                    .ok_or_else(|| n.clone())
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(MetricSet)
+    }
+
+    /// `(name, metric)` in config order.
+    pub fn iter(&self) -> impl Iterator<Item = &(String, Metric)> {
+        self.0.iter()
+    }
+
+    /// Whether any metric compares with the model's attention.
+    pub fn wants_attention(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(_, m)| matches!(m, Metric::Attention(..)))
+    }
+
+    /// Whether any metric re-explains a copy perturbed by `perturbation`.
+    pub fn wants_robustness(&self, perturbation: Perturbation) -> bool {
+        self.0
+            .iter()
+            .any(|(_, m)| matches!(m, Metric::Robustness(p, _) if *p == perturbation))
+    }
+
+    /// Whether `metric` is among them.
+    pub fn contains(&self, metric: Metric) -> bool {
+        self.0.iter().any(|(_, m)| *m == metric)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,129 @@
+//! `run.json`: what a run is (its config and the config's hash, the crate version, the git
+//! commit, the seeds and the instances) and how it went. Read and written only through
+//! [`RunManifest`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::ExperimentConfig;
+use crate::error::{Error, Result};
+use crate::fs::write_atomically;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Units are being computed.
+    Running,
+    /// Every unit is in the store and the tables are written.
+    Finished,
+}
+
+/// The contents of `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// The config as it was run.
+    pub config: ExperimentConfig,
+    /// The config file's path.
+    pub config_file: String,
+    /// [`config_hash`] of `config`: stored units belong to this config only.
+    pub config_hash: String,
+    /// The crate version that ran it.
+    pub musiclime_version: String,
+    /// The git commit of the working directory, when known.
+    pub git_commit: Option<String>,
+    /// The seed of each repeat.
+    pub seeds: Vec<u64>,
+    /// Number of readable instances.
+    pub instances: usize,
+    /// Their ids, in run order.
+    pub instance_ids: Vec<String>,
+    /// Units of the plan (instances × explainers × grid cells × repeats).
+    pub units: usize,
+    /// Instances skipped (`on_error: skip`) and why (once finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Vec<(String, String)>>,
+    /// Units taken from the store instead of computed (once finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_units: Option<usize>,
+    /// Wall time of the run in seconds (once finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
+    /// Where the run stands.
+    pub status: RunStatus,
+}
+
+/// The fingerprint of a config (FNV-1a 64 of its canonical JSON): stable across processes and
+/// machines, so a resumed run or another shard can tell whether stored units are its own.
+pub fn config_hash(config: &ExperimentConfig) -> Result<String> {
+    let canonical =
+        serde_json::to_string(config).map_err(|e| Error::serialization("the config", e))?;
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in canonical.bytes() {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    Ok(format!("{hash:016x}"))
+}
+
+impl RunManifest {
+    /// The manifest of a run about to start (status `running`).
+    pub fn new(
+        config: &ExperimentConfig,
+        config_path: &Path,
+        instance_ids: Vec<String>,
+        units: usize,
+    ) -> Result<RunManifest> {
+        Ok(RunManifest {
+            config: config.clone(),
+            config_file: config_path.display().to_string(),
+            config_hash: config_hash(config)?,
+            musiclime_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: git_commit(),
+            seeds: (0..config.repeats)
+                .map(|r| config.seed + r as u64)
+                .collect(),
+            instances: instance_ids.len(),
+            instance_ids,
+            units,
+            failures: None,
+            resumed_units: None,
+            wall_seconds: None,
+            status: RunStatus::Running,
+        })
+    }
+
+    /// Reads `path`; `None` when it does not exist.
+    pub fn read(path: &Path) -> Result<Option<RunManifest>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::in_file(
+                path,
+                format!("not a run manifest of this musiclime ({e}); rerun the experiment with --fresh, or set another `output`"),
+            )
+        })
+    }
+
+    /// Writes it to `path`, atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| Error::serialization("run.json", e))?;
+        write_atomically(path, text.as_bytes())
+    }
+}
+
+/// The working directory's git commit, when it is a git checkout.
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -1,0 +1,393 @@
+//! One unit of work: one explainer, in one grid cell, explaining one instance in one repeat,
+//! with its metrics, as a [`UnitRecord`]; and the cache the units of one instance share (its
+//! decoded audio, factorizations, attention maps and clip scores).
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+use super::config::{ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell};
+use super::dataset::Instance;
+use super::runner::explain_params;
+use super::store::{StoredLabel, UnitRecord};
+use super::unit_metrics::{predicted_stdevs, reexplain, unit_metric, MetricContext, NamedWeights};
+use crate::audio::decode::decode_file;
+use crate::audio::wav::{write_wav, WavEncoding};
+use crate::audio::Audio;
+use crate::error::{Error, Result};
+use crate::explainer::{explain_instance_with, instance_modality, ExplainOutcome, ExplainParams};
+use crate::explanation::LabelExplanation;
+use crate::factorize::{factorize, Factorization, SourceSegments};
+use crate::features::Feature;
+use crate::fs::safe_file_name;
+use crate::lyrics::{LyricFeatures, LyricsParams};
+use crate::metrics::fidelity::Probe;
+use crate::metrics::{Metric, MetricSet, Perturbation};
+use crate::model::attention::AttentionMap;
+use crate::model::{instance_predictor, Classifier, ModelInput};
+
+/// What every unit of a run shares.
+pub struct RunContext<'a> {
+    /// The config.
+    pub config: &'a ExperimentConfig,
+    /// Its grid cells.
+    pub cells: &'a [GridCell],
+    /// The loaded models by config name.
+    pub models: &'a BTreeMap<String, Box<dyn Classifier>>,
+    /// The metrics, parsed once.
+    pub metrics: &'a MetricSet,
+    /// Planted features per instance id.
+    pub truth: &'a BTreeMap<String, BTreeSet<String>>,
+    /// The run's output directory (listenable audio goes under `audio/`).
+    pub output: &'a Path,
+}
+
+/// One unit: which explainer (with its grid cell's values applied), cell and repeat.
+pub struct Unit<'a> {
+    /// The explainer, the cell's values applied.
+    pub explainer: &'a ExplainerConfig,
+    /// Index of the grid cell.
+    pub cell: usize,
+    /// Repeat index.
+    pub repeat: usize,
+}
+
+/// What the units of one instance share, computed on first use (a fully resumed instance is
+/// never decoded).
+pub struct InstanceCache<'a> {
+    instance: &'a Instance,
+    lyrics: LyricFeatures,
+    audio: OnceCell<Audio>,
+    factorizations: BTreeMap<(FactorizationKind, usize), SourceSegments>,
+    attention: BTreeMap<(String, FactorizationKind, usize), Vec<AttentionMap>>,
+    clip_scores: BTreeMap<String, Vec<f64>>,
+    noted: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> InstanceCache<'a> {
+    /// The cache of `instance` (its lyrics split into words).
+    pub fn new(instance: &'a Instance) -> Result<Self> {
+        Ok(InstanceCache {
+            instance,
+            lyrics: LyricFeatures::new(&instance.lyrics, &LyricsParams::default())?,
+            audio: OnceCell::new(),
+            factorizations: BTreeMap::new(),
+            attention: BTreeMap::new(),
+            clip_scores: BTreeMap::new(),
+            noted: RefCell::new(BTreeSet::new()),
+        })
+    }
+
+    /// The decoded audio.
+    fn audio(&self) -> Result<&Audio> {
+        if let Some(audio) = self.audio.get() {
+            return Ok(audio);
+        }
+        let audio = decode_file(&self.instance.audio)?;
+        Ok(self.audio.get_or_init(|| audio))
+    }
+
+    /// Factorizes the audio as `kind` into `segments` segments, once.
+    fn prepare_factorization(&mut self, kind: FactorizationKind, segments: usize) -> Result<()> {
+        if !self.factorizations.contains_key(&(kind, segments)) {
+            let factorization = factorize(
+                self.audio()?,
+                kind,
+                self.instance.stems.as_deref(),
+                segments,
+                &self.instance.id,
+            )?;
+            self.factorizations.insert((kind, segments), factorization);
+        }
+        Ok(())
+    }
+
+    /// The model's attention maps of the unperturbed composition of a factorization, once.
+    fn prepare_attention(
+        &mut self,
+        model_name: &str,
+        model: &dyn Classifier,
+        key: (FactorizationKind, usize),
+    ) -> Result<()> {
+        let cache_key = (model_name.to_string(), key.0, key.1);
+        if !self.attention.contains_key(&cache_key) {
+            let factorization = &self.factorizations[&key];
+            let input = ModelInput {
+                audio: factorization.compose(&vec![true; factorization.len()]),
+                sample_rate: factorization.sample_rate(),
+                lyrics: self.instance.lyrics.clone(),
+            };
+            self.attention.insert(cache_key, model.attention(&input)?);
+        }
+        Ok(())
+    }
+
+    /// A multi-label model's scores of the decoded mixture and lyrics (for tag accuracy; a
+    /// factorization's sum is close to but not exactly the mixture), once.
+    fn prepare_clip_scores(&mut self, model_name: &str, model: &dyn Classifier) -> Result<()> {
+        if !self.clip_scores.contains_key(model_name) {
+            let audio = self.audio()?;
+            let scores = model.predict(&[ModelInput {
+                audio: audio.samples.clone(),
+                sample_rate: audio.sample_rate,
+                lyrics: self.instance.lyrics.clone(),
+            }])?;
+            self.clip_scores
+                .insert(model_name.to_string(), scores.row(0).to_vec());
+        }
+        Ok(())
+    }
+
+    /// `text` (about this instance) passed to `note` the first time `key` is noted only.
+    fn note_once(&self, key: &str, text: Option<String>, note: &mut dyn FnMut(String)) {
+        if let Some(text) = text {
+            if self.noted.borrow_mut().insert(key.to_string()) {
+                note(text);
+            }
+        }
+    }
+}
+
+/// Runs one unit: explains the instance, computes every configured metric, writes the
+/// listenable audio of the first cell and repeat when asked; `progress` gets the samples done,
+/// `note` one-line notes for the user.
+pub fn run_unit(
+    context: &RunContext,
+    cache: &mut InstanceCache,
+    unit: &Unit,
+    progress: &mut dyn FnMut(usize),
+    note: &mut dyn FnMut(String),
+) -> Result<UnitRecord> {
+    let started = Instant::now();
+    let explainer = unit.explainer;
+    let model = context.models[&explainer.model].as_ref();
+    let key = (explainer.factorization, explainer.segments);
+    cache.prepare_factorization(key.0, key.1)?;
+    if context.metrics.wants_attention() {
+        cache.prepare_attention(&explainer.model, model, key)?;
+    }
+    if model.multilabel() {
+        cache.prepare_clip_scores(&explainer.model, model)?;
+    }
+    let cache = &*cache;
+    let instance = cache.instance;
+    let factorization = &cache.factorizations[&key];
+    let input_note = model
+        .input_note(factorization.signal_len(), factorization.sample_rate())
+        .map(|n| format!("{}: {n}", instance.id));
+    cache.note_once(&explainer.model, input_note, note);
+    let seed = context.config.seed + unit.repeat as u64;
+    let mut params = explain_params(explainer, seed)?;
+    let origin = format!("explainer `{}`", explainer.name);
+    let (modality, modality_note) =
+        instance_modality(model, params.modality, &cache.lyrics, &origin, &instance.id)?;
+    params.modality = modality;
+    cache.note_once("lyrics", modality_note, note);
+    let predictor = instance_predictor(model, factorization, &cache.lyrics, params.run)?;
+    let outcome = explain_instance_with(
+        predictor.as_ref(),
+        factorization,
+        &cache.lyrics,
+        model,
+        &params,
+        progress,
+    )?;
+    let predicted = outcome
+        .explanation
+        .labels
+        .iter()
+        .find(|l| l.label == outcome.predicted_label)
+        .ok_or_else(|| Error::Internal("the predicted label was not explained".into()))?;
+    let probe = Probe {
+        predictor: predictor.as_ref(),
+        space_len: outcome.space_len,
+        feature_indices: &outcome.feature_indices,
+        label: outcome.predicted_label,
+    };
+    let attention: &[AttentionMap] = cache
+        .attention
+        .get(&(explainer.model.clone(), key.0, key.1))
+        .map_or(&[], Vec::as_slice);
+    let original = named_weights(predicted, &outcome.explanation.features);
+    let robustness = robustness_weights(
+        context.metrics,
+        factorization,
+        cache,
+        model,
+        &params,
+        &outcome,
+        seed,
+    )?;
+    let curves = RefCell::new(Vec::new());
+    let metric_context = MetricContext {
+        curves: &curves,
+        original: &original,
+        robustness: &robustness,
+        label: predicted,
+        features: &outcome.explanation.features,
+        planted: context.truth.get(&instance.id),
+        probe: &probe,
+        seed,
+        attention,
+        lyrics: &cache.lyrics,
+    };
+    let mut metrics: Vec<(String, f64)> = Vec::new();
+    for (name, metric) in context.metrics.iter() {
+        if let Some(v) = unit_metric(name, *metric, &metric_context)? {
+            metrics.push((name.clone(), v));
+        }
+    }
+    let stdevs = if context.metrics.contains(Metric::Csi) {
+        Some(predicted_stdevs(&outcome, predicted, &params)?)
+    } else {
+        None
+    };
+    if let (Some(listen), 0, 0) = (&context.config.listen, unit.cell, unit.repeat) {
+        write_listenable(
+            &context.output.join("audio"),
+            &format!("{}_{}", instance.id, explainer.name),
+            factorization,
+            &outcome,
+            predicted,
+            listen.top_k,
+        )?;
+    }
+    Ok(UnitRecord {
+        instance: instance.id.clone(),
+        explainer: explainer.name.clone(),
+        model: explainer.model.clone(),
+        cell: context.cells[unit.cell].name.clone(),
+        repeat: unit.repeat,
+        seed,
+        true_label: instance.label,
+        predicted_label: outcome.predicted_label,
+        multilabel: model.multilabel(),
+        class_names: model.class_names().to_vec(),
+        true_tags: match model.multilabel() {
+            true => instance
+                .tags
+                .as_ref()
+                .map(|tags| tag_indices(tags, model.class_names())),
+            false => None,
+        },
+        scores: cache
+            .clip_scores
+            .get(&explainer.model)
+            .cloned()
+            .unwrap_or_default(),
+        labels: stored_labels(&outcome, stdevs),
+        features: outcome.explanation.features.clone(),
+        metrics,
+        seconds: started.elapsed().as_secs_f64(),
+        model_seconds: outcome.model_seconds,
+        model_items: outcome.counts,
+        curves: curves.into_inner(),
+    })
+}
+
+/// A label's weights by feature name.
+fn named_weights(label: &LabelExplanation, features: &[Feature]) -> NamedWeights {
+    label
+        .fit
+        .weights
+        .iter()
+        .map(|(j, w)| (features[*j].name.clone(), *w))
+        .collect()
+}
+
+/// For each robustness perturbation a metric asks for, the predicted label's weights when a
+/// perturbed copy of the instance is explained with the same parameters and seed (`None`: the
+/// perturbation does not apply).
+fn robustness_weights(
+    metrics: &MetricSet,
+    factorization: &SourceSegments,
+    cache: &InstanceCache,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    outcome: &ExplainOutcome,
+    seed: u64,
+) -> Result<Vec<(Perturbation, Option<NamedWeights>)>> {
+    let mut out = Vec::new();
+    for perturbation in [Perturbation::Noise, Perturbation::Edit] {
+        if !metrics.wants_robustness(perturbation) {
+            continue;
+        }
+        let again = reexplain(
+            perturbation,
+            factorization,
+            &cache.lyrics,
+            model,
+            params,
+            outcome.predicted_label,
+            seed,
+        )?;
+        out.push((
+            perturbation,
+            again.map(|o| {
+                o.explanation
+                    .labels
+                    .iter()
+                    .find(|l| l.label == outcome.predicted_label)
+                    .map(|l| named_weights(l, &o.explanation.features))
+                    .unwrap_or_default()
+            }),
+        ));
+    }
+    Ok(out)
+}
+
+/// The explained labels as stored; the predicted label carries `stdevs` (for `csi`).
+fn stored_labels(outcome: &ExplainOutcome, stdevs: Option<Vec<f64>>) -> Vec<StoredLabel> {
+    outcome
+        .explanation
+        .labels
+        .iter()
+        .map(|l| StoredLabel {
+            label: l.label,
+            intercept: l.fit.intercept,
+            score: l.fit.score,
+            local_pred: l.fit.local_pred,
+            model_output: l.model_output,
+            weights: l.fit.weights.clone(),
+            stdevs: (l.label == outcome.predicted_label)
+                .then(|| stdevs.clone())
+                .flatten(),
+        })
+        .collect()
+}
+
+/// The class indices of tag names (names that are not classes are left out; preflight reports
+/// them before the run).
+fn tag_indices(tags: &[String], classes: &[String]) -> Vec<usize> {
+    tags.iter()
+        .filter_map(|t| classes.iter().position(|c| c == t))
+        .collect()
+}
+
+/// Writes `<stem>_top.wav` (the `top_k` audio components with the largest positive weights
+/// for the predicted label, summed) and `<stem>_rest.wav` (every other component) into `dir`.
+/// Nothing is written for explanations without audio components.
+fn write_listenable(
+    dir: &Path,
+    stem: &str,
+    factorization: &SourceSegments,
+    outcome: &ExplainOutcome,
+    label: &LabelExplanation,
+    top_k: usize,
+) -> Result<()> {
+    let Some(top_mask) = outcome.top_audio_mask(label, factorization.len(), top_k) else {
+        return Ok(());
+    };
+    let safe = safe_file_name(stem);
+    let rest_mask: Vec<bool> = top_mask.iter().map(|on| !on).collect();
+    for (suffix, mask) in [("top", top_mask), ("rest", rest_mask)] {
+        let audio = Audio::new(factorization.compose(&mask), factorization.sample_rate());
+        write_wav(
+            &dir.join(format!("{safe}_{suffix}.wav")),
+            &audio,
+            WavEncoding::Float32,
+        )?;
+    }
+    Ok(())
+}
