@@ -446,3 +446,63 @@ fn a_run_draws_every_chart_kind_and_report_regenerates_identical_svgs() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("run.json"));
 }
+
+#[test]
+fn validate_and_run_report_the_same_list_of_problems_before_any_model_call() {
+    // Five problems at once: an instance without stems for a stems explainer, a wordless
+    // instance for a lime_lyrics explainer, a unimodal model asked for both modalities, a label
+    // that is not a class, and an explainer label name that is not a class.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = binary()
+        .arg("synth")
+        .arg("--out")
+        .arg(&data)
+        .args(["--tracks", "2", "--seed", "4", "--seconds", "2"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        data.join("problems.csv"),
+        "id,audio,lyrics,label\na,track000/mixture.wav,fire and ice,0\nb,track001/mixture.wav,,9\n",
+    )
+    .unwrap();
+    let config = dir.path().join("problems.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset:\n  manifest: {}\nmodels:\n  audio: builtin:audio\n  planted: builtin:planted\nexplainers:\n  - {{name: stems, method: lime_audio, model: audio, factorization: stems}}\n  - {{name: words, method: lime_lyrics, model: planted, factorization: hpss}}\n  - {{name: both, method: musiclime, model: audio, factorization: hpss}}\n  - {{name: named, method: musiclime, model: planted, factorization: hpss, labels: [jazz]}}\noutput: {}\n",
+            data.join("problems.csv").display(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    let problems = |output: &std::process::Output| -> Vec<String> {
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(str::to_string)
+            .collect()
+    };
+    let validate = binary().arg("validate").arg(&config).output().unwrap();
+    let listed = problems(&validate);
+    let stderr = String::from_utf8_lossy(&validate.stderr);
+    assert!(stderr.contains(&format!("{} problem(s)", listed.len())), "{stderr}");
+    for expected in [
+        "needs stems",
+        "has no lyric words",
+        "reads only the audio",
+        "label 9",
+        "jazz",
+    ] {
+        assert!(
+            listed.iter().any(|p| p.contains(expected)),
+            "`{expected}` missing from {listed:#?}"
+        );
+    }
+    let run = binary().arg("run").arg(&config).output().unwrap();
+    assert_eq!(problems(&run), listed);
+    assert!(!dir.path().join("out/store").exists());
+    assert!(!dir.path().join("out/run.json").exists());
+}
