@@ -18,7 +18,7 @@ use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
 use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts, RunSettings};
 use crate::neighborhood::sampler::SamplerKind;
-use crate::neighborhood::sampler::{perturb, PerturbedModality, SamplerParams};
+use crate::neighborhood::sampler::{perturb, Perturbations, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
 
 /// Parameters of one explanation.
@@ -154,6 +154,49 @@ pub fn explain_instance_with(
     params: &ExplainParams,
     progress: &mut dyn FnMut(usize),
 ) -> Result<ExplainOutcome> {
+    check_params(params, model)?;
+    let counts_before = predictor.counts();
+    let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
+    let perturbations = perturb(&space, params.modality, &params.sampler)?;
+    let (probs, model_seconds) = predict_neighbourhood(
+        predictor,
+        &perturbations,
+        params.batch_size,
+        model,
+        progress,
+    )?;
+    let classes = model.class_names().len();
+    let predicted_label = (0..classes)
+        .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let refit_params = with_resolved_labels(params, &probs, predicted_label, model)?;
+    let neighborhood = Neighborhood {
+        masks: perturbations.masks,
+        probs,
+        distances: None,
+        features: Some(
+            perturbations
+                .features
+                .iter()
+                .map(|&j| space.features[j].clone())
+                .collect(),
+        ),
+        classes: Some(model.class_names().to_vec()),
+    };
+    let explanation = refit(&neighborhood, &refit_params, model.name())?;
+    Ok(ExplainOutcome {
+        explanation,
+        neighborhood,
+        predicted_label,
+        feature_indices: perturbations.features.clone(),
+        space_len: space.features.len(),
+        model_seconds,
+        counts: predictor.counts().since(&counts_before),
+    })
+}
+
+/// Every parameter, and the labels against the model's classes, before any model call.
+fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
     if params.batch_size == 0 {
         return Err(Error::param("batch_size", "must be at least 1"));
     }
@@ -185,21 +228,30 @@ pub fn explain_instance_with(
             )?;
         }
     }
-    let counts_before = predictor.counts();
-    let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
-    let perturbations = perturb(&space, params.modality, &params.sampler)?;
-    let n = params.sampler.num_samples;
+    Ok(())
+}
+
+/// The model's outputs `[num_samples, classes]` for every perturbed sample, `batch_size`
+/// samples at a time (the next batch is prepared on rayon's threads while the model runs the
+/// current one), and the seconds spent in model calls.
+fn predict_neighbourhood(
+    predictor: &dyn InstancePredictor,
+    perturbations: &Perturbations,
+    batch_size: usize,
+    model: &dyn Classifier,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Array2<f64>, f64)> {
+    let n = perturbations.masks.nrows();
     let classes = model.class_names().len();
     let batches: Vec<(usize, usize)> = (0..n)
-        .step_by(params.batch_size)
-        .map(|start| (start, (start + params.batch_size).min(n)))
+        .step_by(batch_size)
+        .map(|start| (start, (start + batch_size).min(n)))
         .collect();
     let prepare = |(start, end): (usize, usize)| {
         let masks: Vec<Vec<bool>> = (start..end).map(|r| perturbations.keep(r)).collect();
         predictor.prepare(&masks, start)
     };
     let mut probs = Array2::<f64>::zeros((n, classes));
-    // The next batch is prepared on rayon's threads while the model runs the current one.
     let mut pending = batches.first().map(|&b| prepare(b)).transpose()?;
     let mut model_seconds = 0.0;
     for (i, &(start, end)) in batches.iter().enumerate() {
@@ -230,11 +282,17 @@ pub fn explain_instance_with(
         progress(end);
         pending = prepared?;
     }
-    let predicted_label = (0..classes)
-        .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
-        .unwrap_or(0);
-    // Explicit labels and a threshold are resolved here, and the predicted (highest-scoring)
-    // label is always explained: the per-instance metrics are computed for it.
+    Ok((probs, model_seconds))
+}
+
+/// The refit parameters with explicit labels and a threshold resolved on row 0, the predicted
+/// (highest-scoring) label always among them: the per-instance metrics are computed for it.
+fn with_resolved_labels(
+    params: &ExplainParams,
+    probs: &Array2<f64>,
+    predicted_label: usize,
+    model: &dyn Classifier,
+) -> Result<RefitParams> {
     let mut refit_params = params.refit.clone();
     if !matches!(refit_params.labels, LabelChoice::TopLabels(_)) {
         let row0 = probs.row(0).to_vec();
@@ -248,29 +306,7 @@ pub fn explain_instance_with(
         }
         refit_params.labels = LabelChoice::Labels(labels.into_iter().map(Into::into).collect());
     }
-    let neighborhood = Neighborhood {
-        masks: perturbations.masks,
-        probs,
-        distances: None,
-        features: Some(
-            perturbations
-                .features
-                .iter()
-                .map(|&j| space.features[j].clone())
-                .collect(),
-        ),
-        classes: Some(model.class_names().to_vec()),
-    };
-    let explanation = refit(&neighborhood, &refit_params, model.name())?;
-    Ok(ExplainOutcome {
-        explanation,
-        neighborhood,
-        predicted_label,
-        feature_indices: perturbations.features.clone(),
-        space_len: space.features.len(),
-        model_seconds,
-        counts: predictor.counts().since(&counts_before),
-    })
+    Ok(refit_params)
 }
 
 impl ExplainOutcome {

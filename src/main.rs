@@ -9,21 +9,22 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musiclime::aggregate;
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
+use musiclime::experiment::config::{ExplainerConfig, Method};
 use musiclime::experiment::runner::{run, validate, RunOptions};
-use musiclime::explainer::{explain_instance, modality_for, ExplainParams};
+use musiclime::explainer::{explain_instance, instance_modality, ExplainParams};
 use musiclime::explanation::{refit, LabelChoice, LabelRef, RefitParams};
-use musiclime::factorize::{factorize, FactorizationKind};
+use musiclime::factorize::{choose_factorization, factorize, FactorizationKind, DEFAULT_SEGMENTS};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
 use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
+use musiclime::model::load_model_with;
 use musiclime::model::onnx::spec::{ExecutionProvider, ModelSpec};
 use musiclime::model::onnx::LoadOptions;
-use musiclime::model::{load_model_with, RunSettings};
 use musiclime::neighborhood::io::{read_neighborhood, write_neighborhood};
 use musiclime::neighborhood::kernel::{Kernel, KernelParams};
-use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
-use musiclime::surrogate::{FeatureSelection, SurrogateParams, WeightSort, ALL_FEATURES};
+use musiclime::neighborhood::sampler::{SamplerKind, SamplerParams};
+use musiclime::surrogate::{FeatureSelection, SurrogateParams, WeightSort};
 use musiclime::synth::SynthParams;
 
 #[derive(Parser)]
@@ -140,37 +141,28 @@ struct SurrogateArgs {
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     threshold: Option<f64>,
     /// Maximum number of features per explanation (default: all).
-    #[arg(long, default_value_t = ALL_FEATURES)]
+    #[arg(long, default_value_t = SurrogateParams::default().num_features)]
     num_features: usize,
     /// auto | none | highest_weights | forward_selection | lasso_path
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = SurrogateParams::default().feature_selection.name())]
     feature_selection: String,
     /// Width of the exponential kernel.
-    #[arg(long, default_value_t = 25.0)]
+    #[arg(long, default_value_t = KernelParams::default().kernel_width)]
     kernel_width: f64,
     /// Factor on computed cosine distances (1: MusicLIME; 100: lime's text explainer).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = KernelParams::default().distance_scale)]
     distance_scale: f64,
     /// lime | kernelshap
-    #[arg(long, default_value = "lime")]
+    #[arg(long, default_value = KernelParams::default().kernel.name())]
     kernel: String,
     /// Order of the weights: abs (by |weight|) or signed.
-    #[arg(long, default_value = "abs")]
+    #[arg(long, default_value = SurrogateParams::default().sort.name())]
     sort: String,
 }
 
 impl SurrogateArgs {
     fn params(&self) -> Result<RefitParams> {
-        let kernel = match self.kernel.as_str() {
-            "lime" => Kernel::Lime,
-            "kernelshap" => Kernel::Kernelshap,
-            other => {
-                return Err(Error::input(
-                    "--kernel",
-                    format!("unknown kernel `{other}`; use `lime` or `kernelshap`"),
-                ))
-            }
-        };
+        let kernel = Kernel::parse(&self.kernel)?;
         Ok(RefitParams {
             kernel: KernelParams {
                 kernel,
@@ -219,7 +211,7 @@ struct ExplainArgs {
     #[arg(long)]
     temporal_only: bool,
     /// Number of time segments.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = DEFAULT_SEGMENTS)]
     segments: usize,
     /// The model: builtin:planted, builtin:multimodal, builtin:audio, builtin:lyrics, or the
     /// path of a model.yaml describing an ONNX model.
@@ -229,10 +221,10 @@ struct ExplainArgs {
     #[arg(long, default_value = "both")]
     modality: String,
     /// Neighbourhood size (row 0 included).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = SamplerParams::default().num_samples)]
     num_samples: usize,
     /// Perturbed samples composed together (prepared while the model runs the previous ones).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = ExplainParams::default().batch_size)]
     batch_size: usize,
     /// The most model items (clips × patches) one model run receives (default: the model's
     /// `max_batch`, 8 unless its model.yaml says otherwise); bounds the model's memory.
@@ -344,13 +336,12 @@ fn read_lyrics(path: &std::path::Path) -> Result<String> {
     })
 }
 
-fn run_explain(args: ExplainArgs) -> Result<()> {
-    let started = std::time::Instant::now();
-    let refit_params = args.surrogate.params()?;
-    let mut modality = match args.modality.as_str() {
-        "both" => PerturbedModality::Both,
-        "audio" => PerturbedModality::Audio,
-        "lyrics" | "lyrical" => PerturbedModality::Lyrics,
+/// The explainer the flags describe, with the same defaults as a config entry.
+fn explainer_of(args: &ExplainArgs) -> Result<ExplainerConfig> {
+    let method = match args.modality.as_str() {
+        "both" => Method::Musiclime,
+        "audio" => Method::LimeAudio,
+        "lyrics" | "lyrical" => Method::LimeLyrics,
         other => {
             return Err(Error::input(
                 "--modality",
@@ -358,7 +349,8 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             ))
         }
     };
-    let sampler = match args.sampler.as_str() {
+    let mut explainer = ExplainerConfig::new("explain", method, &args.model);
+    explainer.sampler = match args.sampler.as_str() {
         "paper" => SamplerKind::Paper,
         "lime_text" => SamplerKind::LimeText,
         "crossed" => SamplerKind::Crossed,
@@ -369,6 +361,35 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             ))
         }
     };
+    explainer.num_samples = args.num_samples;
+    explainer.segments = args.segments;
+    explainer.audio_masks = args.audio_masks;
+    explainer.batch_size = args.batch_size;
+    explainer.max_batch = args.max_batch;
+    explainer.memoise = !args.no_memoise;
+    Ok(explainer)
+}
+
+/// The factorization the flags ask for (`None`: stems when given, else HPSS).
+fn factorization_of(args: &ExplainArgs) -> Result<Option<FactorizationKind>> {
+    match (args.temporal_only, args.separator.as_deref()) {
+        (true, _) => Ok(Some(FactorizationKind::Temporal)),
+        (false, Some("hpss")) => Ok(Some(FactorizationKind::Hpss)),
+        (false, None) => Ok(None),
+        (false, Some(other)) => Err(Error::input(
+            "--separator",
+            format!(
+                "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
+            ),
+        )),
+    }
+}
+
+fn run_explain(args: ExplainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let explainer = explainer_of(&args)?;
+    let mut params = explainer.explain_params(args.seed);
+    params.refit = args.surrogate.params()?;
     let model = load_model_with(
         &args.model,
         &LoadOptions {
@@ -376,67 +397,27 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             ..LoadOptions::default()
         },
     )?;
-    modality = modality_for(model.as_ref(), modality, "--modality")?;
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
-    if lyrics.is_empty() {
-        match modality {
-            PerturbedModality::Lyrics => {
-                return Err(Error::in_file(
-                    &args.lyrics,
-                    "has no words, so there is nothing to explain with --modality lyrics",
-                ))
-            }
-            PerturbedModality::Both => {
-                eprintln!(
-                    "warning: {} has no words; explaining the audio only",
-                    args.lyrics.display()
-                );
-                modality = PerturbedModality::Audio;
-            }
-            PerturbedModality::Audio => {}
-        }
+    let (modality, lyrics_note) = instance_modality(
+        model.as_ref(),
+        params.modality,
+        &lyrics,
+        "--modality",
+        &args.lyrics.display().to_string(),
+    )?;
+    params.modality = modality;
+    if let Some(note) = lyrics_note {
+        eprintln!("warning: {note}");
     }
     let audio = decode_file(&args.audio)?;
     let note = model.input_note(audio.samples.len(), audio.sample_rate);
     if let Some(note) = &note {
         eprintln!("note: {note}");
     }
-    let kind = match (&args.stems, args.temporal_only, args.separator.as_deref()) {
-        (Some(_), _, _) => FactorizationKind::Stems,
-        (None, true, _) => FactorizationKind::Temporal,
-        (None, false, None | Some("hpss")) => FactorizationKind::Hpss,
-        (None, false, Some(other)) => {
-            return Err(Error::input(
-                "--separator",
-                format!(
-                    "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
-                ),
-            ))
-        }
-    };
-    let factorization = factorize(
-        &audio,
-        kind,
-        args.stems.as_deref(),
-        args.segments,
-        &args.audio.display().to_string(),
-    )?;
-    let params = ExplainParams {
-        modality,
-        sampler: SamplerParams {
-            num_samples: args.num_samples,
-            sampler,
-            seed: args.seed,
-            audio_masks: args.audio_masks,
-        },
-        batch_size: args.batch_size,
-        run: RunSettings {
-            max_batch: args.max_batch,
-            memoise: !args.no_memoise,
-        },
-        refit: refit_params,
-    };
+    let origin = args.audio.display().to_string();
+    let kind = choose_factorization(factorization_of(&args)?, args.stems.is_some(), &origin)?;
+    let factorization = factorize(&audio, kind, args.stems.as_deref(), args.segments, &origin)?;
     let bar =
         ProgressBar::with_draw_target(Some(args.num_samples as u64), ProgressDrawTarget::stderr());
     bar.set_style(

@@ -174,82 +174,35 @@ impl SynthParams {
             let segment = (i / segment_len.max(1)).min(SEGMENTS - 1);
             amplitude(source, segment)
         };
-        let two_pi = 2.0 * std::f32::consts::PI;
-        // bass: a sine whose pitch changes every segment.
-        let bass_pitches: Vec<f32> = (0..SEGMENTS)
-            .map(|_| rng.random_range(45.0..100.0))
-            .collect();
-        let mut phase = 0.0f32;
-        let bass: Vec<f32> = (0..len)
-            .map(|i| {
-                let segment = (i / segment_len.max(1)).min(SEGMENTS - 1);
-                phase = (phase + two_pi * bass_pitches[segment] / rate) % two_pi;
-                envelope("bass", i) * phase.sin()
-            })
-            .collect();
-        // other: a three-note chord pad per segment with a slow swell.
-        let chords: Vec<[f32; 3]> = (0..SEGMENTS)
-            .map(|_| {
-                let root = rng.random_range(180.0..240.0);
-                [root, root * 1.26, root * 1.5]
-            })
-            .collect();
-        let other: Vec<f32> = (0..len)
-            .map(|i| {
-                let segment = (i / segment_len.max(1)).min(SEGMENTS - 1);
-                let t = i as f32 / rate;
-                let swell = 0.75 + 0.25 * (two_pi * 0.5 * t).sin();
-                let pad: f32 = chords[segment]
-                    .iter()
-                    .map(|f| (two_pi * f * t).sin())
-                    .sum::<f32>()
-                    / 3.0;
-                envelope("other", i) * swell * pad
-            })
-            .collect();
-        // vocals: syllables of a harmonic tone (f0 500-650 Hz) shaped by a formant near 1 kHz.
-        let f0s: Vec<f32> = (0..SEGMENTS * 4)
-            .map(|_| rng.random_range(500.0..650.0))
-            .collect();
-        let syllable_len = (segment_len / 4).max(1);
-        let vocals: Vec<f32> = (0..len)
-            .map(|i| {
-                let syllable = (i / syllable_len).min(f0s.len() - 1);
-                let within = (i % syllable_len) as f32 / syllable_len as f32;
-                let gate = (std::f32::consts::PI * within).sin().powi(2);
-                let t = i as f32 / rate;
-                let f0 = f0s[syllable];
-                let mut voice = 0.0;
-                for h in 1..=3 {
-                    let f = f0 * h as f32;
-                    let formant = (-((f - 1000.0) / 600.0).powi(2)).exp();
-                    voice += formant * (two_pi * f * t).sin();
-                }
-                envelope("vocals", i) * gate * voice
-            })
-            .collect();
-        // drums: 3-7 kHz noise (random phases, synthesised in the frequency domain) in bursts.
-        let noise = band_noise(&mut rng, len, rate, 3000.0, 7000.0);
-        let beat = (rate * 0.25) as usize;
-        let drums: Vec<f32> = (0..len)
-            .map(|i| {
-                let decay = (-((i % beat.max(1)) as f32) / (0.03 * rate)).exp();
-                envelope("drums", i) * decay * noise[i]
-            })
-            .collect();
-        let stems = vec![
-            ("vocals".to_string(), vocals),
-            ("drums".to_string(), drums),
-            ("bass".to_string(), bass),
-            ("other".to_string(), other),
-        ];
+        let stems = source_signals(&mut rng, len, rate, segment_len, &envelope);
+        let (lyrics, class_words) = self.lyrics(&mut rng, index, label);
+        SynthTrack {
+            id: format!("track{index:03}"),
+            stems,
+            lyrics,
+            truth: PlantedTruth {
+                label,
+                audio: loud.iter().map(|s| format!("{class_source}{s}")).collect(),
+                words: class_words.iter().map(|w| w.to_string()).collect(),
+            },
+        }
+    }
+
+    /// The lyrics of track `index` with class `label`: four neutral lines carrying two class
+    /// words (another class's on every fourth track), and those words.
+    fn lyrics(
+        &self,
+        rng: &mut ChaCha8Rng,
+        index: usize,
+        label: usize,
+    ) -> (String, Vec<&'static str>) {
         // Lyrics: neutral lines with two class words; every fourth track disagrees.
         let word_class = if index % 4 == 3 {
             (label + 1) % self.classes
         } else {
             label
         };
-        let class_words: Vec<&str> = rand::seq::index::sample(&mut rng, 3, 2)
+        let class_words: Vec<&str> = rand::seq::index::sample(rng, 3, 2)
             .into_iter()
             .map(|k| CLASS_WORDS[word_class][k])
             .collect();
@@ -266,16 +219,7 @@ impl SynthParams {
         }
         let mut lyrics = lines.join("\n");
         lyrics.push('\n');
-        SynthTrack {
-            id: format!("track{index:03}"),
-            stems,
-            lyrics,
-            truth: PlantedTruth {
-                label,
-                audio: loud.iter().map(|s| format!("{class_source}{s}")).collect(),
-                words: class_words.iter().map(|w| w.to_string()).collect(),
-            },
-        }
+        (lyrics, class_words)
     }
 
     /// Writes every track under `dir`: `<id>/mixture.wav`, `<id>/stems/<source>.wav`,
@@ -319,6 +263,87 @@ impl SynthParams {
         write_atomically(&dir.join("manifest.csv"), manifest.as_bytes())?;
         Ok(tracks)
     }
+}
+
+/// The four sources of a track, in order vocals, drums, bass, other, each scaled by
+/// `envelope(source, sample)` (the random draws in a fixed order, so a seed gives the same
+/// track).
+fn source_signals(
+    rng: &mut ChaCha8Rng,
+    len: usize,
+    rate: f32,
+    segment_len: usize,
+    envelope: &dyn Fn(&str, usize) -> f32,
+) -> Vec<(String, Vec<f32>)> {
+    let two_pi = 2.0 * std::f32::consts::PI;
+    // bass: a sine whose pitch changes every segment.
+    let bass_pitches: Vec<f32> = (0..SEGMENTS)
+        .map(|_| rng.random_range(45.0..100.0))
+        .collect();
+    let mut phase = 0.0f32;
+    let bass: Vec<f32> = (0..len)
+        .map(|i| {
+            let segment = (i / segment_len.max(1)).min(SEGMENTS - 1);
+            phase = (phase + two_pi * bass_pitches[segment] / rate) % two_pi;
+            envelope("bass", i) * phase.sin()
+        })
+        .collect();
+    // other: a three-note chord pad per segment with a slow swell.
+    let chords: Vec<[f32; 3]> = (0..SEGMENTS)
+        .map(|_| {
+            let root = rng.random_range(180.0..240.0);
+            [root, root * 1.26, root * 1.5]
+        })
+        .collect();
+    let other: Vec<f32> = (0..len)
+        .map(|i| {
+            let segment = (i / segment_len.max(1)).min(SEGMENTS - 1);
+            let t = i as f32 / rate;
+            let swell = 0.75 + 0.25 * (two_pi * 0.5 * t).sin();
+            let pad: f32 = chords[segment]
+                .iter()
+                .map(|f| (two_pi * f * t).sin())
+                .sum::<f32>()
+                / 3.0;
+            envelope("other", i) * swell * pad
+        })
+        .collect();
+    // vocals: syllables of a harmonic tone (f0 500-650 Hz) shaped by a formant near 1 kHz.
+    let f0s: Vec<f32> = (0..SEGMENTS * 4)
+        .map(|_| rng.random_range(500.0..650.0))
+        .collect();
+    let syllable_len = (segment_len / 4).max(1);
+    let vocals: Vec<f32> = (0..len)
+        .map(|i| {
+            let syllable = (i / syllable_len).min(f0s.len() - 1);
+            let within = (i % syllable_len) as f32 / syllable_len as f32;
+            let gate = (std::f32::consts::PI * within).sin().powi(2);
+            let t = i as f32 / rate;
+            let f0 = f0s[syllable];
+            let mut voice = 0.0;
+            for h in 1..=3 {
+                let f = f0 * h as f32;
+                let formant = (-((f - 1000.0) / 600.0).powi(2)).exp();
+                voice += formant * (two_pi * f * t).sin();
+            }
+            envelope("vocals", i) * gate * voice
+        })
+        .collect();
+    // drums: 3-7 kHz noise (random phases, synthesised in the frequency domain) in bursts.
+    let noise = band_noise(rng, len, rate, 3000.0, 7000.0);
+    let beat = (rate * 0.25) as usize;
+    let drums: Vec<f32> = (0..len)
+        .map(|i| {
+            let decay = (-((i % beat.max(1)) as f32) / (0.03 * rate)).exp();
+            envelope("drums", i) * decay * noise[i]
+        })
+        .collect();
+    vec![
+        ("vocals".to_string(), vocals),
+        ("drums".to_string(), drums),
+        ("bass".to_string(), bass),
+        ("other".to_string(), other),
+    ]
 }
 
 /// White noise limited to `[low, high]` Hz, unit RMS, of `len` samples.

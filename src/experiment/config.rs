@@ -164,16 +164,16 @@ pub struct ExplainerConfig {
     #[serde(default = "default_distance_scale")]
     pub distance_scale: f64,
     /// `lime` or `kernelshap`.
-    #[serde(default)]
+    #[serde(default = "default_kernel")]
     pub kernel: crate::neighborhood::kernel::Kernel,
     /// Feature selection method.
-    #[serde(default)]
+    #[serde(default = "default_feature_selection")]
     pub feature_selection: crate::surrogate::FeatureSelection,
     /// Maximum features per explanation.
     #[serde(default = "default_num_features")]
     pub num_features: usize,
     /// `paper`, `lime_text` or `crossed` (split models).
-    #[serde(default)]
+    #[serde(default = "default_sampler")]
     pub sampler: crate::neighborhood::sampler::SamplerKind,
     /// `sampler: crossed`: the number of audio masks (default: the square root of
     /// `num_samples`).
@@ -209,23 +209,34 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+// Every default comes from the library's parameter structs: a config, the command line and a
+// notebook explain with the same settings unless told otherwise.
 fn default_num_samples() -> usize {
-    1000
+    crate::neighborhood::sampler::SamplerParams::default().num_samples
 }
 fn default_segments() -> usize {
-    10
+    crate::factorize::DEFAULT_SEGMENTS
 }
 fn default_kernel_width() -> f64 {
-    25.0
+    crate::neighborhood::kernel::KernelParams::default().kernel_width
 }
 fn default_distance_scale() -> f64 {
-    1.0
+    crate::neighborhood::kernel::KernelParams::default().distance_scale
+}
+fn default_kernel() -> crate::neighborhood::kernel::Kernel {
+    crate::neighborhood::kernel::KernelParams::default().kernel
+}
+fn default_feature_selection() -> crate::surrogate::FeatureSelection {
+    crate::surrogate::SurrogateParams::default().feature_selection
+}
+fn default_sampler() -> crate::neighborhood::sampler::SamplerKind {
+    crate::neighborhood::sampler::SamplerParams::default().sampler
 }
 fn default_num_features() -> usize {
-    crate::surrogate::ALL_FEATURES
+    crate::surrogate::SurrogateParams::default().num_features
 }
 fn default_batch_size() -> usize {
-    64
+    crate::explainer::ExplainParams::default().batch_size
 }
 
 /// One cell of the grid: the swept parameters' values, and its name (`num_samples=250`).
@@ -441,6 +452,75 @@ pub fn value_text(value: &serde_norway::Value) -> String {
 }
 
 impl ExplainerConfig {
+    /// The explainer `name` of `model` by `method`, every other parameter at its default (the
+    /// defaults of a config entry that gives only these three).
+    pub fn new(name: &str, method: Method, model: &str) -> ExplainerConfig {
+        ExplainerConfig {
+            name: name.to_string(),
+            method,
+            model: model.to_string(),
+            num_samples: default_num_samples(),
+            segments: default_segments(),
+            factorization: FactorizationKind::default(),
+            kernel_width: default_kernel_width(),
+            distance_scale: default_distance_scale(),
+            kernel: default_kernel(),
+            feature_selection: default_feature_selection(),
+            num_features: default_num_features(),
+            sampler: default_sampler(),
+            audio_masks: None,
+            labels: None,
+            top_labels: None,
+            threshold: None,
+            batch_size: default_batch_size(),
+            max_batch: None,
+            memoise: default_true(),
+        }
+    }
+
+    /// The modality its method perturbs.
+    pub fn modality(&self) -> crate::neighborhood::sampler::PerturbedModality {
+        use crate::neighborhood::sampler::PerturbedModality;
+        match self.method {
+            Method::Musiclime => PerturbedModality::Both,
+            Method::LimeAudio => PerturbedModality::Audio,
+            Method::LimeLyrics => PerturbedModality::Lyrics,
+        }
+    }
+
+    /// The parameters of one explanation by this explainer with `seed`.
+    pub fn explain_params(&self, seed: u64) -> crate::explainer::ExplainParams {
+        use crate::neighborhood::kernel::KernelParams;
+        use crate::neighborhood::sampler::SamplerParams;
+        crate::explainer::ExplainParams {
+            modality: self.modality(),
+            sampler: SamplerParams {
+                num_samples: self.num_samples,
+                sampler: self.sampler,
+                seed,
+                audio_masks: self.audio_masks,
+            },
+            batch_size: self.batch_size,
+            run: crate::model::RunSettings {
+                max_batch: self.max_batch,
+                memoise: self.memoise,
+            },
+            refit: crate::explanation::RefitParams {
+                kernel: KernelParams {
+                    kernel: self.kernel,
+                    kernel_width: self.kernel_width,
+                    distance_scale: self.distance_scale,
+                },
+                surrogate: crate::surrogate::SurrogateParams {
+                    feature_selection: self.feature_selection,
+                    num_features: self.num_features,
+                    ..Default::default()
+                },
+                labels: self.label_choice(),
+            },
+        }
+    }
+
     /// The sampler's parameters (`num_samples`, the `crossed` grid and its method), the batch
     /// sizes.
     fn check_sampling(&self) -> std::result::Result<(), String> {

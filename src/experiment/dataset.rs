@@ -67,86 +67,9 @@ fn resolve(base: &Path, value: &str) -> PathBuf {
 /// value ends in `.txt`), and otherwise the lyrics text itself.
 pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
     let base = path.parent().unwrap_or(Path::new("."));
-    let rows: Vec<(usize, Row)> = if path.extension().and_then(|e| e.to_str()) == Some("jsonl") {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str::<Row>(line)
-                    .map(|r| (i + 1, r))
-                    .map_err(|e| Error::in_file(path, format!("line {}: {e}", i + 1)))
-            })
-            .collect::<Result<_>>()?
-    } else {
-        let df = CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|r| r.finish())
-            .map_err(|e| Error::in_file(path, format!("not a readable CSV manifest: {e}")))?;
-        let names: Vec<String> = df
-            .get_column_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        for required in ["id", "audio", "lyrics"] {
-            if !names.iter().any(|n| n == required) {
-                return Err(Error::in_file(path, format!("has no `{required}` column; the header must include id,audio,lyrics (label and stems optional)")));
-            }
-        }
-        if let Some(unknown) = names.iter().find(|n| {
-            !["id", "audio", "lyrics", "label", "stems", "split", "tags"].contains(&n.as_str())
-        }) {
-            return Err(Error::in_file(
-                path,
-                format!(
-                    "unknown column `{unknown}`; expected id,audio,lyrics,label,stems,split,tags"
-                ),
-            ));
-        }
-        let column = |name: &str| -> Vec<Option<String>> {
-            match df.column(name).ok().and_then(|c| c.str().ok().cloned()) {
-                Some(values) => values.iter().map(|v| v.map(str::to_string)).collect(),
-                None => vec![None; df.height()],
-            }
-        };
-        let has_tags = names.iter().any(|n| n == "tags");
-        let (ids, audios, lyrics, labels, stems, splits, tags) = (
-            column("id"),
-            column("audio"),
-            column("lyrics"),
-            column("label"),
-            column("stems"),
-            column("split"),
-            column("tags"),
-        );
-        (0..df.height())
-            .map(|i| {
-                let need = |v: &Option<String>, key: &str| {
-                    v.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-                        Error::in_file(path, format!("row {}: `{key}` is empty", i + 2))
-                    })
-                };
-                Ok((
-                    i + 2,
-                    Row {
-                        id: need(&ids[i], "id")?,
-                        audio: need(&audios[i], "audio")?,
-                        lyrics: lyrics[i].clone().unwrap_or_default(),
-                        label: labels[i]
-                            .clone()
-                            .filter(|s| !s.is_empty())
-                            .map(serde_json::Value::String),
-                        stems: stems[i].clone().filter(|s| !s.is_empty()),
-                        split: splits[i].clone().filter(|s| !s.is_empty()),
-                        tags: has_tags.then(|| {
-                            serde_json::Value::String(tags[i].clone().unwrap_or_default())
-                        }),
-                    },
-                ))
-            })
-            .collect::<Result<_>>()?
+    let rows = match path.extension().and_then(|e| e.to_str()) == Some("jsonl") {
+        true => jsonl_rows(path)?,
+        false => csv_rows(path)?,
     };
     let mut seen = std::collections::BTreeSet::new();
     let mut instances = Vec::with_capacity(rows.len());
@@ -157,76 +80,169 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
                 format!("line {line}: id `{}` appears twice", row.id),
             ));
         }
-        let label = match &row.label {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => n.as_u64().map(|v| v as usize),
-            Some(serde_json::Value::String(s)) => {
-                Some(s.trim().parse::<usize>().map_err(|_| {
-                    Error::in_file(
-                        path,
-                        format!("line {line}: label `{s}` is not a class index (0, 1, 2, ...)"),
-                    )
-                })?)
-            }
-            Some(other) => {
-                return Err(Error::in_file(
-                    path,
-                    format!("line {line}: label {other} is not a class index"),
-                ))
-            }
-        };
-        let tags = match &row.tags {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(
-                s.split(';')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            Some(serde_json::Value::Array(values)) => Some(
-                values
-                    .iter()
-                    .map(|v| {
-                        v.as_str().map(str::to_string).ok_or_else(|| {
-                            Error::in_file(path, format!("line {line}: tag {v} is not a tag name"))
-                        })
-                    })
-                    .collect::<Result<Vec<String>>>()?,
-            ),
-            Some(other) => {
-                return Err(Error::in_file(
-                    path,
-                    format!("line {line}: tags {other} are neither `a;b` nor a list of names"),
-                ))
-            }
-        };
-        let lyrics_path = resolve(base, &row.lyrics);
-        let lyrics = if lyrics_path.is_file() || row.lyrics.ends_with(".txt") {
-            let bytes = std::fs::read(&lyrics_path).map_err(|e| Error::io(&lyrics_path, e))?;
-            String::from_utf8(bytes).map_err(|_| {
-                Error::in_file(
-                    &lyrics_path,
-                    "is not UTF-8 text; re-save the lyrics as UTF-8",
-                )
-            })?
-        } else {
-            row.lyrics.clone()
-        };
         instances.push(Instance {
+            label: row_label(&row, path, line)?,
+            tags: row_tags(&row, path, line)?,
+            lyrics: row_lyrics(&row, base)?,
             id: row.id,
             audio: resolve(base, &row.audio),
-            lyrics,
-            label,
             stems: row.stems.map(|s| resolve(base, &s)),
             split: row.split,
-            tags,
         });
     }
     if instances.is_empty() {
         return Err(Error::in_file(path, "has no instances"));
     }
     Ok(instances)
+}
+
+/// The rows of a JSONL manifest with their line numbers.
+fn jsonl_rows(path: &Path) -> Result<Vec<(usize, Row)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str::<Row>(line)
+                .map(|r| (i + 1, r))
+                .map_err(|e| Error::in_file(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect::<Result<_>>()
+}
+
+/// The rows of a CSV manifest with their line numbers (the header is line 1).
+fn csv_rows(path: &Path) -> Result<Vec<(usize, Row)>> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| Error::in_file(path, format!("not a readable CSV manifest: {e}")))?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for required in ["id", "audio", "lyrics"] {
+        if !names.iter().any(|n| n == required) {
+            return Err(Error::in_file(path, format!("has no `{required}` column; the header must include id,audio,lyrics (label and stems optional)")));
+        }
+    }
+    if let Some(unknown) = names.iter().find(|n| {
+        !["id", "audio", "lyrics", "label", "stems", "split", "tags"].contains(&n.as_str())
+    }) {
+        return Err(Error::in_file(
+            path,
+            format!("unknown column `{unknown}`; expected id,audio,lyrics,label,stems,split,tags"),
+        ));
+    }
+    let column = |name: &str| -> Vec<Option<String>> {
+        match df.column(name).ok().and_then(|c| c.str().ok().cloned()) {
+            Some(values) => values.iter().map(|v| v.map(str::to_string)).collect(),
+            None => vec![None; df.height()],
+        }
+    };
+    let has_tags = names.iter().any(|n| n == "tags");
+    let (ids, audios, lyrics, labels, stems, splits, tags) = (
+        column("id"),
+        column("audio"),
+        column("lyrics"),
+        column("label"),
+        column("stems"),
+        column("split"),
+        column("tags"),
+    );
+    (0..df.height())
+        .map(|i| {
+            let need = |v: &Option<String>, key: &str| {
+                v.clone()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| Error::in_file(path, format!("row {}: `{key}` is empty", i + 2)))
+            };
+            Ok((
+                i + 2,
+                Row {
+                    id: need(&ids[i], "id")?,
+                    audio: need(&audios[i], "audio")?,
+                    lyrics: lyrics[i].clone().unwrap_or_default(),
+                    label: labels[i]
+                        .clone()
+                        .filter(|s| !s.is_empty())
+                        .map(serde_json::Value::String),
+                    stems: stems[i].clone().filter(|s| !s.is_empty()),
+                    split: splits[i].clone().filter(|s| !s.is_empty()),
+                    tags: has_tags
+                        .then(|| serde_json::Value::String(tags[i].clone().unwrap_or_default())),
+                },
+            ))
+        })
+        .collect::<Result<_>>()
+}
+
+/// A row's class index (a number, or digits in a string), if any.
+fn row_label(row: &Row, path: &Path, line: usize) -> Result<Option<usize>> {
+    Ok(match &row.label {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(n)) => n.as_u64().map(|v| v as usize),
+        Some(serde_json::Value::String(s)) => Some(s.trim().parse::<usize>().map_err(|_| {
+            Error::in_file(
+                path,
+                format!("line {line}: label `{s}` is not a class index (0, 1, 2, ...)"),
+            )
+        })?),
+        Some(other) => {
+            return Err(Error::in_file(
+                path,
+                format!("line {line}: label {other} is not a class index"),
+            ))
+        }
+    })
+}
+
+/// A row's tags: `a;b` or a list of names; `None` when the manifest says nothing.
+fn row_tags(row: &Row, path: &Path, line: usize) -> Result<Option<Vec<String>>> {
+    Ok(match &row.tags {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(
+            s.split(';')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        Some(serde_json::Value::Array(values)) => Some(
+            values
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        Error::in_file(path, format!("line {line}: tag {v} is not a tag name"))
+                    })
+                })
+                .collect::<Result<Vec<String>>>()?,
+        ),
+        Some(other) => {
+            return Err(Error::in_file(
+                path,
+                format!("line {line}: tags {other} are neither `a;b` nor a list of names"),
+            ))
+        }
+    })
+}
+
+/// A row's lyrics: the file it names (when it exists or ends in `.txt`), else the text itself.
+fn row_lyrics(row: &Row, base: &Path) -> Result<String> {
+    let lyrics_path = resolve(base, &row.lyrics);
+    Ok(if lyrics_path.is_file() || row.lyrics.ends_with(".txt") {
+        let bytes = std::fs::read(&lyrics_path).map_err(|e| Error::io(&lyrics_path, e))?;
+        String::from_utf8(bytes).map_err(|_| {
+            Error::in_file(
+                &lyrics_path,
+                "is not UTF-8 text; re-save the lyrics as UTF-8",
+            )
+        })?
+    } else {
+        row.lyrics.clone()
+    })
 }
 
 /// The instances a dataset config selects: read (or generate into `data_dir`), shuffle, limit.

@@ -13,21 +13,16 @@ use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::config::{ExperimentConfig, ExplainerConfig, GridCell, Method};
+use super::config::{ExperimentConfig, ExplainerConfig, GridCell};
 use super::manifest::{config_hash, RunManifest, RunStatus};
 use super::preflight::{preflight, Checked};
 use super::report::write_report;
 use super::store::ResultStore;
 use super::unit::{run_unit, InstanceCache, RunContext, Unit};
 use crate::error::{Error, Result};
-use crate::explainer::ExplainParams;
-use crate::explanation::RefitParams;
 use crate::metrics::MetricSet;
 use crate::model::onnx::spec::ExecutionProvider;
 use crate::model::onnx::LoadOptions;
-use crate::neighborhood::kernel::KernelParams;
-use crate::neighborhood::sampler::{PerturbedModality, SamplerParams};
-use crate::surrogate::SurrogateParams;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -65,46 +60,6 @@ pub struct RunReport {
     pub resumed: usize,
     /// Instances skipped (`on_error: skip`) with the reason.
     pub failures: Vec<(String, String)>,
-}
-
-/// The modality each method perturbs.
-pub(crate) fn method_modality(method: Method) -> PerturbedModality {
-    match method {
-        Method::Musiclime => PerturbedModality::Both,
-        Method::LimeAudio => PerturbedModality::Audio,
-        Method::LimeLyrics => PerturbedModality::Lyrics,
-    }
-}
-
-/// The parameters of one explanation by `explainer` with `seed`.
-pub(crate) fn explain_params(explainer: &ExplainerConfig, seed: u64) -> Result<ExplainParams> {
-    Ok(ExplainParams {
-        modality: method_modality(explainer.method),
-        sampler: SamplerParams {
-            num_samples: explainer.num_samples,
-            sampler: explainer.sampler,
-            seed,
-            audio_masks: explainer.audio_masks,
-        },
-        batch_size: explainer.batch_size,
-        run: crate::model::RunSettings {
-            max_batch: explainer.max_batch,
-            memoise: explainer.memoise,
-        },
-        refit: RefitParams {
-            kernel: KernelParams {
-                kernel: explainer.kernel,
-                kernel_width: explainer.kernel_width,
-                distance_scale: explainer.distance_scale,
-            },
-            surrogate: SurrogateParams {
-                feature_selection: explainer.feature_selection,
-                num_features: explainer.num_features,
-                ..SurrogateParams::default()
-            },
-            labels: explainer.label_choice(),
-        },
-    })
 }
 
 /// Checks a config without running it (the same checks as [`run`], writing nothing); returns

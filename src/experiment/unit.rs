@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use super::config::{ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell};
 use super::dataset::Instance;
-use super::runner::explain_params;
 use super::store::{StoredLabel, UnitRecord};
 use super::unit_metrics::{predicted_stdevs, reexplain, unit_metric, MetricContext, NamedWeights};
 use crate::audio::decode::decode_file;
@@ -178,7 +177,7 @@ pub fn run_unit(
         .map(|n| format!("{}: {n}", instance.id));
     cache.note_once(&explainer.model, input_note, note);
     let seed = context.config.seed + unit.repeat as u64;
-    let mut params = explain_params(explainer, seed)?;
+    let mut params = explainer.explain_params(seed);
     let origin = format!("explainer `{}`", explainer.name);
     let (modality, modality_note) =
         instance_modality(model, params.modality, &cache.lyrics, &origin, &instance.id)?;
@@ -238,10 +237,9 @@ pub fn run_unit(
             metrics.push((name.clone(), v));
         }
     }
-    let stdevs = if context.metrics.contains(Metric::Csi) {
-        Some(predicted_stdevs(&outcome, predicted, &params)?)
-    } else {
-        None
+    let stdevs = match context.metrics.contains(Metric::Csi) {
+        true => Some(predicted_stdevs(&outcome, predicted, &params)?),
+        false => None,
     };
     if let (Some(listen), 0, 0) = (&context.config.listen, unit.cell, unit.repeat) {
         write_listenable(
@@ -253,13 +251,30 @@ pub fn run_unit(
             listen.top_k,
         )?;
     }
-    Ok(UnitRecord {
+    let mut record = new_record(context, cache, unit, model, &outcome, stdevs);
+    record.metrics = metrics;
+    record.curves = curves.into_inner();
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}
+
+/// The record of a unit's explanation (its metrics, curves and wall time still empty).
+fn new_record(
+    context: &RunContext,
+    cache: &InstanceCache,
+    unit: &Unit,
+    model: &dyn Classifier,
+    outcome: &ExplainOutcome,
+    stdevs: Option<Vec<f64>>,
+) -> UnitRecord {
+    let (instance, explainer) = (cache.instance, unit.explainer);
+    UnitRecord {
         instance: instance.id.clone(),
         explainer: explainer.name.clone(),
         model: explainer.model.clone(),
         cell: context.cells[unit.cell].name.clone(),
         repeat: unit.repeat,
-        seed,
+        seed: context.config.seed + unit.repeat as u64,
         true_label: instance.label,
         predicted_label: outcome.predicted_label,
         multilabel: model.multilabel(),
@@ -276,14 +291,14 @@ pub fn run_unit(
             .get(&explainer.model)
             .cloned()
             .unwrap_or_default(),
-        labels: stored_labels(&outcome, stdevs),
+        labels: stored_labels(outcome, stdevs),
         features: outcome.explanation.features.clone(),
-        metrics,
-        seconds: started.elapsed().as_secs_f64(),
+        metrics: Vec::new(),
+        seconds: 0.0,
         model_seconds: outcome.model_seconds,
         model_items: outcome.counts,
-        curves: curves.into_inner(),
-    })
+        curves: Vec::new(),
+    }
 }
 
 /// A label's weights by feature name.

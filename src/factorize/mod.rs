@@ -22,6 +22,9 @@ pub use hpss::{HpssParams, HPSS_SOURCES};
 pub use segments::{segment_bounds, Segmentation};
 pub use stems::{load_stems, DEFAULT_SOURCES};
 
+/// Time segments per source unless an explainer says otherwise (the paper's 10).
+pub const DEFAULT_SEGMENTS: usize = 10;
+
 /// How the audio is split into sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -128,185 +128,190 @@ pub struct AudioFrontend {
 impl AudioFrontend {
     /// Builds the frontend, checking every parameter (errors name `inputs.<name>.<key>`).
     pub fn new(spec: &AudioInputSpec) -> Result<Self> {
-        let name = spec.name().to_string();
+        match spec {
+            AudioInputSpec::Waveform(s) => Self::waveform(s),
+            AudioInputSpec::LogMel(s) => Self::log_mel(s),
+            AudioInputSpec::KaldiFbank(s) => Self::kaldi_fbank(s),
+        }
+    }
+
+    /// `kind: waveform`.
+    fn waveform(s: &WaveformSpec) -> Result<Self> {
+        let name = s.name.clone();
+
+        check_rate(&name, s.sample_rate)?;
+        spec::check_layout(&name, &s.layout, &[Axis::Samples])?;
+        Ok(AudioFrontend {
+            target_len: seconds_to_len(&name, s.seconds, s.sample_rate)?,
+            min_len: 0,
+            name,
+            sample_rate: s.sample_rate,
+            layout: s.layout.clone(),
+            framer: None,
+            finish: Finish::Waveform,
+        })
+    }
+
+    /// `kind: log_mel` (librosa's `melspectrogram` and a log).
+    fn log_mel(s: &LogMelSpec) -> Result<Self> {
+        let name = s.name.clone();
         let bad =
             |key: &str, message: String| Error::input(format!("inputs.{name}.{key}"), message);
-        let seconds_to_len = |seconds: Option<f64>, rate: u32| -> Result<Option<usize>> {
-            match seconds {
-                None => Ok(None),
-                Some(s) if s.is_finite() && s > 0.0 => Ok(Some((s * rate as f64).round() as usize)),
-                Some(s) => Err(bad(
-                    "seconds",
-                    format!("must be a positive number, got {s}"),
-                )),
-            }
-        };
-        match spec {
-            AudioInputSpec::Waveform(s) => {
-                check_rate(&name, s.sample_rate)?;
-                spec::check_layout(&name, &s.layout, &[Axis::Samples])?;
-                Ok(AudioFrontend {
-                    target_len: seconds_to_len(s.seconds, s.sample_rate)?,
-                    min_len: 0,
-                    name,
-                    sample_rate: s.sample_rate,
-                    layout: s.layout.clone(),
-                    framer: None,
-                    finish: Finish::Waveform,
-                })
-            }
-            AudioInputSpec::LogMel(s) => {
-                check_rate(&name, s.sample_rate)?;
-                spec::check_layout(&name, &s.layout, &[Axis::Mels, Axis::Frames])?;
-                if s.n_fft < 2 {
-                    return Err(bad("n_fft", format!("must be at least 2, got {}", s.n_fft)));
-                }
-                if s.hop_length == 0 {
-                    return Err(bad("hop_length", "must be at least 1".into()));
-                }
-                let win_length = s.win_length.unwrap_or(s.n_fft);
-                if win_length == 0 || win_length > s.n_fft {
-                    return Err(bad(
-                        "win_length",
-                        format!(
-                            "must be between 1 and n_fft = {}, got {win_length}",
-                            s.n_fft
-                        ),
-                    ));
-                }
-                let nyquist = s.sample_rate as f64 / 2.0;
-                let fmax = s.fmax.unwrap_or(nyquist);
-                if !(s.fmin >= 0.0 && s.fmin < fmax && fmax <= nyquist) {
-                    return Err(bad(
-                        "fmax",
-                        format!("need 0 <= fmin < fmax <= sample_rate / 2 = {nyquist}, got fmin {} and fmax {fmax}", s.fmin),
-                    ));
-                }
-                if s.n_mels == 0 {
-                    return Err(bad("n_mels", "must be at least 1".into()));
-                }
-                if !(s.power.is_finite() && s.power > 0.0) {
-                    return Err(bad("power", format!("must be positive, got {}", s.power)));
-                }
-                if !(s.amin.is_finite() && s.amin > 0.0) {
-                    return Err(bad("amin", format!("must be positive, got {}", s.amin)));
-                }
-                if matches!(s.top_db, Some(t) if !t.is_finite() || t < 0.0) {
-                    return Err(bad("top_db", "must be non-negative".into()));
-                }
-                // librosa centres a `win_length` window inside `n_fft` zeros.
-                let mut win = vec![0.0f32; s.n_fft];
-                let offset = (s.n_fft - win_length) / 2;
-                win[offset..offset + win_length]
-                    .copy_from_slice(&window(s.window, win_length, true));
-                let padding = if s.center {
-                    Padding::Centre {
-                        pad: s.n_fft / 2,
-                        mode: s.pad_mode,
-                    }
-                } else {
-                    Padding::None
-                };
-                Ok(AudioFrontend {
-                    target_len: seconds_to_len(s.seconds, s.sample_rate)?,
-                    min_len: 0,
-                    name,
-                    sample_rate: s.sample_rate,
-                    layout: s.layout.clone(),
-                    framer: Some(Framer::new(
-                        s.n_fft,
-                        s.n_fft,
-                        s.hop_length,
-                        win,
-                        padding,
-                        None,
-                    )),
-                    finish: Finish::LogMel {
-                        filters: librosa_mel(
-                            s.sample_rate as f64,
-                            s.n_fft,
-                            s.n_mels,
-                            s.fmin,
-                            fmax,
-                            s.mel_scale,
-                            s.mel_norm,
-                        ),
-                        power: s.power as f32,
-                        log: s.log,
-                        log_scale: s.log_scale as f32,
-                        amin: s.amin as f32,
-                        top_db: s.top_db.map(|t| t as f32),
-                    },
-                })
-            }
-            AudioInputSpec::KaldiFbank(s) => {
-                check_rate(&name, s.sample_rate)?;
-                spec::check_layout(&name, &s.layout, &[Axis::Mels, Axis::Frames])?;
-                let rate = s.sample_rate as f64;
-                let frame_len = (rate * s.frame_length_ms * 0.001) as usize;
-                let hop = (rate * s.frame_shift_ms * 0.001) as usize;
-                if frame_len < 2 || hop == 0 || hop > frame_len {
-                    return Err(bad(
-                        "frame_length_ms",
-                        format!("frames of {frame_len} samples every {hop} samples: need at least 2 samples per frame and a shift no longer than the frame; check frame_length_ms and frame_shift_ms"),
-                    ));
-                }
-                let fft_len = if s.round_to_power_of_two {
-                    frame_len.next_power_of_two()
-                } else {
-                    frame_len
-                };
-                let high = kaldi_high_freq(rate, s.high_freq);
-                if !(s.low_freq >= 0.0 && s.low_freq < high && high <= rate / 2.0) {
-                    return Err(bad(
-                        "high_freq",
-                        format!("need 0 <= low_freq < high_freq <= sample_rate / 2, got low_freq {} and high_freq {high}", s.low_freq),
-                    ));
-                }
-                if s.n_mels < 3 {
-                    return Err(bad(
-                        "n_mels",
-                        "Kaldi fbank needs at least 3 mel bins".into(),
-                    ));
-                }
-                if matches!(s.std, Some(v) if !(v.is_finite() && v != 0.0)) {
-                    return Err(bad("std", "must be a finite non-zero number".into()));
-                }
-                if matches!(s.target_frames, Some(0)) {
-                    return Err(bad("target_frames", "must be at least 1".into()));
-                }
-                let padding = if s.snip_edges {
-                    Padding::None
-                } else {
-                    Padding::KaldiMirror
-                };
-                let ops = KaldiFrameOps {
-                    remove_dc_offset: s.remove_dc_offset,
-                    preemphasis: s.preemphasis as f32,
-                };
-                Ok(AudioFrontend {
-                    target_len: seconds_to_len(s.seconds, s.sample_rate)?,
-                    min_len: 0,
-                    name,
-                    sample_rate: s.sample_rate,
-                    layout: s.layout.clone(),
-                    framer: Some(Framer::new(
-                        frame_len,
-                        fft_len,
-                        hop,
-                        window(s.window, frame_len, false),
-                        padding,
-                        Some(ops),
-                    )),
-                    finish: Finish::Kaldi {
-                        filters: kaldi_mel(rate, fft_len, s.n_mels, s.low_freq, high),
-                        target_frames: s.target_frames,
-                        mean: s.mean.unwrap_or(0.0) as f32,
-                        std: s.std.unwrap_or(1.0) as f32,
-                    },
-                })
-            }
+
+        check_rate(&name, s.sample_rate)?;
+        spec::check_layout(&name, &s.layout, &[Axis::Mels, Axis::Frames])?;
+        if s.n_fft < 2 {
+            return Err(bad("n_fft", format!("must be at least 2, got {}", s.n_fft)));
         }
+        if s.hop_length == 0 {
+            return Err(bad("hop_length", "must be at least 1".into()));
+        }
+        let win_length = s.win_length.unwrap_or(s.n_fft);
+        if win_length == 0 || win_length > s.n_fft {
+            return Err(bad(
+                "win_length",
+                format!(
+                    "must be between 1 and n_fft = {}, got {win_length}",
+                    s.n_fft
+                ),
+            ));
+        }
+        let nyquist = s.sample_rate as f64 / 2.0;
+        let fmax = s.fmax.unwrap_or(nyquist);
+        if !(s.fmin >= 0.0 && s.fmin < fmax && fmax <= nyquist) {
+            return Err(bad(
+                "fmax",
+                format!("need 0 <= fmin < fmax <= sample_rate / 2 = {nyquist}, got fmin {} and fmax {fmax}", s.fmin),
+            ));
+        }
+        if s.n_mels == 0 {
+            return Err(bad("n_mels", "must be at least 1".into()));
+        }
+        if !(s.power.is_finite() && s.power > 0.0) {
+            return Err(bad("power", format!("must be positive, got {}", s.power)));
+        }
+        if !(s.amin.is_finite() && s.amin > 0.0) {
+            return Err(bad("amin", format!("must be positive, got {}", s.amin)));
+        }
+        if matches!(s.top_db, Some(t) if !t.is_finite() || t < 0.0) {
+            return Err(bad("top_db", "must be non-negative".into()));
+        }
+        // librosa centres a `win_length` window inside `n_fft` zeros.
+        let mut win = vec![0.0f32; s.n_fft];
+        let offset = (s.n_fft - win_length) / 2;
+        win[offset..offset + win_length].copy_from_slice(&window(s.window, win_length, true));
+        let padding = if s.center {
+            Padding::Centre {
+                pad: s.n_fft / 2,
+                mode: s.pad_mode,
+            }
+        } else {
+            Padding::None
+        };
+        Ok(AudioFrontend {
+            target_len: seconds_to_len(&name, s.seconds, s.sample_rate)?,
+            min_len: 0,
+            name,
+            sample_rate: s.sample_rate,
+            layout: s.layout.clone(),
+            framer: Some(Framer::new(
+                s.n_fft,
+                s.n_fft,
+                s.hop_length,
+                win,
+                padding,
+                None,
+            )),
+            finish: Finish::LogMel {
+                filters: librosa_mel(
+                    s.sample_rate as f64,
+                    s.n_fft,
+                    s.n_mels,
+                    s.fmin,
+                    fmax,
+                    s.mel_scale,
+                    s.mel_norm,
+                ),
+                power: s.power as f32,
+                log: s.log,
+                log_scale: s.log_scale as f32,
+                amin: s.amin as f32,
+                top_db: s.top_db.map(|t| t as f32),
+            },
+        })
+    }
+
+    /// `kind: kaldi_fbank` (torchaudio's `kaldi.fbank`, as AST uses it).
+    fn kaldi_fbank(s: &KaldiFbankSpec) -> Result<Self> {
+        let name = s.name.clone();
+        let bad =
+            |key: &str, message: String| Error::input(format!("inputs.{name}.{key}"), message);
+
+        check_rate(&name, s.sample_rate)?;
+        spec::check_layout(&name, &s.layout, &[Axis::Mels, Axis::Frames])?;
+        let rate = s.sample_rate as f64;
+        let frame_len = (rate * s.frame_length_ms * 0.001) as usize;
+        let hop = (rate * s.frame_shift_ms * 0.001) as usize;
+        if frame_len < 2 || hop == 0 || hop > frame_len {
+            return Err(bad(
+                "frame_length_ms",
+                format!("frames of {frame_len} samples every {hop} samples: need at least 2 samples per frame and a shift no longer than the frame; check frame_length_ms and frame_shift_ms"),
+            ));
+        }
+        let fft_len = if s.round_to_power_of_two {
+            frame_len.next_power_of_two()
+        } else {
+            frame_len
+        };
+        let high = kaldi_high_freq(rate, s.high_freq);
+        if !(s.low_freq >= 0.0 && s.low_freq < high && high <= rate / 2.0) {
+            return Err(bad(
+                "high_freq",
+                format!("need 0 <= low_freq < high_freq <= sample_rate / 2, got low_freq {} and high_freq {high}", s.low_freq),
+            ));
+        }
+        if s.n_mels < 3 {
+            return Err(bad(
+                "n_mels",
+                "Kaldi fbank needs at least 3 mel bins".into(),
+            ));
+        }
+        if matches!(s.std, Some(v) if !(v.is_finite() && v != 0.0)) {
+            return Err(bad("std", "must be a finite non-zero number".into()));
+        }
+        if matches!(s.target_frames, Some(0)) {
+            return Err(bad("target_frames", "must be at least 1".into()));
+        }
+        let padding = if s.snip_edges {
+            Padding::None
+        } else {
+            Padding::KaldiMirror
+        };
+        let ops = KaldiFrameOps {
+            remove_dc_offset: s.remove_dc_offset,
+            preemphasis: s.preemphasis as f32,
+        };
+        Ok(AudioFrontend {
+            target_len: seconds_to_len(&name, s.seconds, s.sample_rate)?,
+            min_len: 0,
+            name,
+            sample_rate: s.sample_rate,
+            layout: s.layout.clone(),
+            framer: Some(Framer::new(
+                frame_len,
+                fft_len,
+                hop,
+                window(s.window, frame_len, false),
+                padding,
+                Some(ops),
+            )),
+            finish: Finish::Kaldi {
+                filters: kaldi_mel(rate, fft_len, s.n_mels, s.low_freq, high),
+                target_frames: s.target_frames,
+                mean: s.mean.unwrap_or(0.0) as f32,
+                std: s.std.unwrap_or(1.0) as f32,
+            },
+        })
     }
 
     /// The ONNX input name.
@@ -673,6 +678,18 @@ impl AudioFrontend {
             ));
         }
         Ok(self.finish(&self.linear(&wave)))
+    }
+}
+
+/// `seconds` of audio at `rate` in samples, checked positive (errors name `inputs.<name>`).
+fn seconds_to_len(name: &str, seconds: Option<f64>, rate: u32) -> Result<Option<usize>> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some((s * rate as f64).round() as usize)),
+        Some(s) => Err(Error::input(
+            format!("inputs.{name}.seconds"),
+            format!("must be a positive number, got {s}"),
+        )),
     }
 }
 

@@ -37,61 +37,34 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn polars_error(path: &Path, e: PolarsError) -> Error {
-    Error::in_file(path, format!("not a readable Parquet neighbourhood: {e}"))
+/// The columns `<prefix>0, <prefix>1, …` of `names`, checked to be numbered without gaps.
+fn numbered_columns(names: &[String], prefix: &str, origin: &str) -> Result<Vec<String>> {
+    let mut indices: Vec<usize> = Vec::new();
+    for name in names {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            let index = rest.parse::<usize>().map_err(|_| {
+                Error::input(origin, format!("column `{name}` is not `{prefix}<number>`"))
+            })?;
+            indices.push(index);
+        }
+    }
+    indices.sort_unstable();
+    for (expected, got) in indices.iter().enumerate() {
+        if *got != expected {
+            return Err(Error::input(
+                origin,
+                format!("column `{prefix}{expected}` is missing; `{prefix}` columns must be numbered 0, 1, 2, ... without gaps"),
+            ));
+        }
+    }
+    Ok(indices.iter().map(|i| format!("{prefix}{i}")).collect())
 }
 
-/// Reads a neighbourhood (and its sidecar, when present) and validates it.
-pub fn read_neighborhood(path: &Path) -> Result<Neighborhood> {
+/// The 0/1 masks of the `mask_` columns (integers or booleans).
+fn read_masks(df: &DataFrame, columns: &[String], path: &Path) -> Result<Array2<u8>> {
     let origin = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| polars_error(path, e))?;
-
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let numbered = |prefix: &str| -> Result<Vec<String>> {
-        let mut indices: Vec<usize> = Vec::new();
-        for name in &names {
-            if let Some(rest) = name.strip_prefix(prefix) {
-                let index = rest.parse::<usize>().map_err(|_| {
-                    Error::input(
-                        &origin,
-                        format!("column `{name}` is not `{prefix}<number>`"),
-                    )
-                })?;
-                indices.push(index);
-            }
-        }
-        indices.sort_unstable();
-        for (expected, got) in indices.iter().enumerate() {
-            if *got != expected {
-                return Err(Error::input(
-                    &origin,
-                    format!("column `{prefix}{expected}` is missing; `{prefix}` columns must be numbered 0, 1, 2, ... without gaps"),
-                ));
-            }
-        }
-        Ok(indices.iter().map(|i| format!("{prefix}{i}")).collect())
-    };
-    let mask_columns = numbered("mask_")?;
-    let prob_columns = numbered("prob_")?;
-    if let Some(unknown) = names
-        .iter()
-        .find(|n| !n.starts_with("mask_") && !n.starts_with("prob_") && n.as_str() != "distance")
-    {
-        return Err(Error::input(
-            &origin,
-            format!("unknown column `{unknown}`; expected `mask_<j>`, `prob_<k>` and optionally `distance`"),
-        ));
-    }
-    let n = df.height();
-    let mut masks = Array2::<u8>::zeros((n, mask_columns.len()));
-    for (j, name) in mask_columns.iter().enumerate() {
+    let mut masks = Array2::<u8>::zeros((df.height(), columns.len()));
+    for (j, name) in columns.iter().enumerate() {
         let column = df.column(name).map_err(|e| polars_error(path, e))?;
         let dtype = column.dtype();
         if !(dtype.is_integer() || dtype == &DataType::Boolean) {
@@ -123,39 +96,71 @@ pub fn read_neighborhood(path: &Path) -> Result<Neighborhood> {
             };
         }
     }
-    let float_column = |name: &str| -> Result<Array1<f64>> {
-        let column = df.column(name).map_err(|e| polars_error(path, e))?;
-        if !column.dtype().is_primitive_numeric() {
-            return Err(Error::input(
-                &origin,
-                format!(
-                    "column `{name}` has type {}; it must be float64",
-                    column.dtype()
-                ),
-            ));
-        }
-        let values = column
-            .cast(&DataType::Float64)
-            .map_err(|e| polars_error(path, e))?;
-        let values = values.f64().map_err(|e| polars_error(path, e))?;
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.ok_or_else(|| Error::input(&origin, format!("`{name}` is null in row {i}")))
-            })
-            .collect()
-    };
-    let mut probs = Array2::<f64>::zeros((n, prob_columns.len()));
-    for (k, name) in prob_columns.iter().enumerate() {
-        probs.column_mut(k).assign(&float_column(name)?);
-    }
-    let distances = if names.iter().any(|n| n == "distance") {
-        Some(float_column("distance")?)
-    } else {
-        None
-    };
+    Ok(masks)
+}
 
+/// A numeric column as float64, without nulls.
+fn float_column(df: &DataFrame, name: &str, path: &Path) -> Result<Array1<f64>> {
+    let origin = path.display().to_string();
+    let column = df.column(name).map_err(|e| polars_error(path, e))?;
+    if !column.dtype().is_primitive_numeric() {
+        return Err(Error::input(
+            &origin,
+            format!(
+                "column `{name}` has type {}; it must be float64",
+                column.dtype()
+            ),
+        ));
+    }
+    let values = column
+        .cast(&DataType::Float64)
+        .map_err(|e| polars_error(path, e))?;
+    let values = values.f64().map_err(|e| polars_error(path, e))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.ok_or_else(|| Error::input(&origin, format!("`{name}` is null in row {i}")))
+        })
+        .collect()
+}
+
+fn polars_error(path: &Path, e: PolarsError) -> Error {
+    Error::in_file(path, format!("not a readable Parquet neighbourhood: {e}"))
+}
+
+/// Reads a neighbourhood (and its sidecar, when present) and validates it.
+pub fn read_neighborhood(path: &Path) -> Result<Neighborhood> {
+    let origin = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| polars_error(path, e))?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mask_columns = numbered_columns(&names, "mask_", &origin)?;
+    let prob_columns = numbered_columns(&names, "prob_", &origin)?;
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !n.starts_with("mask_") && !n.starts_with("prob_") && n.as_str() != "distance")
+    {
+        return Err(Error::input(
+            &origin,
+            format!("unknown column `{unknown}`; expected `mask_<j>`, `prob_<k>` and optionally `distance`"),
+        ));
+    }
+    let masks = read_masks(&df, &mask_columns, path)?;
+    let mut probs = Array2::<f64>::zeros((df.height(), prob_columns.len()));
+    for (k, name) in prob_columns.iter().enumerate() {
+        probs.column_mut(k).assign(&float_column(&df, name, path)?);
+    }
+    let distances = match names.iter().any(|n| n == "distance") {
+        true => Some(float_column(&df, "distance", path)?),
+        false => None,
+    };
     let sidecar = read_sidecar(path)?;
     let neighborhood = Neighborhood {
         masks,

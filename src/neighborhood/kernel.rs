@@ -17,6 +17,28 @@ pub enum Kernel {
     Kernelshap,
 }
 
+impl Kernel {
+    /// The kernel's name, as configs and flags spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Lime => "lime",
+            Kernel::Kernelshap => "kernelshap",
+        }
+    }
+
+    /// Parses `lime` or `kernelshap`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "lime" => Ok(Kernel::Lime),
+            "kernelshap" => Ok(Kernel::Kernelshap),
+            other => Err(Error::param(
+                "kernel",
+                format!("unknown kernel `{other}`; use `lime` or `kernelshap`"),
+            )),
+        }
+    }
+}
+
 /// Kernel parameters. Paper mode: width 25, distance scale 1 (lime's text explainer uses 100).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

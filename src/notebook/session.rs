@@ -26,10 +26,12 @@ use super::display::{AudioClip, RunResult, Table};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method};
-use crate::experiment::runner::{explain_params, run_config, RunOptions};
-use crate::explainer::{explain_instance_with, modality_for, ExplainOutcome};
+use crate::experiment::runner::{run_config, RunOptions};
+use crate::explainer::{explain_instance_with, instance_modality, ExplainOutcome};
 use crate::explanation::{Explanation, LabelChoice};
-use crate::factorize::{factorize, Factorization, FactorizationKind, SourceSegments};
+use crate::factorize::{
+    choose_factorization, factorize, Factorization, FactorizationKind, SourceSegments,
+};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::{instance_predictor, load_model};
 use crate::synth::SynthParams;
@@ -237,38 +239,28 @@ pub fn synth_tracks(dir: impl AsRef<Path>, tracks: usize, seed: u64) -> Result<V
 pub struct Explainer {
     model: String,
     config: ExplainerConfig,
+    /// `None`: stems when the track has them, else HPSS (as `musiclime explain`).
+    factorization: Option<FactorizationKind>,
     seed: u64,
 }
 
 impl Explainer {
     /// MusicLIME on `model` (`builtin:…` or the path of a `model.yaml`) with the config
-    /// defaults: 1000 samples, 10 segments, stems when the track has them (else HPSS).
+    /// defaults (1000 samples, 10 segments), on stems when the track has them, else HPSS.
     pub fn new(model: impl Into<String>) -> Self {
         Explainer {
             model: model.into(),
-            config: ExplainerConfig {
-                name: "notebook".into(),
-                method: Method::Musiclime,
-                model: "model".into(),
-                num_samples: 1000,
-                segments: 10,
-                factorization: FactorizationKind::Stems,
-                kernel_width: 25.0,
-                distance_scale: 1.0,
-                kernel: Default::default(),
-                feature_selection: Default::default(),
-                num_features: crate::surrogate::ALL_FEATURES,
-                sampler: Default::default(),
-                labels: None,
-                top_labels: None,
-                threshold: None,
-                batch_size: 64,
-                audio_masks: None,
-                max_batch: None,
-                memoise: true,
-            },
+            config: ExplainerConfig::new("notebook", Method::Musiclime, "model"),
+            factorization: None,
             seed: 0,
         }
+    }
+
+    /// How the audio is split into sources (default: stems when the track has them, else
+    /// HPSS); stems for a track without them is an error when it is explained.
+    pub fn factorization(mut self, kind: FactorizationKind) -> Self {
+        self.factorization = Some(kind);
+        self
     }
 
     /// `musiclime` (default), `lime_audio` or `lime_lyrics`.
@@ -313,22 +305,27 @@ impl Explainer {
     pub fn explain(&self, track: &Track) -> Result<TrackExplanation> {
         let model = load_model(&self.model)?;
         let audio = decode_file(&track.audio)?;
-        let kind = match (&track.stems, self.config.factorization) {
-            (None, FactorizationKind::Stems) => FactorizationKind::Hpss,
-            (_, kind) => kind,
-        };
+        let origin = track.audio.display().to_string();
+        let kind = choose_factorization(self.factorization, track.stems.is_some(), &origin)?;
         let factorization = factorize(
             &audio,
             kind,
             track.stems.as_deref(),
             self.config.segments,
-            &track.audio.display().to_string(),
+            &origin,
         )?;
         let text =
             std::fs::read_to_string(&track.lyrics).map_err(|e| Error::io(&track.lyrics, e))?;
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
-        let mut params = explain_params(&self.config, self.seed)?;
-        params.modality = modality_for(model.as_ref(), params.modality, "Explainer::method")?;
+        let mut params = self.config.explain_params(self.seed);
+        let lyrics_source = track.lyrics.display().to_string();
+        (params.modality, _) = instance_modality(
+            model.as_ref(),
+            params.modality,
+            &lyrics,
+            "Explainer::method",
+            &lyrics_source,
+        )?;
         let predictor = instance_predictor(model.as_ref(), &factorization, &lyrics, params.run)?;
         let outcome = explain_instance_with(
             predictor.as_ref(),

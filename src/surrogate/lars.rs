@@ -141,6 +141,9 @@ pub fn lasso_path(x: ArrayView2<f64>, y: ArrayView1<f64>) -> LarsPath {
     }
 }
 
+// One function on purpose: a step-for-step port of scikit-learn's `lars_path` (method
+// "lasso"), whose parity with lime rests on every branch happening in the same order as
+// there; split into pieces it could no longer be read against the original line by line.
 fn lasso_path_distinct(x: ArrayView2<f64>, y: ArrayView1<f64>) -> LarsPath {
     let n_samples = y.len() as f64;
     let n_features = x.ncols();

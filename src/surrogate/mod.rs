@@ -44,6 +44,14 @@ impl FeatureSelection {
         ("auto", FeatureSelection::Auto),
     ];
 
+    /// The method's name, as configs and flags spell it.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("auto", |(n, _)| n)
+    }
+
     /// Parses a method name (`none`, `highest_weights`, `forward_selection`, `lasso_path`, `auto`).
     pub fn parse(name: &str) -> Result<Self> {
         Self::ALL
@@ -72,6 +80,14 @@ pub enum WeightSort {
 }
 
 impl WeightSort {
+    /// The order's name, as flags spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightSort::Abs => "abs",
+            WeightSort::Signed => "signed",
+        }
+    }
+
     /// Parses `abs` or `signed`.
     pub fn parse(name: &str) -> Result<Self> {
         match name {

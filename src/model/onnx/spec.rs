@@ -472,6 +472,16 @@ impl ModelSpec {
 
     /// Structural checks that need no files.
     fn check(&self) -> Result<()> {
+        self.check_graphs()?;
+        self.check_outputs()?;
+        self.check_patching()?;
+        self.check_limits()?;
+        self.check_inputs()?;
+        self.check_attention()
+    }
+
+    /// `onnx` or `stages`, at least two classes and one input.
+    fn check_graphs(&self) -> Result<()> {
         match (&self.onnx, self.stages.is_empty()) {
             (Some(_), false) => {
                 return Err(Error::input(
@@ -493,6 +503,11 @@ impl ModelSpec {
         if self.inputs.is_empty() {
             return Err(Error::input("inputs", "list at least one input"));
         }
+        Ok(())
+    }
+
+    /// Exactly one score output, and `activation` / `multilabel` only with `scores`.
+    fn check_outputs(&self) -> Result<()> {
         let declared = [
             &self.outputs.probabilities,
             &self.outputs.logits,
@@ -515,6 +530,11 @@ impl ModelSpec {
                 "`activation` and `multilabel` describe a `scores` output; with `probabilities` or `logits` leave them out",
             ));
         }
+        Ok(())
+    }
+
+    /// `patching` fits the audio input and the score output.
+    fn check_patching(&self) -> Result<()> {
         if let Some(p) = &self.patching {
             if p.frames == 0 || p.hop == Some(0) {
                 return Err(Error::input(
@@ -556,6 +576,11 @@ impl ModelSpec {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `max_batch`, `execution_providers` and `intra_threads`.
+    fn check_limits(&self) -> Result<()> {
         if self.max_batch == Some(0) {
             return Err(Error::input(
                 "max_batch",
@@ -568,6 +593,11 @@ impl ModelSpec {
         if self.intra_threads == Some(0) {
             return Err(Error::input("intra_threads", "must be at least 1"));
         }
+        Ok(())
+    }
+
+    /// Distinct input names, one audio input, token inputs and what derives from them.
+    fn check_inputs(&self) -> Result<()> {
         let names: Vec<&str> = self.inputs.iter().map(|i| i.name()).collect();
         for (i, name) in names.iter().enumerate() {
             if names[..i].contains(name) {
@@ -604,6 +634,11 @@ impl ModelSpec {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Each attention output's layout, modality and keys.
+    fn check_attention(&self) -> Result<()> {
         for a in &self.outputs.attention {
             if a.layout.iter().filter(|x| *x == "key").count() != 1 {
                 return Err(Error::input(
