@@ -3,7 +3,7 @@
 //! Explain multimodal (audio + lyrics) music classifiers with MusicLIME (Sotirou et al.,
 //! ICASSP 2025) and measure whether the explanations can be trusted.
 //!
-//! Every stage is a plain value in and a plain value out (see `README.md`, "Architecture"):
+//! Every stage is a plain value in and a plain value out (see `docs/architecture.md`):
 //! lyric features ([`lyrics`]), the feature space ([`features`]), neighbourhood sampling,
 //! distances and kernels, and Parquet storage ([`neighborhood`]), the local surrogate with
 //! lime-exact feature selection ([`surrogate`]), and the [`explanation::Explanation`] value.

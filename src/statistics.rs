@@ -188,7 +188,7 @@ fn stirling_correction(x: f64) -> f64 {
 /// `ln Γ(x)` for `x > 0`: Stirling's series for `x ≥ 10`, the Lanczos approximation
 /// (g = 7, nine coefficients) below, `ln Γ(x) = ln Γ(x + 1) − ln x` for `x < ½`.
 /// Relative accuracy about 1e-15. `NaN` for `x ≤ 0` or `NaN`.
-fn ln_gamma(x: f64) -> f64 {
+pub(crate) fn ln_gamma(x: f64) -> f64 {
     const LANCZOS: [f64; 9] = [
         0.999_999_999_999_809_9,
         676.520_368_121_885_1,

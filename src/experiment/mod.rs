@@ -1,7 +1,7 @@
 //! Config-driven experiments. In the order a run goes through them: the YAML schema
 //! ([`config`]), datasets ([`dataset`]), the checks before any model call ([`preflight`]),
 //! the runner ([`runner`]), one unit of work and the cache an instance's units share
-//! ([`unit`]) with its metrics ([`unit_metrics`]), the resumable result store ([`store`]) and
+//! ([`unit`](mod@unit)) with its metrics ([`unit_metrics`]), the resumable result store ([`store`]) and
 //! `run.json` ([`manifest`]); then the statistics of a run ([`summary`]), its tables
 //! ([`tables`]) and charts ([`charts`]), global importances as tables and charts
 //! ([`global`]), and the report that writes them all with the index ([`report`]).

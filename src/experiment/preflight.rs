@@ -9,8 +9,8 @@ use std::path::Path;
 
 use super::config::{ExperimentConfig, FactorizationKind, Method};
 use super::dataset::{load_dataset, validate_instances, Instance};
-use super::runner::RunOptions;
 use crate::error::{Error, Result};
+use crate::model::onnx::LoadOptions;
 use crate::model::{load_model_with, Classifier};
 use crate::neighborhood::sampler::SamplerKind;
 
@@ -51,13 +51,13 @@ impl Preflight {
     }
 }
 
-/// Runs every check. With `generate`, a synthetic dataset is written into `<output>/data` when
-/// missing (as `run` does); without it, an ungenerated synthetic dataset is not checked
-/// (`validate` writes nothing).
+/// Runs every check, loading models with `load`. With `generate`, a synthetic dataset is
+/// written into `<output>/data` when missing (as `run` does); without it, an ungenerated
+/// synthetic dataset is not checked (`validate` writes nothing).
 pub fn preflight(
     config: &ExperimentConfig,
     config_path: &Path,
-    options: &RunOptions,
+    load: &LoadOptions,
     generate: bool,
 ) -> Result<Preflight> {
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
@@ -84,10 +84,7 @@ pub fn preflight(
     problems.extend(lyrics_problems(config, &instances));
     let mut models = BTreeMap::new();
     for (name, spec) in &config.models {
-        match load_model_with(
-            &model_path(spec, config_path),
-            &options.load_options(config),
-        ) {
+        match load_model_with(&model_path(spec, config_path), load) {
             Ok(model) => {
                 models.insert(name.clone(), model);
             }

@@ -66,7 +66,7 @@ pub struct RunReport {
 /// a one-paragraph summary, or every problem found.
 pub fn validate(config_path: &Path, options: &RunOptions) -> Result<String> {
     let config = ExperimentConfig::load(config_path)?;
-    let checked = preflight(&config, config_path, options, false)?;
+    let checked = preflight(&config, config_path, &options.load_options(&config), false)?;
     checked.stop_on_problems(config_path)?;
     let n = match checked.instances_known {
         true => checked.checked.instances.len().to_string(),
@@ -100,7 +100,7 @@ pub fn run_config(
     let manifest_path = output.join("run.json");
     prepare_output(&config, config_path, &output, &store, options.fresh)?;
     // Everything that can fail on bad input is checked before the first model call.
-    let checked = preflight(&config, config_path, options, true)?;
+    let checked = preflight(&config, config_path, &options.load_options(&config), true)?;
     checked.stop_on_problems(config_path)?;
     let Checked {
         instances,
