@@ -17,7 +17,7 @@ use crate::audio::Audio;
 use crate::error::{Error, Result};
 use crate::explainer::{explain_instance_with, instance_modality, ExplainOutcome, ExplainParams};
 use crate::explanation::LabelExplanation;
-use crate::factorize::{factorize, Factorization, SourceSegments};
+use crate::factorize::{choose_factorization, factorize, Factorization, SourceSegments};
 use crate::features::Feature;
 use crate::fs::safe_file_name;
 use crate::lyrics::{LyricFeatures, LyricsParams};
@@ -161,7 +161,12 @@ pub fn run_unit(
     let started = Instant::now();
     let explainer = unit.explainer;
     let model = context.models[&explainer.model].as_ref();
-    let key = (explainer.factorization, explainer.segments);
+    let kind = choose_factorization(
+        Some(explainer.factorization),
+        cache.instance.stems.is_some(),
+        &cache.instance.id,
+    )?;
+    let key = (kind, explainer.segments);
     cache.prepare_factorization(key.0, key.1)?;
     if context.metrics.wants_attention() {
         cache.prepare_attention(&explainer.model, model, key)?;
