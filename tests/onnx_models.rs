@@ -118,7 +118,7 @@ fn attention_outputs_are_the_planted_function_of_the_input() {
     let model = OnnxModel::load(&fixtures().join("multimodal.yaml")).unwrap();
     let track = &expected()["tracks"][0];
     let maps = model
-        .attention(&[input(dir.path(), track["id"].as_str().unwrap())])
+        .attention(&[input(dir.path(), track["id"].as_str().unwrap())], true)
         .unwrap();
     let text = maps[0].iter().find(|m| m.name == "attn_text").unwrap();
     // softmax over the 32 keys of 3·[token is a class word] − 10000·[padding].

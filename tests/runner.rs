@@ -488,7 +488,10 @@ fn validate_and_run_report_the_same_list_of_problems_before_any_model_call() {
     let validate = binary().arg("validate").arg(&config).output().unwrap();
     let listed = problems(&validate);
     let stderr = String::from_utf8_lossy(&validate.stderr);
-    assert!(stderr.contains(&format!("{} problem(s)", listed.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} problem(s)", listed.len())),
+        "{stderr}"
+    );
     for expected in [
         "needs stems",
         "has no lyric words",

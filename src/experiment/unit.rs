@@ -108,6 +108,7 @@ impl<'a> InstanceCache<'a> {
         model_name: &str,
         model: &dyn Classifier,
         key: (FactorizationKind, usize),
+        rollout: bool,
     ) -> Result<()> {
         let cache_key = (model_name.to_string(), key.0, key.1);
         if !self.attention.contains_key(&cache_key) {
@@ -117,7 +118,8 @@ impl<'a> InstanceCache<'a> {
                 sample_rate: factorization.sample_rate(),
                 lyrics: self.instance.lyrics.clone(),
             };
-            self.attention.insert(cache_key, model.attention(&input)?);
+            self.attention
+                .insert(cache_key, model.attention(&input, rollout)?);
         }
         Ok(())
     }
@@ -169,7 +171,12 @@ pub fn run_unit(
     let key = (kind, explainer.segments);
     cache.prepare_factorization(key.0, key.1)?;
     if context.metrics.wants_attention() {
-        cache.prepare_attention(&explainer.model, model, key)?;
+        cache.prepare_attention(
+            &explainer.model,
+            model,
+            key,
+            context.metrics.wants_rollout(),
+        )?;
     }
     if model.multilabel() {
         cache.prepare_clip_scores(&explainer.model, model)?;

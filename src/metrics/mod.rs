@@ -342,6 +342,16 @@ impl MetricSet {
             .any(|(_, m)| matches!(m, Metric::Attention(..)))
     }
 
+    /// Whether any metric compares with attention rollout.
+    pub fn wants_rollout(&self) -> bool {
+        self.0.iter().any(|(_, m)| {
+            matches!(
+                m,
+                Metric::Attention(attention::AttentionSource::Rollout, _, _)
+            )
+        })
+    }
+
     /// Whether any metric re-explains a copy perturbed by `perturbation`.
     pub fn wants_robustness(&self, perturbation: Perturbation) -> bool {
         self.0

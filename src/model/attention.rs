@@ -33,6 +33,7 @@ pub fn reduce(
     data: &[f32],
     axes: &[&str],
     b: usize,
+    rollout: bool,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
     if shape.len() != axes.len() {
         return Err(Error::Internal(format!(
@@ -64,7 +65,7 @@ pub fn reduce(
             .collect()
     };
     let first_token = row(layers - 1, 0);
-    let rollout = (queries == keys && keys > 0).then(|| {
+    let rollout = (rollout && queries == keys && keys > 0).then(|| {
         // joint = Π_l (0.5 A_l + 0.5 I), rows renormalised, applied from the first layer up.
         let mut joint: Vec<Vec<f64>> = (0..keys)
             .map(|i| (0..keys).map(|j| f64::from(u8::from(i == j))).collect())
@@ -111,6 +112,7 @@ mod tests {
             &data,
             &["layers", "heads", "query", "key"],
             0,
+            true,
         )
         .unwrap();
         let expected = [0.4, 0.3, 0.3];
@@ -123,12 +125,13 @@ mod tests {
     #[test]
     fn rollout_of_identity_attention_is_the_first_token_itself_and_a_known_two_layer_case() {
         let eye = [1.0, 0.0, 0.0, 1.0];
-        let (_, rollout) = reduce(&[1, 2, 2], &eye, &["layers", "query", "key"], 0).unwrap();
+        let (_, rollout) = reduce(&[1, 2, 2], &eye, &["layers", "query", "key"], 0, true).unwrap();
         assert_eq!(rollout.unwrap(), vec![1.0, 0.0]);
         // Two layers of uniform attention over 2 tokens: 0.5·U + 0.5·I = [[.75,.25],[.25,.75]];
         // its square's first row is [0.625, 0.375].
         let uniform = [0.5f32; 8];
-        let (_, rollout) = reduce(&[2, 2, 2], &uniform, &["layers", "query", "key"], 0).unwrap();
+        let (_, rollout) =
+            reduce(&[2, 2, 2], &uniform, &["layers", "query", "key"], 0, true).unwrap();
         let r = rollout.unwrap();
         assert!((r[0] - 0.625).abs() < 1e-12 && (r[1] - 0.375).abs() < 1e-12);
     }

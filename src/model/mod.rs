@@ -59,8 +59,13 @@ pub trait Classifier: Send + Sync {
         None
     }
 
-    /// The model's attention maps for one input (models without attention outputs: none).
-    fn attention(&self, _input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
+    /// The model's attention maps for one input (models without attention outputs: none);
+    /// attention rollout only when `rollout` is asked for.
+    fn attention(
+        &self,
+        _input: &ModelInput,
+        _rollout: bool,
+    ) -> Result<Vec<attention::AttentionMap>> {
         Ok(Vec::new())
     }
 
@@ -185,8 +190,8 @@ impl<T: Classifier + ?Sized> Classifier for &T {
         (**self).separable()
     }
 
-    fn attention(&self, input: &ModelInput) -> Result<Vec<attention::AttentionMap>> {
-        (**self).attention(input)
+    fn attention(&self, input: &ModelInput, rollout: bool) -> Result<Vec<attention::AttentionMap>> {
+        (**self).attention(input, rollout)
     }
 
     fn multilabel(&self) -> bool {

@@ -9,8 +9,9 @@ use crate::model::attention::{self, AttentionMap};
 use crate::model::ModelInput;
 
 impl OnnxModel {
-    /// Attention maps of each input (see [`AttentionMap`]).
-    pub fn attention(&self, batch: &[ModelInput]) -> Result<Vec<Vec<AttentionMap>>> {
+    /// Attention maps of each input (see [`AttentionMap`]); rollout only when `rollout` is
+    /// asked for.
+    pub fn attention(&self, batch: &[ModelInput], rollout: bool) -> Result<Vec<Vec<AttentionMap>>> {
         let wanted: Vec<&str> = self
             .spec
             .outputs
@@ -64,7 +65,8 @@ impl OnnxModel {
                 ));
             }
             for (b, map) in maps.iter_mut().enumerate() {
-                let (first_token, rollout) = attention::reduce(&tensor.shape, data, &axes, b)?;
+                let (first_token, rollout) =
+                    attention::reduce(&tensor.shape, data, &axes, b, rollout)?;
                 let (token_offsets, key_seconds) = match spec.modality {
                     Modality::Lyrics => (token_offsets[b].clone(), None),
                     _ => (

@@ -149,13 +149,15 @@ impl Classifier for OnnxModel {
         self.groups.separable(self.patching.is_some())
     }
 
-    fn attention(&self, input: &ModelInput) -> Result<Vec<AttentionMap>> {
+    fn attention(&self, input: &ModelInput, rollout: bool) -> Result<Vec<AttentionMap>> {
         if self.spec.outputs.attention.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(OnnxModel::attention(self, std::slice::from_ref(input))?
-            .pop()
-            .unwrap_or_default())
+        Ok(
+            OnnxModel::attention(self, std::slice::from_ref(input), rollout)?
+                .pop()
+                .unwrap_or_default(),
+        )
     }
 
     fn prepare_instance<'a>(
