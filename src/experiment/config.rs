@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! name: quickstart                 # optional; default: the file's stem
-//! seed: 0                          # base seed; repeat r uses seed + r
+//! seed: 0                          # base seed of every unit's seed (see `unit_seed`)
 //! dataset:
 //!   synthetic: {tracks: 6, seed: 1, seconds: 10, classes: 3}   # or  manifest: data/manifest.csv
 //!   limit: 6                       # optional: first N instances (after shuffling, if asked)
@@ -38,7 +38,8 @@ pub struct ExperimentConfig {
     /// Name of the experiment (default: the config file's stem).
     #[serde(default)]
     pub name: Option<String>,
-    /// Base seed; repeat `r` samples with `seed + r`.
+    /// Base seed: the unit of instance `i` in repeat `r` samples with
+    /// [`unit_seed`](Self::unit_seed)`(i, r)`.
     #[serde(default)]
     pub seed: u64,
     /// The instances to explain.
@@ -67,10 +68,38 @@ pub struct ExperimentConfig {
     /// this).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_providers: Option<Vec<crate::model::onnx::spec::ExecutionProvider>>,
+    /// How the run's report compares explainers: a reference explainer and a compact paper
+    /// table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportConfig>,
     /// Listenable explanations (opt-in): for the first grid cell and repeat, a WAV of the top-k
     /// positive audio components and one of the remainder, under `<output>/audio/`.
     #[serde(default)]
     pub listen: Option<ListenConfig>,
+}
+
+/// `report:` — how explainers are compared in the tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Compare each explainer with this one in `comparisons` (default: every pair).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// A compact table for a paper: `tables/paper.{md,tex,...}`.
+    #[serde(default)]
+    pub table: Option<PaperTable>,
+}
+
+/// `report.table:` — explainers as rows, chosen metrics as columns, `mean ± CI` over
+/// instances, the significantly best in bold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperTable {
+    /// Metrics (each one of the config's `metrics`), in column order.
+    pub metrics: Vec<String>,
+    /// Explainers to show, in the config's order (default: all).
+    #[serde(default)]
+    pub explainers: Option<Vec<String>>,
 }
 
 /// `listen:` — which audio components make the listenable explanation.
@@ -287,6 +316,26 @@ impl ExperimentConfig {
         })
     }
 
+    /// The sampler seed of one unit: FNV-1a 64 of the config's `seed`, the instance id and the
+    /// repeat (explainers and grid cells of one instance and repeat share it, a paired design).
+    /// Every instance draws its own masks, and a unit's seed depends neither on the order of the
+    /// instances nor on how a run is split.
+    pub fn unit_seed(&self, instance: &str, repeat: usize) -> u64 {
+        let mut hash: u64 = 0xcbf29ce484222325;
+        let bytes = self
+            .seed
+            .to_le_bytes()
+            .into_iter()
+            .chain(instance.bytes())
+            .chain([0xff])
+            .chain((repeat as u64).to_le_bytes());
+        for b in bytes {
+            hash ^= b as u64;
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+        hash
+    }
+
     /// The experiment's name.
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("experiment")
@@ -386,6 +435,9 @@ impl ExperimentConfig {
                 );
             }
         }
+        if let Some(report) = &self.report {
+            self.check_report(report).or_else(|(key, message)| bad(key, message))?;
+        }
         for (key, values) in &self.grid {
             if values.is_empty() {
                 return bad(format!("grid.{key}"), "give at least one value".into());
@@ -403,6 +455,44 @@ impl ExperimentConfig {
                     };
                     return bad(at, message);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// `report:` names configured explainers and metrics, and a reference needs someone to be
+    /// compared with.
+    fn check_report(&self, report: &ReportConfig) -> std::result::Result<(), (String, String)> {
+        let explainers: Vec<&String> = self.explainers.iter().map(|e| &e.name).collect();
+        if let Some(reference) = &report.reference {
+            if !explainers.contains(&reference) {
+                return Err((
+                    "report.reference".into(),
+                    format!("`{reference}` is not an explainer of this config; the explainers are {explainers:?}"),
+                ));
+            }
+            if explainers.len() < 2 {
+                return Err((
+                    "report.reference".into(),
+                    "a paired comparison needs at least two explainers; add another explainer or remove `reference`".into(),
+                ));
+            }
+        }
+        if let Some(table) = &report.table {
+            if table.metrics.is_empty() {
+                return Err(("report.table.metrics".into(), "list at least one metric".into()));
+            }
+            if let Some(m) = table.metrics.iter().find(|m| !self.metrics.contains(m)) {
+                return Err((
+                    "report.table.metrics".into(),
+                    format!("`{m}` is not one of the config's `metrics` ({:?}); add it there first", self.metrics),
+                ));
+            }
+            if let Some(e) = table.explainers.iter().flatten().find(|e| !explainers.contains(e)) {
+                return Err((
+                    "report.table.explainers".into(),
+                    format!("`{e}` is not an explainer of this config; the explainers are {explainers:?}"),
+                ));
             }
         }
         Ok(())

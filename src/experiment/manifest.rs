@@ -33,8 +33,8 @@ pub struct RunManifest {
     pub musiclime_version: String,
     /// The git commit of the working directory, when known.
     pub git_commit: Option<String>,
-    /// The seed of each repeat.
-    pub seeds: Vec<u64>,
+    /// The config's seed (a unit's seed derives from it, its instance and its repeat).
+    pub seed: u64,
     /// Number of readable instances.
     pub instances: usize,
     /// Their ids, in run order.
@@ -81,9 +81,7 @@ impl RunManifest {
             config_hash: config_hash(config)?,
             musiclime_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(),
-            seeds: (0..config.repeats)
-                .map(|r| config.seed + r as u64)
-                .collect(),
+            seed: config.seed,
             instances: instance_ids.len(),
             instance_ids,
             units,

@@ -93,6 +93,7 @@ pub fn preflight(
     }
     if models.len() == config.models.len() {
         problems.extend(method_problems(config, &models));
+        problems.extend(attention_problems(config, &models));
         problems.extend(label_problems(config, &instances, &models));
     }
     let truth = if instances_known {
@@ -128,6 +129,34 @@ fn stems_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<Stri
                     i.id, e.name
                 )
             })
+        })
+        .collect()
+}
+
+/// Attention metrics for a modality none of the explainers' models exposes attention for.
+fn attention_problems(
+    config: &ExperimentConfig,
+    models: &BTreeMap<String, Box<dyn Classifier>>,
+) -> Vec<String> {
+    let offered: Vec<crate::features::Modality> = config
+        .explainers
+        .iter()
+        .flat_map(|e| models[&e.model].attention_modalities())
+        .collect();
+    config
+        .metrics
+        .iter()
+        .filter_map(|name| match crate::metrics::Metric::parse(name) {
+            Some(crate::metrics::Metric::Attention(_, _, modality))
+                if !offered.contains(&modality) =>
+            {
+                Some(format!(
+                    "metrics: `{name}` compares with the model's {} attention, but none of the explainers' models has such an attention output (`outputs.attention` with `modality: {}` in its model.yaml); remove the metric or use a model that exposes attention",
+                    modality.as_str(),
+                    modality.as_str()
+                ))
+            }
+            _ => None,
         })
         .collect()
 }

@@ -4,7 +4,8 @@
 //! report (tables, charts, index), and record the run in `run.json`
 //! ([`manifest`](super::manifest)).
 //!
-//! Order and seeds are fixed by the config (repeat `r` samples with `seed + r`), every unit's
+//! Order and seeds are fixed by the config (each unit's seed derives from the config's seed, the
+//! instance id and the repeat: `ExperimentConfig::unit_seed`), every unit's
 //! result depends only on its inputs and seed, and the tables are built from the stored records
 //! in config order, so a resumed run's tables are byte-identical to an uninterrupted one.
 

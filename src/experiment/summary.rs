@@ -8,22 +8,7 @@ use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
 use super::unit_metrics::StabilityRow;
 use crate::metrics::{Metric, Scope};
-
-/// Two-sided 95% Student t quantile for `df` degrees of freedom.
-pub fn t_quantile_95(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    if df == 0 {
-        f64::NAN
-    } else if df <= 30 {
-        TABLE[df - 1]
-    } else {
-        1.96
-    }
-}
+use crate::statistics;
 
 /// Mean, standard deviation, 95% CI half-width (Student t) and count of a metric's finite
 /// values in one group.
@@ -40,27 +25,22 @@ pub struct MetricStats {
 }
 
 impl MetricStats {
-    /// The statistics of `values` (NaN ones left out).
+    /// The statistics of `values` (NaN ones left out): the t interval with the exact
+    /// `t_{0.975, n-1}` ([`statistics::mean_ci_95`]).
     pub fn of(values: &[f64]) -> Self {
         let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let var = if values.len() > 1 {
-            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-        } else {
-            f64::NAN
-        };
+        let ci = statistics::mean_ci_95(&values);
         MetricStats {
-            mean,
-            std: var.sqrt(),
-            ci95: t_quantile_95(values.len().saturating_sub(1)) * var.sqrt() / n.sqrt(),
-            n: values.len(),
+            mean: ci.mean,
+            std: ci.std,
+            ci95: ci.half_width,
+            n: ci.n,
         }
     }
 }
 
 /// One explainer × grid cell: its number of units and the statistics of every configured
-/// metric (in `config.metrics` order).
+/// metric (in `config.metrics` order), over instances.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupSummary {
     /// Explainer name.
@@ -73,57 +53,229 @@ pub struct GroupSummary {
     pub stats: Vec<(String, MetricStats)>,
 }
 
-/// The summary of every explainer × cell (cells outer, explainers inner, in config order).
-/// Stability metrics have one value per instance; the others one per explanation.
-pub fn summarize(
+/// Per (cell, metric), in config order: per explainer (in config order), the value of each
+/// instance (the mean over its repeats), restricted to the instances where every explainer
+/// that has the metric has a value.
+pub type InstanceValues = Vec<((String, String), Vec<(String, BTreeMap<String, f64>)>)>;
+
+/// The value of every instance for every explainer × cell × metric: a metric of one
+/// explanation averaged over the instance's repeats (finite values only), a stability metric
+/// as it is (one value per instance). Then, per cell and metric, only the instances where
+/// every explainer with any value has one: explainers are compared on the same instances.
+pub fn instance_values(
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],
     stability: &[StabilityRow],
+) -> InstanceValues {
+    let mut out = InstanceValues::new();
+    for cell in cells {
+        for metric in &config.metrics {
+            let across_repeats = Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
+            let mut by_explainer: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
+            for explainer in &config.explainers {
+                let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+                if across_repeats {
+                    for r in stability.iter().filter(|r| {
+                        r.explainer == explainer.name && r.cell == cell.name && &r.metric == metric
+                    }) {
+                        values.entry(r.instance.clone()).or_default().push(r.value);
+                    }
+                } else {
+                    for r in records
+                        .iter()
+                        .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                    {
+                        if let Some((_, v)) = r.metrics.iter().find(|(m, _)| m == metric) {
+                            values.entry(r.instance.clone()).or_default().push(*v);
+                        }
+                    }
+                }
+                let means: BTreeMap<String, f64> = values
+                    .into_iter()
+                    .filter_map(|(instance, v)| {
+                        let m = MetricStats::of(&v).mean;
+                        m.is_finite().then_some((instance, m))
+                    })
+                    .collect();
+                if !means.is_empty() {
+                    by_explainer.push((explainer.name.clone(), means));
+                }
+            }
+            let common: Vec<String> = by_explainer
+                .first()
+                .map(|(_, first)| {
+                    first
+                        .keys()
+                        .filter(|i| by_explainer.iter().all(|(_, m)| m.contains_key(*i)))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (_, values) in by_explainer.iter_mut() {
+                values.retain(|instance, _| common.contains(instance));
+            }
+            out.push(((cell.name.clone(), metric.clone()), by_explainer));
+        }
+    }
+    out
+}
+
+/// The summary of every explainer × cell (cells outer, explainers inner, in config order):
+/// per metric, statistics over the instances of [`instance_values`] (`n` instances).
+pub fn summarize(
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    records: &[UnitRecord],
+    values: &InstanceValues,
 ) -> Vec<GroupSummary> {
     let mut out = Vec::new();
     for cell in cells {
         for explainer in &config.explainers {
-            let members: Vec<&UnitRecord> = records
+            let units = records
                 .iter()
                 .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
-                .collect();
+                .count();
             let stats = config
                 .metrics
                 .iter()
                 .map(|metric| {
-                    let across_repeats =
-                        Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
-                    let values: Vec<f64> = if across_repeats {
-                        stability
-                            .iter()
-                            .filter(|r| {
-                                r.explainer == explainer.name
-                                    && r.cell == cell.name
-                                    && &r.metric == metric
-                            })
-                            .map(|r| r.value)
-                            .collect()
-                    } else {
-                        members
-                            .iter()
-                            .filter_map(|r| {
-                                r.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
-                            })
-                            .collect()
-                    };
-                    (metric.clone(), MetricStats::of(&values))
+                    let instance_values: Vec<f64> = values
+                        .iter()
+                        .find(|((c, m), _)| *c == cell.name && m == metric)
+                        .and_then(|(_, by)| by.iter().find(|(e, _)| *e == explainer.name))
+                        .map(|(_, v)| v.values().copied().collect())
+                        .unwrap_or_default();
+                    (metric.clone(), MetricStats::of(&instance_values))
                 })
                 .collect();
             out.push(GroupSummary {
                 explainer: explainer.name.clone(),
                 cell: cell.name.clone(),
-                units: members.len(),
+                units,
                 stats,
             });
         }
     }
     out
+}
+
+/// Significance level of the comparisons (Holm-adjusted).
+pub const ALPHA: f64 = 0.05;
+
+/// One paired comparison of two explainers on one metric in one cell, over the instances both
+/// (and every other explainer with the metric) have a value for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Grid cell name.
+    pub cell: String,
+    /// Metric name.
+    pub metric: String,
+    /// The first explainer (the reference, when one is named).
+    pub a: String,
+    /// The second explainer.
+    pub b: String,
+    /// The paired differences `a - b`: their number, mean and 95% t interval, the Wilcoxon
+    /// signed-rank test (SciPy's `auto` method, zeros dropped) and the matched-pairs
+    /// rank-biserial correlation.
+    pub paired: Option<statistics::PairedComparison>,
+    /// The p-value after Holm's correction over the comparisons of this cell and metric.
+    pub p_holm: f64,
+}
+
+impl Comparison {
+    /// Whether `a` is significantly better than `b` (Holm-adjusted p below [`ALPHA`], mean
+    /// difference in the metric's better direction).
+    pub fn a_better(&self) -> bool {
+        let higher = crate::metrics::info(&self.metric).is_none_or(|i| i.higher_is_better);
+        let diff = self.paired.as_ref().map_or(f64::NAN, |p| p.mean_diff);
+        self.p_holm < ALPHA && if higher { diff > 0.0 } else { diff < 0.0 }
+    }
+
+    /// Whether `b` is significantly better than `a`.
+    pub fn b_better(&self) -> bool {
+        let higher = crate::metrics::info(&self.metric).is_none_or(|i| i.higher_is_better);
+        let diff = self.paired.as_ref().map_or(f64::NAN, |p| p.mean_diff);
+        self.p_holm < ALPHA && if higher { diff < 0.0 } else { diff > 0.0 }
+    }
+}
+
+/// Paired comparisons per cell and metric: every pair of explainers with values, or, with a
+/// `reference`, the reference against each other explainer; Holm's correction within each
+/// cell and metric.
+pub fn compare(values: &InstanceValues, reference: Option<&str>) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for ((cell, metric), by_explainer) in values {
+        let names: Vec<&String> = by_explainer.iter().map(|(n, _)| n).collect();
+        let of = |name: &String| -> &BTreeMap<String, f64> {
+            &by_explainer[names.iter().position(|n| *n == name).unwrap_or(0)].1
+        };
+        let pairs: Vec<(&String, &String)> = match reference {
+            Some(r) => names
+                .iter()
+                .filter(|n| n.as_str() != r)
+                .filter_map(|n| names.iter().find(|m| m.as_str() == r).map(|m| (*m, *n)))
+                .collect(),
+            None => names
+                .iter()
+                .enumerate()
+                .flat_map(|(i, a)| names[i + 1..].iter().map(move |b| (*a, *b)))
+                .collect(),
+        };
+        let mut family: Vec<Comparison> = pairs
+            .into_iter()
+            .map(|(a, b)| {
+                let (x, y): (Vec<f64>, Vec<f64>) = of(a)
+                    .iter()
+                    .filter_map(|(instance, v)| of(b).get(instance).map(|w| (*v, *w)))
+                    .unzip();
+                let paired = statistics::paired_comparison(
+                    &x,
+                    &y,
+                    statistics::ZeroMethod::Wilcox,
+                    statistics::WilcoxonMethod::Auto,
+                )
+                .ok();
+                Comparison {
+                    cell: cell.clone(),
+                    metric: metric.clone(),
+                    a: a.clone(),
+                    b: b.clone(),
+                    paired,
+                    p_holm: f64::NAN,
+                }
+            })
+            .collect();
+        let p: Vec<f64> = family
+            .iter()
+            .map(|c| c.paired.as_ref().map_or(f64::NAN, |p| p.wilcoxon.p_value))
+            .collect();
+        for (c, adjusted) in family.iter_mut().zip(statistics::holm(&p)) {
+            c.p_holm = adjusted;
+        }
+        out.extend(family);
+    }
+    out
+}
+
+/// The `(explainer, cell, metric)` whose mean is significantly better than every other
+/// explainer's with the metric in that cell (all-pairs comparisons, Holm-adjusted).
+pub fn significantly_best(comparisons: &[Comparison]) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut beaten: BTreeMap<(String, String, String), (usize, usize)> = BTreeMap::new();
+    for c in comparisons {
+        for (winner, won) in [(&c.a, c.a_better()), (&c.b, c.b_better())] {
+            let entry = beaten
+                .entry((winner.clone(), c.cell.clone(), c.metric.clone()))
+                .or_default();
+            entry.0 += usize::from(won);
+            entry.1 += 1;
+        }
+    }
+    beaten
+        .into_iter()
+        .filter(|(_, (won, total))| *total > 0 && won == total)
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// Accuracy per single-label model over the instances with a known label (first record of

@@ -7,8 +7,10 @@ use polars::prelude::*;
 
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
+use super::config::PaperTable;
 use super::summary::{
-    accuracy, global_by_group, summarize, tag_accuracy, GroupSummary, MetricStats, TagAccuracy,
+    accuracy, compare, global_by_group, instance_values, significantly_best, summarize,
+    tag_accuracy, Comparison, GroupSummary, MetricStats, TagAccuracy,
 };
 use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
@@ -74,9 +76,24 @@ pub fn write_tables(
     if !stability.is_empty() {
         write("stability", stability_table(&stability)?, &plain)?;
     }
-    let summaries = summarize(config, cells, records, &stability);
-    let (summary, style) = summary_table(config, cells, &summaries)?;
+    let values = instance_values(config, cells, records, &stability);
+    let summaries = summarize(config, cells, records, &values);
+    let all_pairs = compare(&values, None);
+    let best = significantly_best(&all_pairs);
+    let (summary, style) = summary_table(config, cells, &summaries, &best)?;
     write("summary", summary, &style)?;
+    let reference = config.report.as_ref().and_then(|r| r.reference.as_deref());
+    let comparisons = match reference {
+        Some(_) => compare(&values, reference),
+        None => all_pairs,
+    };
+    if !comparisons.is_empty() {
+        write("comparisons", comparisons_table(&comparisons)?, &plain)?;
+    }
+    if let Some(table) = config.report.as_ref().and_then(|r| r.table.as_ref()) {
+        let (paper, style) = paper_table(table, config, cells, &summaries, &best)?;
+        write("paper", paper, &style)?;
+    }
     let per_model = accuracy(records);
     write(
         "accuracy",
@@ -84,6 +101,7 @@ pub fn write_tables(
         &TableStyle {
             directions: vec![("accuracy".into(), Direction::Higher)],
             bold_best: true,
+            bold_cells: None,
         },
     )?;
     let tag_rows = tag_accuracy(records);
@@ -97,6 +115,7 @@ pub fn write_tables(
                     ("pr_auc".into(), Direction::Higher),
                 ],
                 bold_best: false,
+                bold_cells: None,
             },
         )?;
     }
@@ -203,12 +222,17 @@ fn metrics_table(records: &[UnitRecord]) -> Result<DataFrame> {
     DataFrame::new(units.len(), columns).map_err(polars_err)
 }
 
-/// `summary`: one row per explainer × cell with the swept parameters and mean / std / 95% CI
-/// half-width per metric; and its style (each mean's direction, the best in bold).
+/// `(explainer, cell, metric)` whose mean is significantly best in its cell.
+type Best = std::collections::BTreeSet<(String, String, String)>;
+
+/// `summary`: one row per explainer × cell with the swept parameters and, per metric, the mean,
+/// std and 95% CI half-width over instances and their number `n`; and its style (each mean's
+/// direction, in bold only the significantly best).
 fn summary_table(
     config: &ExperimentConfig,
     cells: &[GridCell],
     summaries: &[GroupSummary],
+    best: &Best,
 ) -> Result<(DataFrame, TableStyle)> {
     let mut columns = vec![
         column("explainer", summaries, |g| g.explainer.clone()),
@@ -226,38 +250,128 @@ fn summary_table(
     }
     columns.push(column("n", summaries, |g| g.units as u32));
     let mut directions = Vec::new();
+    let mut bold = std::collections::BTreeSet::new();
     for (m, metric) in config.metrics.iter().enumerate() {
-        let higher = crate::metrics::info(metric)
-            .map(|i| i.higher_is_better)
-            .unwrap_or(true);
         let stats = |f: fn(&MetricStats) -> f64| -> Vec<f64> {
             summaries.iter().map(|g| f(&g.stats[m].1)).collect()
         };
         let mean_name = format!("{metric}_mean");
-        directions.push((
-            mean_name.clone(),
-            if higher {
-                Direction::Higher
-            } else {
-                Direction::Lower
-            },
-        ));
+        directions.push((mean_name.clone(), direction(metric)));
+        for (row, g) in summaries.iter().enumerate() {
+            if best.contains(&(g.explainer.clone(), g.cell.clone(), metric.clone())) {
+                bold.insert((row, mean_name.clone()));
+            }
+        }
         columns.push(Column::new(mean_name.into(), stats(|s| s.mean)));
-        columns.push(Column::new(
-            format!("{metric}_std").into(),
-            stats(|s| s.std),
-        ));
-        columns.push(Column::new(
-            format!("{metric}_ci95").into(),
-            stats(|s| s.ci95),
-        ));
+        columns.push(Column::new(format!("{metric}_std").into(), stats(|s| s.std)));
+        columns.push(Column::new(format!("{metric}_ci95").into(), stats(|s| s.ci95)));
+        columns.push(column(&format!("{metric}_n"), summaries, |g| g.stats[m].1.n as u32));
     }
     let frame = DataFrame::new(summaries.len(), columns).map_err(polars_err)?;
     Ok((
         frame,
         TableStyle {
             directions,
-            bold_best: true,
+            bold_best: false,
+            bold_cells: Some(bold),
+        },
+    ))
+}
+
+/// A metric's direction.
+fn direction(metric: &str) -> Direction {
+    match crate::metrics::info(metric).is_none_or(|i| i.higher_is_better) {
+        true => Direction::Higher,
+        false => Direction::Lower,
+    }
+}
+
+/// `comparisons`: per cell, metric and pair of explainers (or the reference against each
+/// other), the paired mean difference `a - b` with its 95% CI, the Wilcoxon signed-rank test,
+/// its p-value after Holm's correction, and the rank-biserial effect size.
+fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
+    let paired = |c: &Comparison, f: fn(&crate::statistics::PairedComparison) -> f64| {
+        c.paired.as_ref().map_or(f64::NAN, f)
+    };
+    DataFrame::new(
+        comparisons.len(),
+        vec![
+            column("cell", comparisons, |c| c.cell.clone()),
+            column("metric", comparisons, |c| c.metric.clone()),
+            column("a", comparisons, |c| c.a.clone()),
+            column("b", comparisons, |c| c.b.clone()),
+            column("n", comparisons, |c| c.paired.as_ref().map_or(0, |p| p.n) as u32),
+            column("mean_diff", comparisons, |c| paired(c, |p| p.mean_diff)),
+            column("ci_low", comparisons, |c| paired(c, |p| p.ci_low)),
+            column("ci_high", comparisons, |c| paired(c, |p| p.ci_high)),
+            column("wilcoxon_statistic", comparisons, |c| {
+                paired(c, |p| p.wilcoxon.statistic)
+            }),
+            column("p_value", comparisons, |c| paired(c, |p| p.wilcoxon.p_value)),
+            column("p_holm", comparisons, |c| c.p_holm),
+            column("rank_biserial", comparisons, |c| paired(c, |p| p.rank_biserial)),
+            column("better", comparisons, |c| {
+                if c.a_better() {
+                    c.a.clone()
+                } else if c.b_better() {
+                    c.b.clone()
+                } else {
+                    String::new()
+                }
+            }),
+        ],
+    )
+    .map_err(polars_err)
+}
+
+/// `paper`: the explainers as rows (with the cell when the grid has several), the chosen
+/// metrics as columns, each `mean ± CI` over instances; the significantly best in bold.
+fn paper_table(
+    table: &PaperTable,
+    config: &ExperimentConfig,
+    cells: &[GridCell],
+    summaries: &[GroupSummary],
+    best: &Best,
+) -> Result<(DataFrame, TableStyle)> {
+    let rows: Vec<&GroupSummary> = summaries
+        .iter()
+        .filter(|g| {
+            table
+                .explainers
+                .as_ref()
+                .is_none_or(|e| e.contains(&g.explainer))
+        })
+        .collect();
+    let mut columns = vec![column("explainer", &rows, |g| g.explainer.clone())];
+    if cells.len() > 1 {
+        columns.push(column("cell", &rows, |g| g.cell.clone()));
+    }
+    let mut bold = std::collections::BTreeSet::new();
+    let mut directions = Vec::new();
+    for metric in &table.metrics {
+        let m = config.metrics.iter().position(|c| c == metric).unwrap_or(0);
+        for (row, g) in rows.iter().enumerate() {
+            if best.contains(&(g.explainer.clone(), g.cell.clone(), metric.clone())) {
+                bold.insert((row, metric.clone()));
+            }
+        }
+        directions.push((metric.clone(), direction(metric)));
+        columns.push(column(metric, &rows, |g| {
+            let s = &g.stats[m].1;
+            match (s.mean.is_finite(), s.ci95.is_finite()) {
+                (false, _) => String::new(),
+                (true, true) => format!("{:.3} ± {:.3}", s.mean, s.ci95),
+                (true, false) => format!("{:.3}", s.mean),
+            }
+        }));
+    }
+    let frame = DataFrame::new(rows.len(), columns).map_err(polars_err)?;
+    Ok((
+        frame,
+        TableStyle {
+            directions,
+            bold_best: false,
+            bold_cells: Some(bold),
         },
     ))
 }

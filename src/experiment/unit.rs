@@ -21,7 +21,7 @@ use crate::factorize::{choose_factorization, factorize, Factorization, SourceSeg
 use crate::features::Feature;
 use crate::fs::safe_file_name;
 use crate::lyrics::{LyricFeatures, LyricsParams};
-use crate::metrics::fidelity::Probe;
+use crate::metrics::fidelity::Spaces;
 use crate::metrics::{Metric, MetricSet, Perturbation};
 use crate::model::attention::AttentionMap;
 use crate::model::{instance_predictor, Classifier, ModelInput};
@@ -188,7 +188,7 @@ pub fn run_unit(
         .input_note(factorization.signal_len(), factorization.sample_rate())
         .map(|n| format!("{}: {n}", instance.id));
     cache.note_once(&explainer.model, input_note, note);
-    let seed = context.config.seed + unit.repeat as u64;
+    let seed = context.config.unit_seed(&instance.id, unit.repeat);
     let mut params = explainer.explain_params(seed);
     let origin = format!("explainer `{}`", explainer.name);
     let (modality, modality_note) =
@@ -210,12 +210,15 @@ pub fn run_unit(
         .iter()
         .find(|l| l.label == outcome.predicted_label)
         .ok_or_else(|| Error::Internal("the predicted label was not explained".into()))?;
-    let probe = Probe {
-        predictor: predictor.as_ref(),
-        space_len: outcome.space_len,
-        feature_indices: &outcome.feature_indices,
-        label: outcome.predicted_label,
-    };
+    let spaces = Spaces::new(
+        predictor.as_ref(),
+        outcome.space_len,
+        &outcome.feature_indices,
+        &predicted.fit.weights,
+        outcome.predicted_label,
+        seed,
+    );
+    let lmac = OnceCell::new();
     let attention: &[AttentionMap] = cache
         .attention
         .get(&(explainer.model.clone(), key.0, key.1))
@@ -238,7 +241,8 @@ pub fn run_unit(
         label: predicted,
         features: &outcome.explanation.features,
         planted: context.truth.get(&instance.id),
-        probe: &probe,
+        spaces: &spaces,
+        lmac: &lmac,
         seed,
         attention,
         lyrics: &cache.lyrics,
@@ -286,7 +290,7 @@ fn new_record(
         model: explainer.model.clone(),
         cell: context.cells[unit.cell].name.clone(),
         repeat: unit.repeat,
-        seed: context.config.seed + unit.repeat as u64,
+        seed: context.config.unit_seed(&instance.id, unit.repeat),
         true_label: instance.label,
         predicted_label: outcome.predicted_label,
         multilabel: model.multilabel(),

@@ -13,9 +13,10 @@ use crate::factorize::SourceSegments;
 use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::attention as metric_attention;
-use crate::metrics::fidelity::{self, Probe};
+use crate::metrics::audio_xai::LmacScores;
+use crate::metrics::fidelity::{self, Spaces};
 use crate::metrics::{
-    ground_truth, shape, stability, Change, Metric, Perturbation, Scope, NOISE_SNR_DB,
+    ground_truth, shape, stability, Change, Lmac, Metric, Perturbation, Scope, NOISE_SNR_DB,
 };
 use crate::model::attention::AttentionMap;
 use crate::model::Classifier;
@@ -37,7 +38,10 @@ pub(crate) struct MetricContext<'a> {
     pub(crate) label: &'a LabelExplanation,
     pub(crate) features: &'a [Feature],
     pub(crate) planted: Option<&'a BTreeSet<String>>,
-    pub(crate) probe: &'a Probe<'a>,
+    /// The fidelity probes, orders and weights of both feature spaces.
+    pub(crate) spaces: &'a Spaces<'a>,
+    /// The L-MAC scores, computed the first time one is asked for.
+    pub(crate) lmac: &'a std::cell::OnceCell<LmacScores>,
     pub(crate) seed: u64,
     pub(crate) attention: &'a [AttentionMap],
     pub(crate) lyrics: &'a LyricFeatures,
@@ -58,7 +62,8 @@ pub(crate) fn unit_metric(
         label,
         features,
         planted,
-        probe,
+        spaces,
+        lmac,
         seed,
         attention,
         lyrics,
@@ -66,12 +71,19 @@ pub(crate) fn unit_metric(
     let weights = &label.fit.weights;
     let empty = BTreeSet::new();
     let planted = planted.unwrap_or(&empty);
-    let order = || fidelity::explanation_order(weights, features.len());
+    let lmac = || -> Result<&LmacScores> {
+        if let Some(scores) = lmac.get() {
+            return Ok(scores);
+        }
+        let scores = fidelity::lmac(spaces)?;
+        Ok(lmac.get_or_init(|| scores))
+    };
     Ok(Some(match metric {
         Metric::Score => label.fit.score,
         Metric::LocalError => (label.model_output - label.fit.local_pred).abs(),
         Metric::ModalityShareAudio => shape::modality_share_audio(weights, features),
         Metric::Complexity => shape::complexity(weights),
+        Metric::Sparseness => shape::sparseness(weights),
         Metric::PrecisionAtK(m, None) => {
             ground_truth::precision_at_k(weights, features, m, planted)
         }
@@ -80,24 +92,39 @@ pub(crate) fn unit_metric(
         }
         Metric::RecallAtK(m, k) => ground_truth::recall_at_k(weights, features, m, planted, k),
         Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
-        Metric::DeletionAuc(steps) => {
-            let (auc, curve) = fidelity::deletion(probe, &order(), steps)?;
+        Metric::DeletionAuc(steps, space) => {
+            let (probe, order, _) = spaces.get(space);
+            let (auc, curve) = fidelity::deletion(probe, order, steps)?;
             curves.borrow_mut().push((name.to_string(), curve));
             auc
         }
-        Metric::InsertionAuc(steps) => {
-            let (auc, curve) = fidelity::insertion(probe, &order(), steps)?;
+        Metric::InsertionAuc(steps, space) => {
+            let (probe, order, _) = spaces.get(space);
+            let (auc, curve) = fidelity::insertion(probe, order, steps)?;
             curves.borrow_mut().push((name.to_string(), curve));
             auc
         }
-        Metric::Comprehensiveness(k) => fidelity::comprehensiveness(probe, &order(), k)?,
-        Metric::Sufficiency(k) => fidelity::sufficiency(probe, &order(), k)?,
-        Metric::FaithfulnessCorrelation => {
-            let mut dense = vec![0.0; features.len()];
-            for &(j, w) in weights {
-                dense[j] = w;
+        Metric::Comprehensiveness(k, space) => {
+            let (probe, order, _) = spaces.get(space);
+            fidelity::comprehensiveness(probe, order, k)?
+        }
+        Metric::Sufficiency(k, space) => {
+            let (probe, order, _) = spaces.get(space);
+            fidelity::sufficiency(probe, order, k)?
+        }
+        Metric::FaithfulnessCorrelation(space) => {
+            let (probe, _, dense) = spaces.get(space);
+            fidelity::faithfulness_correlation(probe, dense, seed)?
+        }
+        Metric::Lmac(which) => {
+            let scores = lmac()?;
+            match which {
+                Lmac::AverageIncrease => scores.average_increase,
+                Lmac::AverageDrop => scores.average_drop_published,
+                Lmac::AverageGain => scores.average_gain_published,
+                Lmac::FaithfulnessOnSpectra => scores.faithfulness_on_spectra,
+                Lmac::InputFidelity => scores.input_fidelity,
             }
-            fidelity::faithfulness_correlation(probe, &dense, seed)?
         }
         Metric::Attention(source, how, modality) => metric_attention::agreement(
             metric_attention::unit_masses(attention, source, modality, weights, features, lyrics),

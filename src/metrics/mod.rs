@@ -45,13 +45,24 @@ pub fn catalogue() -> &'static [MetricInfo] {
     &[
         metric!("score", true, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
         metric!("local_error", false, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]"),
-        metric!("deletion_auc", false, false, "area under p(label) as features are removed in explanation order (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
-        metric!("insertion_auc", true, false, "area under p(label) as features are added in explanation order (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
-        metric!("comprehensiveness_at_{k}", true, false, "p(x) - p(x without the top k features) (ERASER), [-1, 1]"),
-        metric!("sufficiency_at_{k}", false, false, "p(x) - p(only the top k features) (ERASER), [-1, 1]"),
-        metric!("faithfulness_correlation", true, false, "Pearson correlation of summed weights and probability drops over 50 random subsets (Bhatt et al.), [-1, 1]"),
+        metric!("deletion_auc", false, false, "area under p(label) as the instance's audio components and words are removed, the explained ones first by signed weight (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
+        metric!("insertion_auc", true, false, "area under p(label) as the instance's audio components and words are added to an empty input, the explained ones first by signed weight (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
+        metric!("comprehensiveness_at_{k}", true, false, "p(x) - p(x without its top k features) (ERASER), [-1, 1]"),
+        metric!("sufficiency_at_{k}", false, false, "p(x) - p(only its top k features: every other component and word removed) (ERASER), [-1, 1]"),
+        metric!("faithfulness_correlation", true, false, "Pearson correlation of summed weights and probability drops over 50 random subsets of the instance's features (Bhatt et al.), [-1, 1]"),
+        metric!("deletion_auc_within", false, false, "deletion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
+        metric!("insertion_auc_within", true, false, "insertion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
+        metric!("comprehensiveness_within_at_{k}", true, false, "comprehensiveness over the explainer's own features only, [-1, 1]"),
+        metric!("sufficiency_within_at_{k}", false, false, "sufficiency over the explainer's own features only (the other modality stays whole), [-1, 1]"),
+        metric!("faithfulness_correlation_within", true, false, "faithfulness correlation over the explainer's own features only, [-1, 1]"),
+        metric!("average_increase", true, false, "L-MAC AI: 100 if p_c rises when only the positively weighted features are kept (all else removed), else 0; its mean is the share of instances, [0, 100]"),
+        metric!("average_drop", false, false, "L-MAC AD: 100 max(0, p_c(x) - p_c(only the positively weighted features)) / p_c(x), [0, 100]"),
+        metric!("average_gain", true, false, "L-MAC AG: 100 max(0, p_c(only the positively weighted features) - p_c(x)) / (1 - p_c(x)), [0, 100]"),
+        metric!("faithfulness_on_spectra", true, false, "L-MAC FF: p_c(x) - p_c(x without the positively weighted features), [-1, 1]"),
+        metric!("input_fidelity", true, false, "L-MAC Fid-In: 1 if the prediction stays the same when only the positively weighted features are kept, else 0, [0, 1]"),
         metric!("modality_share_audio", true, false, "share of total |weight| on audio components, [0, 1] (descriptive)"),
-        metric!("complexity", false, false, "entropy of normalised |weights|, base = number of features, [0, 1]"),
+        metric!("complexity", false, false, "entropy of normalised |weights|, base = number of features (Quantus Complexity / ln d), [0, 1]; NaN for an all-zero explanation"),
+        metric!("sparseness", true, false, "Gini index of |weights| (Quantus Sparseness), [0, 1)"),
         metric!("precision_at_k_audio", true, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]"),
         metric!("precision_at_k_lyrics", true, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]"),
         metric!("recall_at_{k}_audio", true, true, "share of the planted audio components found among the top k audio features, [0, 1]"),
@@ -88,19 +99,23 @@ pub enum Metric {
     /// |f(x) − g(x)|.
     LocalError,
     /// Deletion AUC with this many steps.
-    DeletionAuc(usize),
+    DeletionAuc(usize, Space),
     /// Insertion AUC with this many steps.
-    InsertionAuc(usize),
+    InsertionAuc(usize, Space),
     /// Comprehensiveness at k.
-    Comprehensiveness(usize),
+    Comprehensiveness(usize, Space),
     /// Sufficiency at k.
-    Sufficiency(usize),
+    Sufficiency(usize, Space),
     /// Faithfulness correlation.
-    FaithfulnessCorrelation,
+    FaithfulnessCorrelation(Space),
+    /// One of the L-MAC audio faithfulness metrics.
+    Lmac(Lmac),
     /// Share of |weight| on audio.
     ModalityShareAudio,
     /// Entropy of |weights|.
     Complexity,
+    /// Gini index of |weights|.
+    Sparseness,
     /// Precision at k (`None`: k = number planted).
     PrecisionAtK(Modality, Option<usize>),
     /// Recall at k.
@@ -121,6 +136,33 @@ pub enum Metric {
     Vsi,
     /// Coefficients stability index.
     Csi,
+}
+
+/// Which features a fidelity metric switches on and off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// Every audio component and word of the instance, whatever the explainer perturbed: the
+    /// explained features first (by signed weight), then the others in a seeded random order.
+    /// One space for every explainer, so their values compare.
+    Union,
+    /// Only the explainer's own features; the other modality stays whole (`_within` names).
+    Within,
+}
+
+/// The L-MAC audio faithfulness metrics (Paissan et al. 2024), on the mask "the explanation's
+/// positively weighted features" over the union of the instance's features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lmac {
+    /// AI: whether keeping only the mask raises the predicted class's probability.
+    AverageIncrease,
+    /// AD: the relative drop of the predicted class's probability when only the mask is kept.
+    AverageDrop,
+    /// AG: the relative gain when only the mask is kept.
+    AverageGain,
+    /// FF: the drop when the mask is removed.
+    FaithfulnessOnSpectra,
+    /// Fid-In: whether keeping only the mask keeps the prediction.
+    InputFidelity,
 }
 
 /// The small perturbations robustness metrics apply to the instance.
@@ -173,11 +215,20 @@ impl Metric {
         Some(match name {
             "score" => Metric::Score,
             "local_error" => Metric::LocalError,
-            "deletion_auc" => Metric::DeletionAuc(10),
-            "insertion_auc" => Metric::InsertionAuc(10),
-            "faithfulness_correlation" => Metric::FaithfulnessCorrelation,
+            "deletion_auc" => Metric::DeletionAuc(10, Space::Union),
+            "insertion_auc" => Metric::InsertionAuc(10, Space::Union),
+            "faithfulness_correlation" => Metric::FaithfulnessCorrelation(Space::Union),
+            "deletion_auc_within" => Metric::DeletionAuc(10, Space::Within),
+            "insertion_auc_within" => Metric::InsertionAuc(10, Space::Within),
+            "faithfulness_correlation_within" => Metric::FaithfulnessCorrelation(Space::Within),
+            "average_increase" => Metric::Lmac(Lmac::AverageIncrease),
+            "average_drop" => Metric::Lmac(Lmac::AverageDrop),
+            "average_gain" => Metric::Lmac(Lmac::AverageGain),
+            "faithfulness_on_spectra" => Metric::Lmac(Lmac::FaithfulnessOnSpectra),
+            "input_fidelity" => Metric::Lmac(Lmac::InputFidelity),
             "modality_share_audio" => Metric::ModalityShareAudio,
             "complexity" => Metric::Complexity,
+            "sparseness" => Metric::Sparseness,
             "precision_at_k_audio" => Metric::PrecisionAtK(Modality::Audio, None),
             "precision_at_k_lyrics" => Metric::PrecisionAtK(Modality::Lyrics, None),
             "auroc_audio" => Metric::Auroc(Modality::Audio),
@@ -189,14 +240,22 @@ impl Metric {
             "edit_weight_change" => Metric::Robustness(Perturbation::Edit, Change::Weights),
             "csi" => Metric::Csi,
             _ => {
-                if let Some(k) = number("deletion_auc_", "") {
-                    Metric::DeletionAuc(k)
+                if let Some(k) = number("deletion_auc_within_", "") {
+                    Metric::DeletionAuc(k, Space::Within)
+                } else if let Some(k) = number("insertion_auc_within_", "") {
+                    Metric::InsertionAuc(k, Space::Within)
+                } else if let Some(k) = number("deletion_auc_", "") {
+                    Metric::DeletionAuc(k, Space::Union)
                 } else if let Some(k) = number("insertion_auc_", "") {
-                    Metric::InsertionAuc(k)
+                    Metric::InsertionAuc(k, Space::Union)
                 } else if let Some(k) = number("comprehensiveness_at_", "") {
-                    Metric::Comprehensiveness(k)
+                    Metric::Comprehensiveness(k, Space::Union)
                 } else if let Some(k) = number("sufficiency_at_", "") {
-                    Metric::Sufficiency(k)
+                    Metric::Sufficiency(k, Space::Union)
+                } else if let Some(k) = number("comprehensiveness_within_at_", "") {
+                    Metric::Comprehensiveness(k, Space::Within)
+                } else if let Some(k) = number("sufficiency_within_at_", "") {
+                    Metric::Sufficiency(k, Space::Within)
                 } else if let Some(k) = number("noise_jaccard_at_", "") {
                     Metric::Robustness(Perturbation::Noise, Change::JaccardAtK(k))
                 } else if let Some(k) = number("edit_jaccard_at_", "") {
@@ -233,11 +292,12 @@ impl Metric {
     /// Where it is computed.
     pub fn scope(self) -> Scope {
         match self {
-            Metric::DeletionAuc(_)
-            | Metric::InsertionAuc(_)
-            | Metric::Comprehensiveness(_)
-            | Metric::Sufficiency(_)
-            | Metric::FaithfulnessCorrelation
+            Metric::DeletionAuc(..)
+            | Metric::InsertionAuc(..)
+            | Metric::Comprehensiveness(..)
+            | Metric::Sufficiency(..)
+            | Metric::FaithfulnessCorrelation(_)
+            | Metric::Lmac(_)
             | Metric::Robustness(..) => Scope::Model,
             Metric::JaccardAtK(_)
             | Metric::KendallTau
@@ -253,13 +313,24 @@ impl Metric {
         let template = match self {
             Metric::Score => "score",
             Metric::LocalError => "local_error",
-            Metric::DeletionAuc(_) => "deletion_auc",
-            Metric::InsertionAuc(_) => "insertion_auc",
-            Metric::Comprehensiveness(_) => "comprehensiveness_at_{k}",
-            Metric::Sufficiency(_) => "sufficiency_at_{k}",
-            Metric::FaithfulnessCorrelation => "faithfulness_correlation",
+            Metric::DeletionAuc(_, Space::Union) => "deletion_auc",
+            Metric::InsertionAuc(_, Space::Union) => "insertion_auc",
+            Metric::Comprehensiveness(_, Space::Union) => "comprehensiveness_at_{k}",
+            Metric::Sufficiency(_, Space::Union) => "sufficiency_at_{k}",
+            Metric::FaithfulnessCorrelation(Space::Union) => "faithfulness_correlation",
+            Metric::DeletionAuc(_, Space::Within) => "deletion_auc_within",
+            Metric::InsertionAuc(_, Space::Within) => "insertion_auc_within",
+            Metric::Comprehensiveness(_, Space::Within) => "comprehensiveness_within_at_{k}",
+            Metric::Sufficiency(_, Space::Within) => "sufficiency_within_at_{k}",
+            Metric::FaithfulnessCorrelation(Space::Within) => "faithfulness_correlation_within",
+            Metric::Lmac(Lmac::AverageIncrease) => "average_increase",
+            Metric::Lmac(Lmac::AverageDrop) => "average_drop",
+            Metric::Lmac(Lmac::AverageGain) => "average_gain",
+            Metric::Lmac(Lmac::FaithfulnessOnSpectra) => "faithfulness_on_spectra",
+            Metric::Lmac(Lmac::InputFidelity) => "input_fidelity",
             Metric::ModalityShareAudio => "modality_share_audio",
             Metric::Complexity => "complexity",
+            Metric::Sparseness => "sparseness",
             Metric::PrecisionAtK(Modality::Lyrics, _) => "precision_at_k_lyrics",
             Metric::PrecisionAtK(_, _) => "precision_at_k_audio",
             Metric::RecallAtK(Modality::Lyrics, _) => "recall_at_{k}_lyrics",
@@ -373,7 +444,19 @@ mod tests {
     fn names_parse_with_their_numbers() {
         assert_eq!(
             Metric::parse("comprehensiveness_at_5"),
-            Some(Metric::Comprehensiveness(5))
+            Some(Metric::Comprehensiveness(5, Space::Union))
+        );
+        assert_eq!(
+            Metric::parse("sufficiency_within_at_3"),
+            Some(Metric::Sufficiency(3, Space::Within))
+        );
+        assert_eq!(
+            Metric::parse("deletion_auc_within_20"),
+            Some(Metric::DeletionAuc(20, Space::Within))
+        );
+        assert_eq!(
+            Metric::parse("average_drop"),
+            Some(Metric::Lmac(Lmac::AverageDrop))
         );
         assert_eq!(
             Metric::parse("recall_at_10_lyrics"),
@@ -385,7 +468,7 @@ mod tests {
         );
         assert_eq!(
             Metric::parse("deletion_auc_20"),
-            Some(Metric::DeletionAuc(20))
+            Some(Metric::DeletionAuc(20, Space::Union))
         );
         assert_eq!(Metric::parse("jaccard_at_0"), None);
         assert_eq!(Metric::parse("recall_at_5_drums"), None);

@@ -44,16 +44,19 @@ fn mean_finite(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// The `k` features with the largest |weight| (ties to the lower index), over `d` features.
+/// The `k` features with the largest non-zero |weight| (ties among them to the lower index),
+/// over `d` features: fewer than `k` when fewer weights are non-zero, so that features with no
+/// weight never make two explanations look alike.
 pub fn top_k(weights: &[(usize, f64)], d: usize, k: usize) -> BTreeSet<usize> {
     let v = dense(weights, d);
-    let mut order: Vec<usize> = (0..d).collect();
+    let mut order: Vec<usize> = (0..d).filter(|&j| v[j] != 0.0).collect();
     order.sort_by(|&a, &b| v[b].abs().total_cmp(&v[a].abs()).then(a.cmp(&b)));
     order.into_iter().take(k).collect()
 }
 
 /// **Top-k Jaccard** (higher is better, [0, 1]): the mean over pairs of repeats of
-/// `|A ∩ B| / |A ∪ B|` for their top-k |weight| sets. NaN with fewer than two repeats.
+/// `|A ∩ B| / |A ∪ B|` for their top-k |weight| sets (non-zero weights only; a pair of empty
+/// sets is left out). NaN with fewer than two repeats.
 /// Source: the usual set-stability measure of feature attributions (e.g. Alvarez-Melis &
 /// Jaakkola 2018 use it for robustness).
 pub fn jaccard_at_k(repeats: &[Repeat], d: usize, k: usize) -> f64 {
@@ -62,7 +65,7 @@ pub fn jaccard_at_k(repeats: &[Repeat], d: usize, k: usize) -> f64 {
         let inter = sets[a].intersection(&sets[b]).count() as f64;
         let union = sets[a].union(&sets[b]).count() as f64;
         if union == 0.0 {
-            1.0
+            f64::NAN
         } else {
             inter / union
         }
@@ -136,10 +139,11 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// **VSI**, variables stability index (higher is better, [0, 1]): over pairs of repeats, the
-/// number of selected features they share, divided by (number of pairs × the number of
-/// features the first repeat selected). Source: Visani et al. (2020), "Statistical stability
-/// indices for LIME", as the `lime-stability` package computes it (which reports a percentage
-/// rounded to 2 decimals). NaN with fewer than two repeats.
+/// number of selected features they share, divided by the sum over pairs of the larger of the
+/// two selections. Source: Visani et al. (2020), "Statistical stability indices for LIME"; with
+/// equal selection sizes (the `lime-stability` package's assumption, which divides by the
+/// first repeat's size and reports a percentage rounded to 2 decimals) the two agree, and the
+/// larger size keeps VSI within [0, 1] when sizes differ. NaN with fewer than two repeats.
 pub fn vsi(repeats: &[Repeat]) -> f64 {
     if repeats.len() < 2 || repeats[0].weights.is_empty() {
         return f64::NAN;
@@ -148,10 +152,13 @@ pub fn vsi(repeats: &[Repeat]) -> f64 {
         .iter()
         .map(|r| r.weights.iter().map(|(j, _)| *j).collect())
         .collect();
-    let (shared, count) = pairs(sets.len()).fold((0usize, 0usize), |(s, c), (a, b)| {
-        (s + sets[a].intersection(&sets[b]).count(), c + 1)
+    let (shared, possible) = pairs(sets.len()).fold((0usize, 0usize), |(s, p), (a, b)| {
+        (
+            s + sets[a].intersection(&sets[b]).count(),
+            p + sets[a].len().max(sets[b].len()),
+        )
     });
-    shared as f64 / (count * repeats[0].weights.len()) as f64
+    shared as f64 / possible as f64
 }
 
 /// **CSI**, coefficients stability index (higher is better, [0, 1]): for every feature selected
@@ -319,6 +326,25 @@ mod tests {
         assert_eq!(jaccard_at_k(&rs, 4, 2), 0.0);
         assert_eq!(vsi(&rs), 0.0);
         assert!(jaccard_at_k(&rs[..1], 4, 2).is_nan());
+    }
+
+    #[test]
+    fn vsi_stays_within_one_when_selection_sizes_differ() {
+        // Dividing by the first repeat's size gave 2 / 1 = 2 here.
+        let rs = vec![repeat(&[(0, 0.5)]), repeat(&[(0, 0.5), (1, 0.4)]), repeat(&[(0, 0.3), (1, 0.2)])];
+        let v = vsi(&rs);
+        assert!((0.0..=1.0).contains(&v), "{v}");
+        assert!((v - (1.0 + 1.0 + 2.0) / (2.0 + 2.0 + 2.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn top_k_ignores_features_with_no_weight() {
+        // Two explanations with one non-zero weight each, on different features: with ties filled
+        // by the lowest index, their top-3 sets shared two zero-weight features (Jaccard 0.5).
+        let rs = vec![repeat(&[(3, 0.5)]), repeat(&[(4, 0.5)])];
+        assert_eq!(top_k(&rs[0].weights, 6, 3).len(), 1);
+        assert_eq!(jaccard_at_k(&rs, 6, 3), 0.0);
+        assert!(jaccard_at_k(&[repeat(&[(0, 0.0)]), repeat(&[(1, 0.0)])], 2, 2).is_nan());
     }
 
     #[test]

@@ -69,6 +69,11 @@ pub trait Classifier: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The modalities the model exposes attention maps for (none by default).
+    fn attention_modalities(&self) -> Vec<crate::features::Modality> {
+        Vec::new()
+    }
+
     /// Whether the model's audio and text encoders run apart from each other and from the
     /// fusion (a split model), so that crossed sampling pays off; otherwise why not.
     fn separable(&self) -> std::result::Result<(), String> {
@@ -188,6 +193,10 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 
     fn separable(&self) -> std::result::Result<(), String> {
         (**self).separable()
+    }
+
+    fn attention_modalities(&self) -> Vec<crate::features::Modality> {
+        (**self).attention_modalities()
     }
 
     fn attention(&self, input: &ModelInput, rollout: bool) -> Result<Vec<attention::AttentionMap>> {

@@ -1,6 +1,6 @@
 //! Writing a Polars table four ways: Parquet and CSV (exact values), Markdown and LaTeX
-//! (booktabs; metric columns carry ↑ or ↓ for their direction; the best value of each metric
-//! column in bold). Every file is written atomically.
+//! (booktabs; metric columns carry ↑ or ↓ for their direction; chosen cells, or the best value
+//! of each metric column, in bold). Every file is written atomically.
 
 use std::path::Path;
 
@@ -25,6 +25,9 @@ pub struct TableStyle {
     pub directions: Vec<(String, Direction)>,
     /// Bold the best value of each directed column.
     pub bold_best: bool,
+    /// Bold exactly these `(row, column)` cells (e.g. the significantly best); when given,
+    /// `bold_best` is ignored.
+    pub bold_cells: Option<std::collections::BTreeSet<(usize, String)>>,
 }
 
 fn table_error(path: &Path, e: PolarsError) -> Error {
@@ -59,11 +62,11 @@ fn latex_escape(s: &str) -> String {
     out
 }
 
-/// The rendered cells of a table, with the best row of each directed column.
+/// The rendered cells of a table, with the `(row, column)` cells to set in bold.
 struct Rendered {
     headers: Vec<(String, Option<Direction>)>,
     rows: Vec<Vec<String>>,
-    best: Vec<Option<usize>>,
+    bold: std::collections::BTreeSet<(usize, usize)>,
 }
 
 fn render(df: &DataFrame, style: &TableStyle) -> Rendered {
@@ -88,14 +91,38 @@ fn render(df: &DataFrame, style: &TableStyle) -> Rendered {
                 .collect()
         })
         .collect();
-    let best = columns
+    let bold = match &style.bold_cells {
+        Some(cells) => cells
+            .iter()
+            .filter_map(|(row, name)| {
+                let column = headers.iter().position(|(h, _)| h == name)?;
+                Some((*row, column))
+            })
+            .collect(),
+        None => best_cells(columns, &headers, style.bold_best),
+    };
+    Rendered {
+        headers,
+        rows,
+        bold,
+    }
+}
+
+/// The best row of each directed column, when `bold_best`.
+fn best_cells(
+    columns: &[Column],
+    headers: &[(String, Option<Direction>)],
+    bold_best: bool,
+) -> std::collections::BTreeSet<(usize, usize)> {
+    if !bold_best {
+        return Default::default();
+    }
+    columns
         .iter()
-        .zip(&headers)
-        .map(|(c, (_, direction))| {
+        .zip(headers)
+        .enumerate()
+        .filter_map(|(column, (c, (_, direction)))| {
             let direction = (*direction)?;
-            if !style.bold_best {
-                return None;
-            }
             let values = c.cast(&DataType::Float64).ok()?;
             let values = values.f64().ok()?;
             let mut best: Option<(usize, f64)> = None;
@@ -112,14 +139,9 @@ fn render(df: &DataFrame, style: &TableStyle) -> Rendered {
                     best = Some((i, v));
                 }
             }
-            best.map(|(i, _)| i)
+            best.map(|(i, _)| (i, column))
         })
-        .collect();
-    Rendered {
-        headers,
-        rows,
-        best,
-    }
+        .collect()
 }
 
 fn arrow(direction: Option<Direction>, latex: bool) -> &'static str {
@@ -157,7 +179,7 @@ pub fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
             .enumerate()
             .map(|(j, v)| {
                 let v = v.replace('|', "\\|");
-                if r.best[j] == Some(i) {
+                if r.bold.contains(&(i, j)) {
                     format!("**{v}**")
                 } else {
                     v
@@ -181,7 +203,7 @@ pub fn to_html(df: &DataFrame, style: &TableStyle) -> String {
         out.push_str("<tr>");
         for (j, v) in row.iter().enumerate() {
             let v = html_escape(v);
-            if r.best[j] == Some(i) {
+            if r.bold.contains(&(i, j)) {
                 out.push_str(&format!("<td><b>{v}</b></td>"));
             } else {
                 out.push_str(&format!("<td>{v}</td>"));
@@ -224,7 +246,7 @@ pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
             .enumerate()
             .map(|(j, v)| {
                 let v = latex_escape(v);
-                if r.best[j] == Some(i) {
+                if r.bold.contains(&(i, j)) {
                     format!("\\textbf{{{v}}}")
                 } else {
                     v
@@ -288,7 +310,17 @@ mod tests {
                 ("local_error".into(), Direction::Lower),
             ],
             bold_best: true,
+            bold_cells: None,
         }
+    }
+
+    #[test]
+    fn chosen_cells_are_bold_instead_of_the_best() {
+        let mut style = style();
+        style.bold_cells = Some([(2, "score".to_string())].into_iter().collect());
+        let md = to_markdown(&frame(), &style);
+        assert!(md.contains("| a_b | **0.7000** | 0.3000 |"), "{md}");
+        assert!(md.contains("| musiclime | 0.9000 | 0.0200 |"), "{md}");
     }
 
     #[test]

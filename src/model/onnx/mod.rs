@@ -149,6 +149,10 @@ impl Classifier for OnnxModel {
         self.groups.separable(self.patching.is_some())
     }
 
+    fn attention_modalities(&self) -> Vec<crate::features::Modality> {
+        self.spec.outputs.attention.iter().map(|a| a.modality).collect()
+    }
+
     fn attention(&self, input: &ModelInput, rollout: bool) -> Result<Vec<AttentionMap>> {
         if self.spec.outputs.attention.is_empty() {
             return Ok(Vec::new());
