@@ -509,3 +509,151 @@ fn validate_and_run_report_the_same_list_of_problems_before_any_model_call() {
     assert!(!dir.path().join("out/store").exists());
     assert!(!dir.path().join("out/run.json").exists());
 }
+
+#[test]
+fn every_instance_draws_its_own_masks_whatever_the_instance_order() {
+    // Two ids for the same song: with one seed per repeat (the old rule) both drew the same
+    // masks and got the same weights. Each unit's seed now derives from (seed, id, repeat), so
+    // the two differ, and listing the instances in the other order changes no one's result.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = binary()
+        .arg("synth")
+        .arg("--out")
+        .arg(&data)
+        .args(["--tracks", "1", "--seed", "4", "--seconds", "2"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let explanations = |rows: &str, out: &str| -> Vec<String> {
+        let manifest = dir.path().join(format!("{out}.csv"));
+        std::fs::write(&manifest, format!("id,audio,lyrics,label\n{rows}")).unwrap();
+        let config = dir.path().join(format!("{out}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "dataset:\n  manifest: {}\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: musiclime, method: musiclime, model: planted, num_samples: 80, factorization: hpss}}\nrepeats: 2\nmetrics: [score]\noutput: {}\n",
+                manifest.display(),
+                dir.path().join(out).display()
+            ),
+        )
+        .unwrap();
+        assert_success(&run(&config, &[]));
+        let mut lines: Vec<String> =
+            std::fs::read_to_string(dir.path().join(out).join("tables/explanations.csv"))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect();
+        lines.sort();
+        lines
+    };
+    let song = format!(
+        "{}/track000/mixture.wav,fire and ice and rain,0",
+        data.display()
+    );
+    let forward = explanations(&format!("a,{song}\nb,{song}\n"), "forward");
+    let backward = explanations(&format!("b,{song}\na,{song}\n"), "backward");
+    assert_eq!(forward, backward, "a result depends on the instance order");
+    let weights_of = |id: &str, repeat: &str| -> Vec<String> {
+        forward
+            .iter()
+            .filter(|l| l.starts_with(&format!("{id},")))
+            .filter(|l| l.split(',').nth(3) == Some(repeat))
+            .map(|l| l.split(',').skip(6).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert!(!weights_of("a", "0").is_empty());
+    assert_ne!(
+        weights_of("a", "0"),
+        weights_of("b", "0"),
+        "same masks for two instances"
+    );
+    assert_ne!(
+        weights_of("a", "0"),
+        weights_of("a", "1"),
+        "same masks for two repeats"
+    );
+}
+
+#[test]
+fn comparisons_and_the_paper_table_come_from_the_report_key_and_bad_keys_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = "metrics: [deletion_auc, insertion_auc, sufficiency_at_3, precision_at_k_lyrics]\nreport:\n  reference: musiclime\n  table: {metrics: [deletion_auc, precision_at_k_lyrics], explainers: [lime_lyrics, musiclime]}\n";
+    let path = config(dir.path(), SYNTHETIC, report);
+    assert_success(&run(&path, &[]));
+    let tables = dir.path().join("out/tables");
+    let comparisons = std::fs::read_to_string(tables.join("comparisons.csv")).unwrap();
+    let mut lines = comparisons.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "cell,metric,a,b,n,mean_diff,ci_low,ci_high,wilcoxon_statistic,p_value,p_holm,rank_biserial,better"
+    );
+    // musiclime against lime_lyrics only (the reference), per cell and metric, paired over
+    // the two instances.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4 * 4, "{comparisons}");
+    assert!(
+        rows.iter().all(|r| r.contains(",musiclime,lime_lyrics,2,")),
+        "{comparisons}"
+    );
+    let paper = std::fs::read_to_string(tables.join("paper.md")).unwrap();
+    assert!(
+        paper.starts_with("| explainer | cell | deletion_auc ↓ | precision_at_k_lyrics ↑ |"),
+        "{paper}"
+    );
+    assert_eq!(paper.lines().count(), 2 + 2 * 4, "{paper}");
+    assert!(paper.contains(" ± "), "{paper}");
+    let tex = std::fs::read_to_string(tables.join("paper.tex")).unwrap();
+    assert!(tex.contains(r"$\pm$") && !tex.contains('±'), "{tex}");
+    let summary = std::fs::read_to_string(tables.join("summary.csv")).unwrap();
+    assert!(
+        summary.lines().next().unwrap().contains("deletion_auc_n"),
+        "{summary}"
+    );
+
+    // Each bad report key: exit 2 naming the key, before any model call.
+    let single = "  - {name: only, method: musiclime, model: planted}\n";
+    for (extra, key, single_explainer) in [
+        ("report: {reference: nobody}\n", "report.reference", false),
+        ("report: {reference: only}\n", "report.reference", true),
+        (
+            "report: {table: {metrics: [kendall_tau]}}\n",
+            "report.table.metrics",
+            false,
+        ),
+        (
+            "report: {table: {metrics: [score], explainers: [lime_audio]}}\n",
+            "report.table.explainers",
+            false,
+        ),
+        (
+            "metrics: [attention_spearman_audio]\n",
+            "attention_spearman_audio",
+            false,
+        ),
+    ] {
+        let out = dir.path().join(format!("bad_{key}"));
+        let explainers = if single_explainer {
+            single.to_string()
+        } else {
+            "  - {name: musiclime, method: musiclime, model: planted}\n  - {name: lime_lyrics, method: lime_lyrics, model: planted}\n".to_string()
+        };
+        let text = format!(
+            "dataset:\n{SYNTHETIC}\nmodels:\n  planted: builtin:planted\nexplainers:\n{explainers}metrics: [score]\noutput: {}\n{extra}",
+            out.display()
+        )
+        .replace("metrics: [score]\noutput", if extra.starts_with("metrics") { "output" } else { "metrics: [score]\noutput" });
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, text).unwrap();
+        let output = run(&bad, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra}: {stderr}");
+        assert!(stderr.contains(key), "{extra}: {stderr}");
+        assert!(
+            !out.join("store").exists() && !out.join("run.json").exists(),
+            "{extra}"
+        );
+    }
+}

@@ -436,7 +436,8 @@ impl ExperimentConfig {
             }
         }
         if let Some(report) = &self.report {
-            self.check_report(report).or_else(|(key, message)| bad(key, message))?;
+            self.check_report(report)
+                .or_else(|(key, message)| bad(key, message))?;
         }
         for (key, values) in &self.grid {
             if values.is_empty() {
@@ -480,15 +481,26 @@ impl ExperimentConfig {
         }
         if let Some(table) = &report.table {
             if table.metrics.is_empty() {
-                return Err(("report.table.metrics".into(), "list at least one metric".into()));
+                return Err((
+                    "report.table.metrics".into(),
+                    "list at least one metric".into(),
+                ));
             }
             if let Some(m) = table.metrics.iter().find(|m| !self.metrics.contains(m)) {
                 return Err((
                     "report.table.metrics".into(),
-                    format!("`{m}` is not one of the config's `metrics` ({:?}); add it there first", self.metrics),
+                    format!(
+                        "`{m}` is not one of the config's `metrics` ({:?}); add it there first",
+                        self.metrics
+                    ),
                 ));
             }
-            if let Some(e) = table.explainers.iter().flatten().find(|e| !explainers.contains(e)) {
+            if let Some(e) = table
+                .explainers
+                .iter()
+                .flatten()
+                .find(|e| !explainers.contains(e))
+            {
                 return Err((
                     "report.table.explainers".into(),
                     format!("`{e}` is not an explainer of this config; the explainers are {explainers:?}"),
@@ -712,6 +724,20 @@ grid:
   num_samples: [100, 200]
   feature_selection: [auto, lasso_path]
 ";
+
+    #[test]
+    fn unit_seeds_differ_by_instance_repeat_and_config_seed_and_nothing_else() {
+        let config = ExperimentConfig::parse(GOOD, Path::new("c.yaml")).unwrap();
+        let mut reseeded = ExperimentConfig::parse(GOOD, Path::new("c.yaml")).unwrap();
+        reseeded.seed += 1;
+        let seed = config.unit_seed("track000", 0);
+        assert_eq!(seed, config.unit_seed("track000", 0));
+        assert_ne!(seed, config.unit_seed("track001", 0));
+        assert_ne!(seed, config.unit_seed("track000", 1));
+        assert_ne!(seed, reseeded.unit_seed("track000", 0));
+        // The id and the repeat are kept apart: "a" repeat 1 is not "a\x01" repeat 0.
+        assert_ne!(config.unit_seed("a", 1), config.unit_seed("a\u{1}", 0));
+    }
 
     #[test]
     fn a_good_config_parses_with_defaults_and_expands_its_grid() {

@@ -260,7 +260,9 @@ pub fn compare(values: &InstanceValues, reference: Option<&str>) -> Vec<Comparis
 
 /// The `(explainer, cell, metric)` whose mean is significantly better than every other
 /// explainer's with the metric in that cell (all-pairs comparisons, Holm-adjusted).
-pub fn significantly_best(comparisons: &[Comparison]) -> std::collections::BTreeSet<(String, String, String)> {
+pub fn significantly_best(
+    comparisons: &[Comparison],
+) -> std::collections::BTreeSet<(String, String, String)> {
     let mut beaten: BTreeMap<(String, String, String), (usize, usize)> = BTreeMap::new();
     for c in comparisons {
         for (winner, won) in [(&c.a, c.a_better()), (&c.b, c.b_better())] {
@@ -275,6 +277,19 @@ pub fn significantly_best(comparisons: &[Comparison]) -> std::collections::BTree
         .into_iter()
         .filter(|(_, (won, total))| *total > 0 && won == total)
         .map(|(key, _)| key)
+        .collect()
+}
+
+/// The `(explainer, cell, metric)` whose instance values differ significantly from the
+/// reference explainer's (Holm-adjusted p below [`ALPHA`]), from reference comparisons.
+pub fn differs_from_reference(
+    comparisons: &[Comparison],
+    reference: &str,
+) -> std::collections::BTreeSet<(String, String, String)> {
+    comparisons
+        .iter()
+        .filter(|c| c.a == reference && c.p_holm < ALPHA)
+        .map(|c| (c.b.clone(), c.cell.clone(), c.metric.clone()))
         .collect()
 }
 

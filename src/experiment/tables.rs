@@ -5,12 +5,13 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use super::config::PaperTable;
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
-use super::config::PaperTable;
 use super::summary::{
-    accuracy, compare, global_by_group, instance_values, significantly_best, summarize,
-    tag_accuracy, Comparison, GroupSummary, MetricStats, TagAccuracy,
+    accuracy, compare, differs_from_reference, global_by_group, instance_values,
+    significantly_best, summarize, tag_accuracy, Comparison, GroupSummary, MetricStats,
+    TagAccuracy,
 };
 use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
@@ -91,7 +92,10 @@ pub fn write_tables(
         write("comparisons", comparisons_table(&comparisons)?, &plain)?;
     }
     if let Some(table) = config.report.as_ref().and_then(|r| r.table.as_ref()) {
-        let (paper, style) = paper_table(table, config, cells, &summaries, &best)?;
+        let marked = reference
+            .map(|r| differs_from_reference(&comparisons, r))
+            .unwrap_or_default();
+        let (paper, style) = paper_table(table, config, cells, &summaries, &best, &marked)?;
         write("paper", paper, &style)?;
     }
     let per_model = accuracy(records);
@@ -263,9 +267,17 @@ fn summary_table(
             }
         }
         columns.push(Column::new(mean_name.into(), stats(|s| s.mean)));
-        columns.push(Column::new(format!("{metric}_std").into(), stats(|s| s.std)));
-        columns.push(Column::new(format!("{metric}_ci95").into(), stats(|s| s.ci95)));
-        columns.push(column(&format!("{metric}_n"), summaries, |g| g.stats[m].1.n as u32));
+        columns.push(Column::new(
+            format!("{metric}_std").into(),
+            stats(|s| s.std),
+        ));
+        columns.push(Column::new(
+            format!("{metric}_ci95").into(),
+            stats(|s| s.ci95),
+        ));
+        columns.push(column(&format!("{metric}_n"), summaries, |g| {
+            g.stats[m].1.n as u32
+        }));
     }
     let frame = DataFrame::new(summaries.len(), columns).map_err(polars_err)?;
     Ok((
@@ -300,16 +312,22 @@ fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
             column("metric", comparisons, |c| c.metric.clone()),
             column("a", comparisons, |c| c.a.clone()),
             column("b", comparisons, |c| c.b.clone()),
-            column("n", comparisons, |c| c.paired.as_ref().map_or(0, |p| p.n) as u32),
+            column("n", comparisons, |c| {
+                c.paired.as_ref().map_or(0, |p| p.n) as u32
+            }),
             column("mean_diff", comparisons, |c| paired(c, |p| p.mean_diff)),
             column("ci_low", comparisons, |c| paired(c, |p| p.ci_low)),
             column("ci_high", comparisons, |c| paired(c, |p| p.ci_high)),
             column("wilcoxon_statistic", comparisons, |c| {
                 paired(c, |p| p.wilcoxon.statistic)
             }),
-            column("p_value", comparisons, |c| paired(c, |p| p.wilcoxon.p_value)),
+            column("p_value", comparisons, |c| {
+                paired(c, |p| p.wilcoxon.p_value)
+            }),
             column("p_holm", comparisons, |c| c.p_holm),
-            column("rank_biserial", comparisons, |c| paired(c, |p| p.rank_biserial)),
+            column("rank_biserial", comparisons, |c| {
+                paired(c, |p| p.rank_biserial)
+            }),
             column("better", comparisons, |c| {
                 if c.a_better() {
                     c.a.clone()
@@ -324,14 +342,19 @@ fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
     .map_err(polars_err)
 }
 
-/// `paper`: the explainers as rows (with the cell when the grid has several), the chosen
-/// metrics as columns, each `mean ± CI` over instances; the significantly best in bold.
+/// What follows a paper-table value that differs significantly from `report.reference`'s.
+pub const PAPER_REFERENCE_MARK: &str = "†";
+
+/// `paper`: the chosen explainers as rows (with the cell when the grid has several), the chosen
+/// metrics as columns, each "mean ± 95% CI" over instances; bold where significantly best, [`PAPER_REFERENCE_MARK`] where significantly
+/// different from the reference.
 fn paper_table(
     table: &PaperTable,
     config: &ExperimentConfig,
     cells: &[GridCell],
     summaries: &[GroupSummary],
     best: &Best,
+    marked: &Best,
 ) -> Result<(DataFrame, TableStyle)> {
     let rows: Vec<&GroupSummary> = summaries
         .iter()
@@ -358,10 +381,15 @@ fn paper_table(
         directions.push((metric.clone(), direction(metric)));
         columns.push(column(metric, &rows, |g| {
             let s = &g.stats[m].1;
+            let mark = if marked.contains(&(g.explainer.clone(), g.cell.clone(), metric.clone())) {
+                PAPER_REFERENCE_MARK
+            } else {
+                ""
+            };
             match (s.mean.is_finite(), s.ci95.is_finite()) {
                 (false, _) => String::new(),
-                (true, true) => format!("{:.3} ± {:.3}", s.mean, s.ci95),
-                (true, false) => format!("{:.3}", s.mean),
+                (true, true) => format!("{:.3} ± {:.3}{mark}", s.mean, s.ci95),
+                (true, false) => format!("{:.3}{mark}", s.mean),
             }
         }));
     }

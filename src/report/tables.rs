@@ -56,6 +56,8 @@ fn latex_escape(s: &str) -> String {
             }
             '~' => out.push_str(r"\textasciitilde{}"),
             '^' => out.push_str(r"\textasciicircum{}"),
+            '±' => out.push_str(r"$\pm$"),
+            '†' => out.push_str(r"$^\dagger$"),
             _ => out.push(c),
         }
     }
