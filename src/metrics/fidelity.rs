@@ -120,7 +120,11 @@ impl<'a> Spaces<'a> {
             label,
         };
         Spaces {
-            within: (probe(feature_indices.to_vec()), within_order, within_weights),
+            within: (
+                probe(feature_indices.to_vec()),
+                within_order,
+                within_weights,
+            ),
             union: (
                 probe((0..space_len).collect()),
                 union_order(&explained, space_len, seed),

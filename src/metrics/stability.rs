@@ -331,7 +331,11 @@ mod tests {
     #[test]
     fn vsi_stays_within_one_when_selection_sizes_differ() {
         // Dividing by the first repeat's size gave 2 / 1 = 2 here.
-        let rs = vec![repeat(&[(0, 0.5)]), repeat(&[(0, 0.5), (1, 0.4)]), repeat(&[(0, 0.3), (1, 0.2)])];
+        let rs = vec![
+            repeat(&[(0, 0.5)]),
+            repeat(&[(0, 0.5), (1, 0.4)]),
+            repeat(&[(0, 0.3), (1, 0.2)]),
+        ];
         let v = vsi(&rs);
         assert!((0.0..=1.0).contains(&v), "{v}");
         assert!((v - (1.0 + 1.0 + 2.0) / (2.0 + 2.0 + 2.0)).abs() < 1e-12);

@@ -150,7 +150,12 @@ impl Classifier for OnnxModel {
     }
 
     fn attention_modalities(&self) -> Vec<crate::features::Modality> {
-        self.spec.outputs.attention.iter().map(|a| a.modality).collect()
+        self.spec
+            .outputs
+            .attention
+            .iter()
+            .map(|a| a.modality)
+            .collect()
     }
 
     fn attention(&self, input: &ModelInput, rollout: bool) -> Result<Vec<AttentionMap>> {
