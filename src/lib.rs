@@ -18,6 +18,7 @@ pub mod factorize;
 pub mod features;
 pub mod frontend;
 pub mod fs;
+pub mod lemmas;
 pub mod lyrics;
 pub mod metrics;
 pub mod model;
