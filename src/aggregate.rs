@@ -8,7 +8,7 @@
 //! every `H_j` is equal the reference divides by zero; here the factor is 1.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,62 @@ impl Sums {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The class indices present, ascending.
+    pub fn labels(&self) -> Vec<usize> {
+        let mut labels: Vec<usize> = self.entries.iter().map(|e| e.0).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels
+    }
+
+    /// Lyric features merged by `key` (e.g. lower case or lemma): per class, the weight sums
+    /// and counts of the words with the same key are added (in order of first appearance) and
+    /// the merged feature is named by the key. Audio components ([`is_audio_component`]) are
+    /// never merged.
+    pub fn merge_words(&self, key: impl Fn(&str) -> String) -> Sums {
+        let mut merged = Sums::default();
+        for (label, feature, weight_sum, count) in &self.entries {
+            if is_audio_component(feature) {
+                merged.add_sum(*label, feature, *weight_sum, *count);
+            } else {
+                merged.add_sum(*label, &key(feature), *weight_sum, *count);
+            }
+        }
+        merged
+    }
 }
+
+/// Whether a feature name is an audio component (`vocals3`, `drums0`, `T4`, `harmonic2`, …:
+/// a source name and a 0-based segment) rather than a lyric word.
+pub fn is_audio_component(name: &str) -> bool {
+    audio_component(name).is_some()
+}
+
+/// An audio component's source name and segment (`vocals3` → `("vocals", 3)`), or `None` for a
+/// lyric word.
+pub fn audio_component(name: &str) -> Option<(&str, usize)> {
+    let digits = name.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let stem = &name[..name.len() - digits.len()];
+    let known = AUDIO_SOURCES.contains(&stem);
+    if !known || digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().map(|segment| (stem, segment))
+}
+
+/// Audio source names, in the order the paper's heat maps list them (vocals, bass, drums,
+/// other), then musiclime's other factorizations (temporal `T`, HPSS).
+pub const AUDIO_SOURCES: [&str; 8] = [
+    "vocals",
+    "bass",
+    "drums",
+    "other",
+    "T",
+    "harmonic",
+    "percussive",
+    "residual",
+];
 
 /// One feature's global importance for one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,14 +333,274 @@ pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
     Ok(names)
 }
 
+/// The file beside a directory of sums that names each file's classes
+/// (`file,label,name`; lines starting with `#` are comments).
+pub const CLASS_NAMES_FILE: &str = "class_names.csv";
+
+/// Class names by file name (`file` column: a sums file's name, e.g. `emotion_feature.csv`),
+/// then by class index, from a `class_names.csv` (`file,label,name`, `#` comments).
+pub fn read_class_names_table(path: &Path) -> Result<BTreeMap<String, BTreeMap<usize, String>>> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .map_parse_options(|o| o.with_comment_prefix(Some("#")))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| Error::in_file(path, format!("not a readable table: {e}")))?;
+    let file = column_str(&df, path, "file")?;
+    let label = column_str(&df, path, "label")?;
+    let name = column_str(&df, path, "name")?;
+    let mut table: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
+    for (i, ((file, label), name)) in file.into_iter().zip(label).zip(name).enumerate() {
+        let index: usize = label.trim().parse().map_err(|_| {
+            Error::in_file(
+                path,
+                format!("label `{label}` in row {} is not a class index", i + 1),
+            )
+        })?;
+        if table
+            .entry(file.clone())
+            .or_default()
+            .insert(index, name)
+            .is_some()
+        {
+            return Err(Error::in_file(
+                path,
+                format!("row {}: `{file}` names class {index} twice", i + 1),
+            ));
+        }
+    }
+    if table.is_empty() {
+        return Err(Error::in_file(path, "has no rows"));
+    }
+    Ok(table)
+}
+
+/// Class names for one sums file from the `class_names.csv` beside it, when there is one and
+/// it names the file's classes (else empty); checked against the file's classes.
+pub fn class_names_beside(path: &Path, sums: &Sums) -> Result<BTreeMap<usize, String>> {
+    let table_path = path.with_file_name(CLASS_NAMES_FILE);
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
+    if !table_path.is_file() || file.as_deref() == Some(CLASS_NAMES_FILE) {
+        return Ok(BTreeMap::new());
+    }
+    let mut table = read_class_names_table(&table_path)?;
+    let names = file.and_then(|f| table.remove(&f)).unwrap_or_default();
+    if !names.is_empty() {
+        check_class_names(&names, &sums.labels(), &table_path.display().to_string())?;
+    }
+    Ok(names)
+}
+
+/// One set of sums to aggregate, as `musiclime aggregate` reads it.
+#[derive(Debug, Clone)]
+pub struct SumsInput {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The output sub-folder for a file of a directory (its stem); `None`: the output folder.
+    pub folder: Option<String>,
+    /// The per-class sums.
+    pub sums: Sums,
+    /// Class names by index; empty for none.
+    pub names: BTreeMap<usize, String>,
+}
+
+/// Reads an explanations table ([`read_explanations`]) with its class names: `class_names`
+/// (`--class-names`, class 0 first) when given, else the table's `class` column, if any.
+pub fn read_explanations_input(
+    path: &Path,
+    all_weights: bool,
+    class_names: Option<&[String]>,
+) -> Result<SumsInput> {
+    let sums = read_explanations(path, all_weights)?;
+    let names = match class_names {
+        Some(list) => class_names_from_list(list, &sums.labels())?,
+        None => read_class_names(path)?,
+    };
+    Ok(SumsInput {
+        file: path.to_path_buf(),
+        folder: None,
+        sums,
+        names,
+    })
+}
+
+/// Reads sums ([`read_sums`]) from a file, or from every file of a directory
+/// ([`read_sums_dir`]), with class names: `class_names` (`--class-names`, one file only) when
+/// given, else the `class_names.csv` beside the file(s) where it names them.
+pub fn read_sums_input(path: &Path, class_names: Option<&[String]>) -> Result<Vec<SumsInput>> {
+    if path.is_dir() {
+        if class_names.is_some() {
+            return Err(Error::input(
+                "--class-names",
+                format!(
+                    "names the classes of one file; for the directory {} put a {CLASS_NAMES_FILE} (file,label,name) beside its files",
+                    path.display()
+                ),
+            ));
+        }
+        return read_sums_dir(path);
+    }
+    let sums = read_sums(path)?;
+    let names = match class_names {
+        Some(list) => class_names_from_list(list, &sums.labels())?,
+        None => class_names_beside(path, &sums)?,
+    };
+    Ok(vec![SumsInput {
+        file: path.to_path_buf(),
+        folder: None,
+        sums,
+        names,
+    }])
+}
+
+/// Every sums file (`.csv`, `.parquet`; not `class_names.csv`) of a directory in name order,
+/// read and checked, each with its stem as output folder and its class names from the
+/// directory's `class_names.csv` when that names the file (else none). Fails, before anything
+/// is written, when any file is bad.
+pub fn read_sums_dir(dir: &Path) -> Result<Vec<SumsInput>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "parquet"))
+        .filter(|p| p.file_name().is_some_and(|f| f != CLASS_NAMES_FILE))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::in_file(
+            dir,
+            "holds no .csv or .parquet files of sums",
+        ));
+    }
+    let table_path = dir.join(CLASS_NAMES_FILE);
+    let mut table = if table_path.is_file() {
+        read_class_names_table(&table_path)?
+    } else {
+        BTreeMap::new()
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let sums = read_sums(&file)?;
+        let name = file.file_name().map(|f| f.to_string_lossy().into_owned());
+        let names = name.and_then(|n| table.remove(&n)).unwrap_or_default();
+        if !names.is_empty() {
+            check_class_names(&names, &sums.labels(), &table_path.display().to_string())?;
+        }
+        let folder = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+        out.push(SumsInput {
+            file,
+            folder,
+            sums,
+            names,
+        });
+    }
+    if let Some(unknown) = table.keys().next() {
+        return Err(Error::in_file(
+            &table_path,
+            format!(
+                "names the classes of `{unknown}`, which is not a file of sums in this directory"
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks that `names` names every class in `labels`; `source` (a flag or file) is named in the
+/// error.
+pub fn check_class_names(
+    names: &BTreeMap<usize, String>,
+    labels: &[usize],
+    source: &str,
+) -> Result<()> {
+    let missing: Vec<String> = labels
+        .iter()
+        .filter(|l| !names.contains_key(l))
+        .map(|l| l.to_string())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::input(
+            source,
+            format!(
+                "names classes {} but the data has classes {}: class {} has no name",
+                describe(names.keys().copied()),
+                describe(labels.iter().copied()),
+                missing.join(", ")
+            ),
+        ))
+    }
+}
+
+/// `0..8` for a contiguous run of class indices, else `0, 2, 5`.
+fn describe(labels: impl Iterator<Item = usize>) -> String {
+    let labels: Vec<usize> = labels.collect();
+    match (labels.first(), labels.last()) {
+        (Some(first), Some(last)) if last - first + 1 == labels.len() && labels.len() > 2 => {
+            format!("{first}..={last}")
+        }
+        _ => labels
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Class names by index from a list (`--class-names a,b,c`: class 0 is `a`); every class in
+/// `labels` must be named, and no name may be empty.
+pub fn class_names_from_list(
+    names: &[String],
+    labels: &[usize],
+) -> Result<BTreeMap<usize, String>> {
+    if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
+        return Err(Error::input(
+            "--class-names",
+            format!("name {} (class {i}) is empty", i + 1),
+        ));
+    }
+    let map: BTreeMap<usize, String> = names.iter().cloned().enumerate().collect();
+    check_class_names(&map, labels, "--class-names").map_err(|_| {
+        Error::input(
+            "--class-names",
+            format!(
+                "gives {} names (classes 0..={}) but the data has classes {}: give one name per class index, in order",
+                names.len(),
+                names.len().saturating_sub(1),
+                describe(labels.iter().copied())
+            ),
+        )
+    })?;
+    Ok(map)
+}
+
 /// The `k` features with the highest average importance per class (ties: by name).
 pub fn top_k(global: &[GlobalImportance], k: usize) -> Vec<(usize, usize, &GlobalImportance)> {
+    top_k_where(global, k, |_| true)
+}
+
+/// The `k` lyric words (no audio components) with the highest average importance per class
+/// (ties: by name), as the word panel of the paper's figures.
+pub fn top_words(global: &[GlobalImportance], k: usize) -> Vec<(usize, usize, &GlobalImportance)> {
+    top_k_where(global, k, |g| !is_audio_component(&g.feature))
+}
+
+/// Per class, `(label, rank, importance)` of the `k` features that `keep` accepts with the
+/// highest average importance (ties: by name).
+fn top_k_where(
+    global: &[GlobalImportance],
+    k: usize,
+    keep: impl Fn(&GlobalImportance) -> bool,
+) -> Vec<(usize, usize, &GlobalImportance)> {
     let mut labels: Vec<usize> = global.iter().map(|g| g.label).collect();
     labels.sort_unstable();
     labels.dedup();
     let mut out = Vec::new();
     for label in labels {
-        let mut rows: Vec<&GlobalImportance> = global.iter().filter(|g| g.label == label).collect();
+        let mut rows: Vec<&GlobalImportance> = global
+            .iter()
+            .filter(|g| g.label == label && keep(g))
+            .collect();
         rows.sort_by(|a, b| {
             b.average_importance
                 .total_cmp(&a.average_importance)

@@ -101,6 +101,18 @@ struct AggregateArgs {
     /// Features per class in the top-k table.
     #[arg(long, default_value_t = 10)]
     top_k: usize,
+    /// Class names in class-index order, comma-separated (class 0 first), for one file. A
+    /// directory of sums takes its names from a class_names.csv (file,label,name) beside them.
+    #[arg(long, value_delimiter = ',')]
+    class_names: Option<Vec<String>>,
+    /// Merge lyric words before aggregating: none (every feature string on its own), lower
+    /// (by lower case) or lemma (by lower case and lemma, as the paper's genre figures).
+    /// Audio components are never merged.
+    #[arg(long, default_value = "none")]
+    merge_words: musiclime::lemmas::MergeWords,
+    /// A word,lemma table to use with --merge-words lemma instead of the embedded English one.
+    #[arg(long)]
+    lemmas: Option<PathBuf>,
     /// Output directory (global.csv, global.parquet, top_k.csv, ...).
     #[arg(long)]
     out: PathBuf,
@@ -501,46 +513,35 @@ fn validate_experiment(args: ValidateArgs) -> Result<()> {
 }
 
 fn run_aggregate(args: AggregateArgs) -> Result<()> {
-    if let Some(dir) = args.input.sums.as_ref().filter(|p| p.is_dir()) {
-        // A directory of published sums: one output folder per file.
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "parquet"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(Error::in_file(
-                dir,
-                "holds no .csv or .parquet files of sums",
-            ));
+    use musiclime::experiment::global::{write_global, GlobalOutput};
+    use musiclime::lemmas::{Lemmas, MergeWords};
+    let owned;
+    let lemmas = match (&args.lemmas, args.merge_words) {
+        (Some(path), MergeWords::Lemma) => {
+            owned = Lemmas::read(path)?;
+            &owned
         }
-        for file in &files {
-            let sums = aggregate::read_sums(file)?;
-            let global = aggregate::aggregate(&sums);
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let out = args.out.join(&stem);
-            musiclime::experiment::global::write_global(
-                &out,
-                &global,
-                args.top_k,
-                &Default::default(),
-            )?;
-            println!(
-                "{}: {} (class, feature) importances in {}",
-                file.display(),
-                global.len(),
-                out.display()
-            );
+        (Some(_), _) => {
+            return Err(Error::input(
+                "--lemmas",
+                "a lemma table is used only with --merge-words lemma",
+            ))
         }
-        return Ok(());
-    }
-    let sums = match (&args.input.explanations, &args.input.sums) {
-        (Some(path), _) => aggregate::read_explanations(path, args.all_weights)?,
-        (None, Some(path)) => aggregate::read_sums(path)?,
+        (None, MergeWords::Lemma) => Lemmas::english(),
+        (None, _) => {
+            owned = Lemmas::default();
+            &owned
+        }
+    };
+    // Everything is read and checked before anything is written.
+    let class_names = args.class_names.as_deref();
+    let inputs = match (&args.input.explanations, &args.input.sums) {
+        (Some(path), _) => vec![aggregate::read_explanations_input(
+            path,
+            args.all_weights,
+            class_names,
+        )?],
+        (None, Some(path)) => aggregate::read_sums_input(path, class_names)?,
         (None, None) => {
             return Err(Error::input(
                 "aggregate",
@@ -548,17 +549,54 @@ fn run_aggregate(args: AggregateArgs) -> Result<()> {
             ))
         }
     };
-    let names = match &args.input.explanations {
-        Some(path) => aggregate::read_class_names(path)?,
-        None => Default::default(),
+    if let Some(list) = class_names {
+        let classes = inputs[0].sums.labels().last().map_or(0, |l| l + 1);
+        if list.len() > classes {
+            eprintln!(
+                "warning: --class-names gives {} names; the data's classes are 0..={}, so the last {} are unused",
+                list.len(),
+                classes.saturating_sub(1),
+                list.len() - classes
+            );
+        }
+    }
+    let words = match args.merge_words {
+        MergeWords::None => "words",
+        MergeWords::Lower => "words (merged by lower case)",
+        MergeWords::Lemma => "words (merged by lemma)",
     };
-    let global = aggregate::aggregate(&sums);
-    musiclime::experiment::global::write_global(&args.out, &global, args.top_k, &names)?;
-    println!(
-        "{} (class, feature) importances; tables in {}",
-        global.len(),
-        args.out.display()
-    );
+    let several = inputs.len() > 1 || inputs.iter().any(|i| i.folder.is_some());
+    for input in inputs {
+        let sums = match args.merge_words {
+            MergeWords::None => input.sums,
+            merge => input.sums.merge_words(|w| merge.key(w, lemmas)),
+        };
+        let global = aggregate::aggregate(&sums);
+        let out = match &input.folder {
+            Some(folder) => args.out.join(folder),
+            None => args.out.clone(),
+        };
+        let output = GlobalOutput {
+            top_k: args.top_k,
+            names: &input.names,
+            words,
+        };
+        write_global(&out, &global, output)?;
+        if several {
+            println!(
+                "{}: {} (class, feature) importances in {}",
+                input.file.display(),
+                global.len(),
+                out.display()
+            );
+        } else {
+            println!(
+                "{} (class, feature) importances; tables in {}",
+                global.len(),
+                out.display()
+            );
+        }
+    }
     Ok(())
 }
 
