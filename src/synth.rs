@@ -261,9 +261,27 @@ impl SynthParams {
             format!("{json}\n").as_bytes(),
         )?;
         write_atomically(&dir.join("manifest.csv"), manifest.as_bytes())?;
+        let stamp = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::serialization(SYNTH_PARAMS_FILE, e))?;
+        write_atomically(
+            &dir.join(SYNTH_PARAMS_FILE),
+            format!("{stamp}\n").as_bytes(),
+        )?;
         Ok(tracks)
     }
+
+    /// Whether `dir` holds the tracks these parameters generate (its `synthetic.json`, written
+    /// last by [`SynthParams::write`], matches), so that a changed config regenerates them.
+    pub fn written_in(&self, dir: &Path) -> bool {
+        std::fs::read_to_string(dir.join(SYNTH_PARAMS_FILE))
+            .ok()
+            .and_then(|text| serde_json::from_str::<SynthParams>(&text).ok())
+            .is_some_and(|written| written == *self)
+    }
 }
+
+/// The file in a generated dataset's directory that records its [`SynthParams`].
+pub const SYNTH_PARAMS_FILE: &str = "synthetic.json";
 
 /// The four sources of a track, in order vocals, drums, bass, other, each scaled by
 /// `envelope(source, sample)` (the random draws in a fixed order, so a seed gives the same

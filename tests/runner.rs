@@ -657,3 +657,27 @@ fn comparisons_and_the_paper_table_come_from_the_report_key_and_bad_keys_stop_th
         );
     }
 }
+
+#[test]
+fn a_changed_synthetic_dataset_is_generated_again() {
+    // The generated tracks used to be reused whenever `<output>/data/manifest.csv` existed, so
+    // `--fresh` after changing `synthetic.tracks` explained the old tracks.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |tracks: usize| {
+        let path = dir.path().join("synthetic.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "dataset:\n  synthetic: {{tracks: {tracks}, seed: 4, seconds: 2.0}}\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: musiclime, method: musiclime, model: planted, num_samples: 40}}\nmetrics: [score]\noutput: {}\n",
+                dir.path().join("out").display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    assert_success(&run(&write(2), &[]));
+    let output = run(&write(3), &["--fresh"]);
+    assert_success(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("3 units"), "{stdout}");
+}

@@ -254,11 +254,10 @@ pub fn load_dataset(
     let mut instances = match (&config.manifest, &config.synthetic) {
         (Some(manifest), _) => read_manifest(&resolve(config_dir, &manifest.to_string_lossy())),
         (None, Some(synth)) => {
-            let manifest = data_dir.join("manifest.csv");
-            if !manifest.is_file() {
+            if !synth.written_in(data_dir) {
                 synth.write(data_dir)?;
             }
-            read_manifest(&manifest)
+            read_manifest(&data_dir.join("manifest.csv"))
         }
         (None, None) => Err(Error::input(
             "dataset",

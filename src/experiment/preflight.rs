@@ -63,8 +63,12 @@ pub fn preflight(
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
     let output = config.output_dir();
     let data_dir = output.join("data");
-    let instances_known =
-        generate || config.dataset.synthetic.is_none() || data_dir.join("manifest.csv").is_file();
+    let instances_known = generate
+        || config
+            .dataset
+            .synthetic
+            .as_ref()
+            .is_none_or(|synth| synth.written_in(&data_dir));
     let mut problems = Vec::new();
     let (instances, skipped) = if instances_known {
         let (instances, failures) =
