@@ -1,11 +1,19 @@
 //! Agreement between an explanation and the model's own attention, per modality.
 //!
-//! Both are brought to the explanation's units first. Audio: time segments; a segment's
-//! explanation mass is the summed |weight| of its components (all sources), its attention mass
-//! the summed weight of the keys whose centre falls in it (keys are taken to span the model's
-//! input duration uniformly: frames or patches). Lyrics: the explanation's words; a word's
-//! attention mass is the summed weight of the tokens that start inside one of its occurrences
-//! (tokenizer byte offsets). Then the two mass vectors are compared by rank correlation and
+//! Both are brought to the explanation's units first. The model's leading special keys
+//! (`[CLS]`, AST's distillation token, `<s>`: [`AttentionMap::special`]) stand for no input
+//! position and count towards no unit. Audio: time segments; a segment's explanation mass is
+//! the summed |weight| of its components (all sources). Its attention mass depends on what the
+//! keys are. Keys of a patch grid ([`AttentionMap::key_spans`], e.g. AST's 12 × 101
+//! frequency × time patches) each cover a known time span, and a patch's weight is split
+//! between the segments it overlaps in proportion to the overlap (a patch covering 160 ms of
+//! which 60 ms fall in a segment gives it 60/160 of its weight; a patch's share beyond the
+//! last segment, such as padding after the clip, counts nowhere), so every frequency band of a
+//! time column counts for that column's time. Other keys are taken to span the model's input
+//! duration uniformly (frames or patches) and a key counts for the segment its centre falls
+//! in. Lyrics: the explanation's words; a word's attention mass is the summed weight of the
+//! tokens that start inside one of its occurrences (tokenizer byte offsets; special and
+//! padding tokens have none). Then the two mass vectors are compared by rank correlation and
 //! top-k overlap.
 
 use std::collections::BTreeMap;
@@ -57,64 +65,118 @@ pub fn unit_masses(
     }
     match modality {
         Modality::Audio => {
-            // Segment index -> (start, end, explanation mass).
-            let mut segments: BTreeMap<usize, (f64, f64, f64)> = BTreeMap::new();
-            for (j, f) in features.iter().enumerate() {
-                if f.modality != Modality::Audio {
-                    continue;
-                }
-                let (Some(s), Some(start), Some(end)) = (f.segment, f.start_s, f.end_s) else {
-                    continue;
-                };
-                segments.entry(s).or_insert((start, end, 0.0)).2 += magnitude[j];
-            }
-            let seconds = map.key_seconds?;
-            let n = keys.len() as f64;
-            let attention: Vec<f64> = segments
-                .values()
-                .map(|&(start, end, _)| {
-                    keys.iter()
-                        .enumerate()
-                        .filter(|(k, _)| {
-                            let t = (*k as f64 + 0.5) / n * seconds;
-                            t >= start && t < end
-                        })
-                        .map(|(_, w)| w)
-                        .sum()
-                })
-                .collect();
-            let explanation = segments.values().map(|s| s.2).collect();
+            let segments = audio_segments(&magnitude, features);
+            let attention = segment_attention(map, keys, &segments)?;
+            let explanation = segments.iter().map(|s| s.2).collect();
             Some((explanation, attention))
         }
         Modality::Lyrics => {
-            let offsets = map.token_offsets.as_ref()?;
             let word_features: Vec<usize> = (0..features.len())
                 .filter(|&j| features[j].modality == Modality::Lyrics)
                 .collect();
-            let lyric = lyrics.features();
-            if word_features.len() != lyric.len() {
+            if word_features.len() != lyrics.features().len() {
                 return None;
             }
-            let mut attention = vec![0.0; lyric.len()];
-            for (&(start, end), w) in offsets.iter().zip(keys) {
-                if end == 0 {
-                    continue;
-                }
-                let owner = lyric.iter().position(|f| {
-                    f.byte_offsets
-                        .iter()
-                        .zip(&f.positions)
-                        .any(|(&o, &p)| start >= o && start < o + lyrics.pieces()[p].len())
-                });
-                if let Some(i) = owner {
-                    attention[i] += w;
-                }
-            }
+            let attention = word_attention(map, keys, lyrics)?;
             let explanation = word_features.iter().map(|&j| magnitude[j]).collect();
             Some((explanation, attention))
         }
         Modality::Unknown => None,
     }
+}
+
+/// The explanation's time segments in index order: `(start, end, summed |weight|)` over the
+/// audio components of each segment.
+fn audio_segments(magnitude: &[f64], features: &[Feature]) -> Vec<(f64, f64, f64)> {
+    let mut segments: BTreeMap<usize, (f64, f64, f64)> = BTreeMap::new();
+    for (j, f) in features.iter().enumerate() {
+        if f.modality != Modality::Audio {
+            continue;
+        }
+        let (Some(s), Some(start), Some(end)) = (f.segment, f.start_s, f.end_s) else {
+            continue;
+        };
+        segments.entry(s).or_insert((start, end, 0.0)).2 += magnitude[j];
+    }
+    segments.into_values().collect()
+}
+
+/// Attention mass of each segment `(start, end, _)`: the non-special keys' weights, split by
+/// time overlap for patch keys with spans, else counted where each key's centre falls (keys
+/// spread evenly over `key_seconds`). `None` when the map says neither.
+fn segment_attention(
+    map: &AttentionMap,
+    keys: &[f64],
+    segments: &[(f64, f64, f64)],
+) -> Option<Vec<f64>> {
+    let weights = keys.get(map.special..).unwrap_or_default();
+    if let Some(spans) = &map.key_spans {
+        return Some(
+            segments
+                .iter()
+                .map(|&(start, end, _)| {
+                    weights
+                        .iter()
+                        .zip(spans)
+                        .map(|(w, &span)| w * overlap_share(span, (start, end)))
+                        .sum()
+                })
+                .collect(),
+        );
+    }
+    let seconds = map.key_seconds?;
+    let n = weights.len() as f64;
+    Some(
+        segments
+            .iter()
+            .map(|&(start, end, _)| {
+                weights
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| {
+                        let t = (*k as f64 + 0.5) / n * seconds;
+                        t >= start && t < end
+                    })
+                    .map(|(_, w)| w)
+                    .sum()
+            })
+            .collect(),
+    )
+}
+
+/// The share of `span` that lies inside `segment` (both `[start, end)` in seconds): the
+/// length of their intersection over the span's length; 0 for an empty span.
+fn overlap_share(span: (f64, f64), segment: (f64, f64)) -> f64 {
+    let length = span.1 - span.0;
+    if length <= 0.0 {
+        return 0.0;
+    }
+    let inside = span.1.min(segment.1) - span.0.max(segment.0);
+    inside.max(0.0) / length
+}
+
+/// Attention mass of each word of `lyrics`: the weights of the tokens that start inside one
+/// of its occurrences, leading special keys and tokens without bytes left out. `None` without
+/// token offsets.
+fn word_attention(map: &AttentionMap, keys: &[f64], lyrics: &LyricFeatures) -> Option<Vec<f64>> {
+    let offsets = map.token_offsets.as_ref()?;
+    let lyric = lyrics.features();
+    let mut attention = vec![0.0; lyric.len()];
+    for (&(start, end), w) in offsets.iter().zip(keys).skip(map.special) {
+        if end == 0 {
+            continue;
+        }
+        let owner = lyric.iter().position(|f| {
+            f.byte_offsets
+                .iter()
+                .zip(&f.positions)
+                .any(|(&o, &p)| start >= o && start < o + lyrics.pieces()[p].len())
+        });
+        if let Some(i) = owner {
+            attention[i] += w;
+        }
+    }
+    Some(attention)
 }
 
 /// **Attention agreement** (higher is better): Spearman ρ or Kendall τ-b ([-1, 1]) between the
@@ -169,6 +231,8 @@ mod tests {
             rollout: None,
             token_offsets: None,
             key_seconds: Some(4.0),
+            special: 0,
+            key_spans: None,
         };
         let lyrics = LyricFeatures::new("", &LyricsParams::default()).unwrap();
         let weights = [(3, 0.6), (0, -0.1)];
@@ -202,6 +266,8 @@ mod tests {
             rollout: None,
             token_offsets: Some(vec![(0, 0), (0, 2), (2, 4), (5, 8), (9, 12), (0, 0)]),
             key_seconds: None,
+            special: 0,
+            key_spans: None,
         };
         let (e, a) = unit_masses(
             &[map],

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
 
+use super::attention_maps::{attention_axes, check_key_count};
 use super::providers::{choose_provider, session_builder};
 use super::session::{Stage, StageGroups};
 use super::spec::{InputSpec, ModelSpec, StageSpec};
@@ -109,6 +110,7 @@ impl OnnxModel {
             provider,
         };
         model.check_input_types()?;
+        model.check_attention_keys()?;
         Ok(model)
     }
 
@@ -147,6 +149,55 @@ impl OnnxModel {
                 ));
             }
             self.check_fixed_dimensions(input, stage, shape)?;
+        }
+        Ok(())
+    }
+
+    /// Each attention output's `keys:` against the key count its graph declares, when the
+    /// graph fixes it (a dynamic key axis is checked at the first attention call instead):
+    /// `special + F·T` for a `grid: [F, T]`, else more than `special` keys. Errors name
+    /// model.yaml and `outputs.attention.<name>.keys`.
+    fn check_attention_keys(&self) -> Result<()> {
+        for spec in self
+            .spec
+            .outputs
+            .attention
+            .iter()
+            .filter(|a| a.keys.is_some())
+        {
+            let Some(stage) = self.stages.iter().find(|s| s.outputs.contains(&spec.name)) else {
+                continue;
+            };
+            let declared = {
+                let session = stage
+                    .session
+                    .lock()
+                    .map_err(|_| Error::Internal("an ONNX session lock was poisoned".into()))?;
+                session
+                    .outputs()
+                    .iter()
+                    .find(|o| o.name() == spec.name)
+                    .and_then(|o| match o.dtype() {
+                        ValueType::Tensor { shape, .. } => Some(shape.to_vec()),
+                        _ => None,
+                    })
+            };
+            let axes = attention_axes(spec);
+            let Some(shape) = declared.filter(|s| s.len() == axes.len()) else {
+                continue;
+            };
+            let key_axis = axes.iter().position(|a| *a == "key").unwrap_or(0);
+            if let Ok(found) = usize::try_from(shape[key_axis]) {
+                check_key_count(
+                    Path::new(&self.name),
+                    spec,
+                    found,
+                    &format!(
+                        "axis {key_axis} of its declared shape {shape:?} in {}",
+                        stage.path.display()
+                    ),
+                )?;
+            }
         }
         Ok(())
     }
