@@ -419,6 +419,11 @@ impl AudioFrontend {
         self.framer.as_ref().map_or(len, |f| f.num_frames(len))
     }
 
+    /// Samples between the starts of consecutive frames (1 for a waveform input).
+    pub fn frame_hop(&self) -> usize {
+        self.framer.as_ref().map_or(1, |f| f.hop)
+    }
+
     /// Floats per row of the linear part.
     pub fn linear_stride(&self) -> usize {
         self.framer.as_ref().map_or(1, |f| 2 * f.bins())

@@ -8,7 +8,6 @@ use super::spec::{AttentionKeys, AttentionSpec, GridOrder};
 use super::{OnnxModel, TensorData};
 use crate::error::{Error, Result};
 use crate::features::Modality;
-use crate::frontend::AudioFrontend;
 use crate::model::attention::{self, AttentionMap};
 use crate::model::ModelInput;
 
@@ -110,15 +109,9 @@ impl OnnxModel {
         if keys.grid.is_none() || spec.modality != Modality::Audio {
             return Ok(None);
         }
-        let hop = frame_hop(frontend).ok_or_else(|| {
-            Error::Internal(format!(
-                "could not find the frame hop of audio input `{}`",
-                frontend.name()
-            ))
-        })?;
         Ok(grid_key_spans(
             keys,
-            hop as f64 / f64::from(frontend.sample_rate()),
+            frontend.frame_hop() as f64 / f64::from(frontend.sample_rate()),
         ))
     }
 }
@@ -166,26 +159,6 @@ pub(super) fn check_key_count(
         )),
         _ => Ok(()),
     }
-}
-
-/// Samples between the starts of consecutive frames of the audio input (1 for a waveform),
-/// read off the frontend's frame count: the distance between two consecutive signal lengths at
-/// which one more frame appears. `None` if no two such lengths exist below 2^22 samples.
-fn frame_hop(frontend: &AudioFrontend) -> Option<usize> {
-    const LIMIT: usize = 1 << 22;
-    let mut frames = frontend.linear_units(0);
-    let mut steps = Vec::with_capacity(2);
-    for len in 1..LIMIT {
-        let now = frontend.linear_units(len);
-        if now > frames {
-            steps.push(len);
-            if steps.len() == 2 {
-                return Some(steps[1] - steps[0]);
-            }
-        }
-        frames = now;
-    }
-    None
 }
 
 /// The time span `[start, end)` in seconds of each patch key of a `grid` (in key order, after
