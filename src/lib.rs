@@ -16,6 +16,7 @@ pub mod explainer;
 pub mod explanation;
 pub mod factorize;
 pub mod features;
+pub mod fingerprint;
 pub mod frontend;
 pub mod fs;
 pub mod lemmas;

@@ -11,6 +11,7 @@ use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::config::{ExplainerConfig, Method};
 use musiclime::experiment::runner::{run, validate, RunOptions};
+use musiclime::experiment::shard::Shard;
 use musiclime::explainer::{explain_instance, instance_modality, ExplainParams};
 use musiclime::explanation::{refit, LabelChoice, LabelRef, RefitParams};
 use musiclime::factorize::{choose_factorization, factorize, FactorizationKind, DEFAULT_SEGMENTS};
@@ -129,6 +130,15 @@ struct RunArgs {
     /// the config and every model.yaml; a list without `cpu` fails when none is available).
     #[arg(long, value_delimiter = ',')]
     execution_providers: Option<Vec<ExecutionProvider>>,
+    /// Run only shard K of N (1-based; the instances whose id hashes to it) into the store of
+    /// a prepared run, writing nothing else. Inside a SLURM array task it defaults to the
+    /// task's position in the array.
+    #[arg(long, value_name = "K/N", conflicts_with = "prepare")]
+    shard: Option<String>,
+    /// Check everything and write run.json (and a synthetic dataset), computing no unit, so
+    /// that shards can start.
+    #[arg(long)]
+    prepare: bool,
 }
 
 #[derive(clap::Args)]
@@ -484,21 +494,42 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
 }
 
 fn run_experiment(args: RunArgs) -> Result<()> {
+    let flag = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = match args.prepare {
+        true => None,
+        false => Shard::resolve(flag, &|name| std::env::var(name).ok())?,
+    };
     let options = RunOptions {
         fresh: args.fresh,
         progress: true,
         execution_providers: args.execution_providers,
+        shard,
+        prepare_only: args.prepare,
     };
     let report = run(&args.config, &options)?;
     for (id, problem) in &report.failures {
         eprintln!("skipped {id}: {problem}");
     }
-    println!(
-        "{} units ({} from the store); tables in {}",
-        report.units,
-        report.resumed,
-        report.output.join("tables").display()
-    );
+    match (shard, args.prepare) {
+        (_, true) => println!(
+            "prepared {} units in {}; start the shards with `musiclime run {} --shard K/N`",
+            report.units,
+            report.output.display(),
+            args.config.display()
+        ),
+        (Some(shard), _) => println!(
+            "shard {shard}: {} units ({} from the store) in {}",
+            report.units,
+            report.resumed,
+            report.output.join("store").display()
+        ),
+        (None, _) => println!(
+            "{} units ({} from the store); tables in {}",
+            report.units,
+            report.resumed,
+            report.output.join("tables").display()
+        ),
+    }
     Ok(())
 }
 

@@ -321,19 +321,14 @@ impl ExperimentConfig {
     /// Every instance draws its own masks, and a unit's seed depends neither on the order of the
     /// instances nor on how a run is split.
     pub fn unit_seed(&self, instance: &str, repeat: usize) -> u64 {
-        let mut hash: u64 = 0xcbf29ce484222325;
-        let bytes = self
-            .seed
-            .to_le_bytes()
-            .into_iter()
-            .chain(instance.bytes())
-            .chain([0xff])
-            .chain((repeat as u64).to_le_bytes());
-        for b in bytes {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x100000001b3);
-        }
-        hash
+        crate::fingerprint::fnv1a(
+            self.seed
+                .to_le_bytes()
+                .into_iter()
+                .chain(instance.bytes())
+                .chain([0xff])
+                .chain((repeat as u64).to_le_bytes()),
+        )
     }
 
     /// The experiment's name.

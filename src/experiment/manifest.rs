@@ -14,6 +14,9 @@ use crate::fs::write_atomically;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Checked and planned, no unit computed yet (`run --prepare`, `musiclime slurm`): shards
+    /// may start.
+    Prepared,
     /// Units are being computed.
     Running,
     /// Every unit is in the store and the tables are written.
@@ -41,6 +44,10 @@ pub struct RunManifest {
     pub instance_ids: Vec<String>,
     /// Units of the plan (instances × explainers × grid cells × repeats).
     pub units: usize,
+    /// How many shards the run was prepared for (`musiclime slurm --shards N`), so that a
+    /// report can say which shard's units are missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
     /// Instances skipped (`on_error: skip`) and why (once finished).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures: Option<Vec<(String, String)>>,
@@ -59,12 +66,10 @@ pub struct RunManifest {
 pub fn config_hash(config: &ExperimentConfig) -> Result<String> {
     let canonical =
         serde_json::to_string(config).map_err(|e| Error::serialization("the config", e))?;
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in canonical.bytes() {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x100000001b3);
-    }
-    Ok(format!("{hash:016x}"))
+    Ok(format!(
+        "{:016x}",
+        crate::fingerprint::fnv1a(canonical.bytes())
+    ))
 }
 
 impl RunManifest {
@@ -85,6 +90,7 @@ impl RunManifest {
             instances: instance_ids.len(),
             instance_ids,
             units,
+            shards: None,
             failures: None,
             resumed_units: None,
             wall_seconds: None,

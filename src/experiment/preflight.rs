@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::config::{ExperimentConfig, FactorizationKind, Method};
 use super::dataset::{load_dataset, validate_instances, Instance};
+use super::shard::Shard;
 use crate::error::{Error, Result};
 use crate::model::onnx::LoadOptions;
 use crate::model::{load_model_with, Classifier};
@@ -53,12 +54,14 @@ impl Preflight {
 
 /// Runs every check, loading models with `load`. With `generate`, a synthetic dataset is
 /// written into `<output>/data` when missing (as `run` does); without it, an ungenerated
-/// synthetic dataset is not checked (`validate` writes nothing).
+/// synthetic dataset is not checked (`validate` writes nothing). With a `shard`, only that
+/// shard's instances are read and checked.
 pub fn preflight(
     config: &ExperimentConfig,
     config_path: &Path,
     load: &LoadOptions,
     generate: bool,
+    shard: Option<&Shard>,
 ) -> Result<Preflight> {
     let config_dir = config_path.parent().unwrap_or(Path::new("."));
     let output = config.output_dir();
@@ -71,8 +74,11 @@ pub fn preflight(
             .is_none_or(|synth| synth.written_in(&data_dir));
     let mut problems = Vec::new();
     let (instances, skipped) = if instances_known {
-        let (instances, failures) =
-            validate_instances(load_dataset(&config.dataset, config_dir, &data_dir)?);
+        let mut listed = load_dataset(&config.dataset, config_dir, &data_dir)?;
+        if let Some(shard) = shard {
+            listed.retain(|i| shard.owns(&i.id));
+        }
+        let (instances, failures) = validate_instances(listed);
         if !failures.is_empty() && config.on_error == super::config::OnError::Stop {
             problems.extend(failures.iter().map(|(id, p)| {
                 format!("{id}: {p} (set `on_error: skip` to skip unreadable instances)")

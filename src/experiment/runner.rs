@@ -18,6 +18,7 @@ use super::config::{ExperimentConfig, ExplainerConfig, GridCell};
 use super::manifest::{config_hash, RunManifest, RunStatus};
 use super::preflight::{preflight, Checked};
 use super::report::write_report;
+use super::shard::Shard;
 use super::store::ResultStore;
 use super::unit::{run_unit, InstanceCache, RunContext, Unit};
 use crate::error::{Error, Result};
@@ -34,6 +35,11 @@ pub struct RunOptions {
     pub progress: bool,
     /// Execution providers for every ONNX model (overrides the config and the model.yaml).
     pub execution_providers: Option<Vec<ExecutionProvider>>,
+    /// Run only this shard's units (into the store of a prepared run; no tables, no run.json).
+    pub shard: Option<Shard>,
+    /// Check everything and write `run.json` (and a synthetic dataset), computing no unit, so
+    /// that shards can start.
+    pub prepare_only: bool,
 }
 
 impl RunOptions {
@@ -67,7 +73,13 @@ pub struct RunReport {
 /// a one-paragraph summary, or every problem found.
 pub fn validate(config_path: &Path, options: &RunOptions) -> Result<String> {
     let config = ExperimentConfig::load(config_path)?;
-    let checked = preflight(&config, config_path, &options.load_options(&config), false)?;
+    let checked = preflight(
+        &config,
+        config_path,
+        &options.load_options(&config),
+        false,
+        None,
+    )?;
     checked.stop_on_problems(config_path)?;
     let n = match checked.instances_known {
         true => checked.checked.instances.len().to_string(),
@@ -99,9 +111,13 @@ pub fn run_config(
     let output = config.output_dir();
     let store = ResultStore::new(&output.join("store"));
     let manifest_path = output.join("run.json");
-    prepare_output(&config, config_path, &output, &store, options.fresh)?;
+    match &options.shard {
+        Some(shard) => check_shard_output(&config, config_path, &output, options.fresh, shard)?,
+        None => prepare_output(&config, config_path, &output, &store, options.fresh)?,
+    }
     // Everything that can fail on bad input is checked before the first model call.
-    let checked = preflight(&config, config_path, &options.load_options(&config), true)?;
+    let load = options.load_options(&config);
+    let checked = preflight(&config, config_path, &load, true, options.shard.as_ref())?;
     checked.stop_on_problems(config_path)?;
     let Checked {
         instances,
@@ -120,7 +136,21 @@ pub fn run_config(
         instances.iter().map(|i| i.id.clone()).collect(),
         units,
     )?;
-    manifest.write(&manifest_path)?;
+    if options.prepare_only {
+        manifest.status = RunStatus::Prepared;
+        manifest.failures = Some(skipped.clone());
+        manifest.write(&manifest_path)?;
+        return Ok(RunReport {
+            output,
+            units,
+            resumed: 0,
+            failures: skipped,
+        });
+    }
+    // A shard writes only its units: run.json belongs to the prepared run.
+    if options.shard.is_none() {
+        manifest.write(&manifest_path)?;
+    }
     let context = RunContext {
         config: &config,
         cells: &cells,
@@ -164,6 +194,14 @@ pub fn run_config(
         }
     }
     progress.finish();
+    if options.shard.is_some() {
+        return Ok(RunReport {
+            output,
+            units,
+            resumed,
+            failures: skipped,
+        });
+    }
     write_report(&output, &config, &cells, &records, &skipped)?;
     manifest.failures = Some(skipped.clone());
     manifest.resumed_units = Some(resumed);
@@ -206,6 +244,36 @@ fn prepare_output(
                 format!("changed since the results stored in {} were computed; rerun with --fresh (`run_fresh()` in a notebook) or set another `output`", output.display()),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A shard runs only inside a prepared run: `run.json` must exist and hold this config's hash
+/// (exactly the check a resumed run makes), and `--fresh` would delete other shards' units.
+fn check_shard_output(
+    config: &ExperimentConfig,
+    config_path: &Path,
+    output: &Path,
+    fresh: bool,
+    shard: &Shard,
+) -> Result<()> {
+    if fresh {
+        return Err(Error::input(
+            "--fresh",
+            format!("shard {shard} would delete the units of every other shard; start over with `musiclime run --fresh --prepare` (or `musiclime slurm --fresh`) first"),
+        ));
+    }
+    let manifest = RunManifest::read(&output.join("run.json"))?.ok_or_else(|| {
+        Error::in_file(
+            config_path,
+            format!("shard {shard}: {} holds no prepared run; prepare it first with `musiclime run {} --prepare` (or `musiclime slurm`)", output.display(), config_path.display()),
+        )
+    })?;
+    if manifest.config_hash != config_hash(config)? {
+        return Err(Error::in_file(
+            config_path,
+            format!("shard {shard}: changed since the run in {} was prepared; prepare it again (with --fresh) or set another `output`", output.display()),
+        ));
     }
     Ok(())
 }
