@@ -54,8 +54,11 @@ enum Command {
     /// Aggregate local explanations (or published per-class sums) into global importances.
     Aggregate(AggregateArgs),
     /// Regenerate a run's tables, charts and index from its stored results (no model is
-    /// loaded).
+    /// loaded): also the merge of a sharded run.
     Report(ReportArgs),
+    /// Prepare a run and write (with --submit: submit) a SLURM array of its shards plus a
+    /// dependent merge job.
+    Slurm(SlurmArgs),
     /// Write exactly what a model's audio input receives for one file (float32 .npy with a
     /// batch axis of 1), to diff against the Python pipeline.
     Frontend(FrontendArgs),
@@ -65,6 +68,43 @@ enum Command {
 struct ReportArgs {
     /// The run's output directory (holding run.json and store/).
     run_dir: PathBuf,
+    /// Report the units that are there even when some are missing (every table and the
+    /// index then say they are partial).
+    #[arg(long)]
+    partial: bool,
+}
+
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// The experiment config (YAML); its `slurm:` key gives defaults for every flag below.
+    config: PathBuf,
+    /// Shards, i.e. array tasks (each takes the instances whose id hashes to it).
+    #[arg(long)]
+    shards: Option<usize>,
+    /// Run at most this many tasks at once (`--array=1-N%K`).
+    #[arg(long)]
+    parallel: Option<usize>,
+    /// The partition (queue).
+    #[arg(long)]
+    partition: Option<String>,
+    /// Time limit of each task, as SLURM writes it (e.g. `04:00:00`).
+    #[arg(long)]
+    time: Option<String>,
+    /// CPUs per task.
+    #[arg(long)]
+    cpus: Option<usize>,
+    /// GPUs per task.
+    #[arg(long)]
+    gpus: Option<usize>,
+    /// A further `#SBATCH` argument, verbatim (repeatable), e.g. `--sbatch-arg=--mem=16G`.
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// Submit the scripts with `sbatch` (else only write them).
+    #[arg(long)]
+    submit: bool,
+    /// Delete stored results and prepare the run from scratch.
+    #[arg(long)]
+    fresh: bool,
 }
 
 #[derive(clap::Args)]
@@ -640,10 +680,10 @@ fn peak_resident_mb() -> Option<f64> {
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
-    let summary = musiclime::experiment::report::report(&args.run_dir)?;
+    let summary = musiclime::experiment::report::report(&args.run_dir, args.partial)?;
     if summary.missing > 0 {
         eprintln!(
-            "warning: {} units of the plan are not in the store (the run did not finish them)",
+            "warning: partial report: {} units of the plan are not in the store",
             summary.missing
         );
     }
@@ -652,6 +692,42 @@ fn run_report(args: ReportArgs) -> Result<()> {
         summary.units,
         summary.output.display()
     );
+    Ok(())
+}
+
+fn run_slurm(args: SlurmArgs) -> Result<()> {
+    use musiclime::experiment::config::SlurmConfig;
+    let flags = SlurmConfig {
+        shards: args.shards,
+        parallel: args.parallel,
+        partition: args.partition,
+        time: args.time,
+        cpus: args.cpus,
+        gpus: args.gpus,
+        sbatch_args: args.sbatch_args,
+    };
+    let options = RunOptions {
+        fresh: args.fresh,
+        ..RunOptions::default()
+    };
+    let launch = musiclime::experiment::slurm::launch(&args.config, &flags, &options, args.submit)?;
+    println!(
+        "prepared {} units in {} shards; wrote {} and {}",
+        launch.units,
+        launch.shards,
+        launch.shards_script.display(),
+        launch.merge_script.display()
+    );
+    match &launch.jobs {
+        Some((array, merge)) => {
+            println!("submitted array job {array} and merge job {merge} (afterok:{array})")
+        }
+        None => println!(
+            "submit with: A=$(sbatch --parsable {}) && sbatch --dependency=afterok:${{A%%;*}} {}",
+            launch.shards_script.display(),
+            launch.merge_script.display()
+        ),
+    }
     Ok(())
 }
 
@@ -722,6 +798,7 @@ fn main() -> ExitCode {
         Command::Aggregate(args) => run_aggregate(args),
         Command::Frontend(args) => run_frontend(args),
         Command::Report(args) => run_report(args),
+        Command::Slurm(args) => run_slurm(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

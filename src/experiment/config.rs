@@ -76,6 +76,37 @@ pub struct ExperimentConfig {
     /// positive audio components and one of the remainder, under `<output>/audio/`.
     #[serde(default)]
     pub listen: Option<ListenConfig>,
+    /// How `musiclime slurm` launches the run on a SLURM cluster (its flags override these).
+    /// Not part of the config's hash: where a run computes does not change its results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmConfig>,
+}
+
+/// `slurm:` — the defaults of `musiclime slurm` for this config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmConfig {
+    /// Shards (array tasks).
+    #[serde(default)]
+    pub shards: Option<usize>,
+    /// At most this many tasks at once (`--array=1-N%K`).
+    #[serde(default)]
+    pub parallel: Option<usize>,
+    /// `--partition`.
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// `--time` of each task (e.g. `04:00:00`).
+    #[serde(default)]
+    pub time: Option<String>,
+    /// `--cpus-per-task`.
+    #[serde(default)]
+    pub cpus: Option<usize>,
+    /// `--gpus` per task.
+    #[serde(default)]
+    pub gpus: Option<usize>,
+    /// Further `#SBATCH` arguments, verbatim (e.g. `--account=abc`, `--mem=16G`).
+    #[serde(default)]
+    pub sbatch_args: Vec<String>,
 }
 
 /// `report:` — how explainers are compared in the tables.

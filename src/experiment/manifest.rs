@@ -61,11 +61,16 @@ pub struct RunManifest {
     pub status: RunStatus,
 }
 
-/// The fingerprint of a config (FNV-1a 64 of its canonical JSON): stable across processes and
+/// The fingerprint of a config (FNV-1a 64 of its canonical JSON, without `slurm:`): stable across processes and
 /// machines, so a resumed run or another shard can tell whether stored units are its own.
 pub fn config_hash(config: &ExperimentConfig) -> Result<String> {
+    // Where a run computes (`slurm:`) does not change what it computes.
+    let computed = ExperimentConfig {
+        slurm: None,
+        ..config.clone()
+    };
     let canonical =
-        serde_json::to_string(config).map_err(|e| Error::serialization("the config", e))?;
+        serde_json::to_string(&computed).map_err(|e| Error::serialization("the config", e))?;
     Ok(format!(
         "{:016x}",
         crate::fingerprint::fnv1a(canonical.bytes())

@@ -1,6 +1,6 @@
 //! Config-driven experiments. In the order a run goes through them: the YAML schema
 //! ([`config`]), datasets ([`dataset`]), the checks before any model call ([`preflight`]),
-//! the runner ([`runner`]) and its shards ([`shard`]), one unit of work and the cache an instance's units share
+//! the runner ([`runner`]), its shards ([`shard`]) and their SLURM launch ([`slurm`]), one unit of work and the cache an instance's units share
 //! ([`unit`](mod@unit)) with its metrics ([`unit_metrics`]), the resumable result store ([`store`]) and
 //! `run.json` ([`manifest`]); then the statistics of a run ([`summary`]), its tables
 //! ([`tables`]) and charts ([`charts`]), global importances as tables and charts
@@ -15,6 +15,7 @@ pub mod preflight;
 pub mod report;
 pub mod runner;
 pub mod shard;
+pub mod slurm;
 pub mod store;
 pub mod summary;
 pub mod tables;

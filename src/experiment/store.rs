@@ -45,6 +45,10 @@ pub struct UnitRecord {
     pub repeat: usize,
     /// The sampler seed used.
     pub seed: u64,
+    /// The hash of the config that computed it (`run.json`'s `config_hash`), so that units of
+    /// two configs in one store are caught when merging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
     /// The instance's label from the manifest, when known.
     pub true_label: Option<usize>,
     /// The model's predicted label on the unperturbed instance (for a multi-label tagger: its
@@ -154,6 +158,23 @@ impl ResultStore {
     pub fn load(&self, path: &Path) -> Option<UnitRecord> {
         let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str(&text).ok()
+    }
+
+    /// A finished unit's record of the config with hash `config_hash`, if stored; a record
+    /// another config computed is an error naming its file (two runs share one store).
+    pub fn load_of(&self, path: &Path, config_hash: &str) -> Result<Option<UnitRecord>> {
+        match self.load(path) {
+            Some(record) if record.config_hash.as_deref().is_some_and(|h| h != config_hash) => {
+                Err(Error::in_file(
+                    path,
+                    format!(
+                        "was computed by another config (hash {}, this run's is {config_hash}); two runs share this store: give each its own `output`, or rerun with --fresh",
+                        record.config_hash.as_deref().unwrap_or_default()
+                    ),
+                ))
+            }
+            found => Ok(found),
+        }
     }
 
     /// Stores a record atomically.

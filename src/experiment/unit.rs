@@ -40,6 +40,8 @@ pub struct RunContext<'a> {
     pub truth: &'a BTreeMap<String, BTreeSet<String>>,
     /// The run's output directory (listenable audio goes under `audio/`).
     pub output: &'a Path,
+    /// The config's hash, stamped on every record.
+    pub config_hash: &'a str,
 }
 
 /// One unit: which explainer (with its grid cell's values applied), cell and repeat.
@@ -291,6 +293,7 @@ fn new_record(
         cell: context.cells[unit.cell].name.clone(),
         repeat: unit.repeat,
         seed: context.config.unit_seed(&instance.id, unit.repeat),
+        config_hash: Some(context.config_hash.to_string()),
         true_label: instance.label,
         predicted_label: outcome.predicted_label,
         multilabel: model.multilabel(),
