@@ -2,7 +2,7 @@
 //! deviation, 95% CI), model accuracy, per-tag accuracy of taggers, and global importances per
 //! explainer × cell. The tables ([`super::tables`]) and charts ([`super::charts`]) show them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
@@ -102,7 +102,7 @@ pub fn instance_values(
                     by_explainer.push((explainer.name.clone(), means));
                 }
             }
-            let common: Vec<String> = by_explainer
+            let common: BTreeSet<String> = by_explainer
                 .first()
                 .map(|(_, first)| {
                     first

@@ -15,6 +15,7 @@ use super::summary::{
 };
 use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
+use crate::report::index::TableEntry;
 use crate::report::tables::{write_table, Direction, TableStyle};
 
 pub(crate) fn polars_err(e: PolarsError) -> Error {
@@ -51,8 +52,8 @@ pub struct TablesData {
     pub accuracy: Vec<(String, usize, f64)>,
     /// Global importances per explainer × cell.
     pub global: Vec<(String, String, crate::aggregate::GlobalImportance)>,
-    /// The tables written, by name.
-    pub written: Vec<&'static str>,
+    /// The tables written.
+    pub written: Vec<TableEntry>,
 }
 
 /// Writes every table of a run under `<output>/tables/`; returns what they were computed from.
@@ -68,8 +69,8 @@ pub fn write_tables(
     let stability = stability_rows(config, records);
     let mut written = Vec::new();
     let mut write = |name: &'static str, frame: DataFrame, style: &TableStyle| -> Result<()> {
-        write_table(&tables, name, &frame, style)?;
-        written.push(name);
+        let rendered = write_table(&tables, name, &frame, style)?;
+        written.push(TableEntry { name, rendered });
         Ok(())
     };
     write("explanations", explanations_table(records)?, &plain)?;

@@ -18,6 +18,36 @@ pub struct ChartEntry {
     pub caption: String,
 }
 
+/// One written table: its name and whether it has Markdown and LaTeX renderings (a table
+/// longer than [`super::tables::MAX_RENDERED_ROWS`] has Parquet and CSV only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableEntry {
+    /// File stem under `tables/`.
+    pub name: &'static str,
+    /// Whether `.md` and `.tex` were written.
+    pub rendered: bool,
+}
+
+impl TableEntry {
+    /// The index's Markdown links to the table's files.
+    fn markdown_links(&self) -> String {
+        let t = self.name;
+        match self.rendered {
+            true => format!("[`tables/{t}.md`](tables/{t}.md), [CSV](tables/{t}.csv), [Parquet](tables/{t}.parquet), [LaTeX](tables/{t}.tex)."),
+            false => format!("[CSV](tables/{t}.csv), [Parquet](tables/{t}.parquet) (too many rows for Markdown and LaTeX)."),
+        }
+    }
+
+    /// The index's HTML links to the table's files.
+    fn html_links(&self) -> String {
+        let t = self.name;
+        match self.rendered {
+            true => format!("<a href=\"tables/{t}.md\">Markdown</a>, <a href=\"tables/{t}.csv\">CSV</a>, <a href=\"tables/{t}.parquet\">Parquet</a>, <a href=\"tables/{t}.tex\">LaTeX</a>."),
+            false => format!("<a href=\"tables/{t}.csv\">CSV</a>, <a href=\"tables/{t}.parquet\">Parquet</a> (too many rows for Markdown and LaTeX)."),
+        }
+    }
+}
+
 /// What each table holds, by name.
 pub fn table_caption(name: &str) -> &'static str {
     match name {
@@ -40,7 +70,7 @@ use super::tables::html_escape;
 pub fn write_index(
     output: &Path,
     name: &str,
-    tables: &[&str],
+    tables: &[TableEntry],
     charts: &[ChartEntry],
 ) -> Result<()> {
     let mut md = format!(
@@ -48,8 +78,10 @@ pub fn write_index(
     );
     for t in tables {
         md.push_str(&format!(
-            "- **{t}** — [`tables/{t}.md`](tables/{t}.md), [CSV](tables/{t}.csv), [Parquet](tables/{t}.parquet), [LaTeX](tables/{t}.tex). {}\n",
-            table_caption(t)
+            "- **{}** — {} {}\n",
+            t.name,
+            t.markdown_links(),
+            table_caption(t.name)
         ));
     }
     md.push_str("\nIn a paper: `\\input{tables/summary.tex}` inside a `table` environment (booktabs).\n\n## Charts\n");
@@ -80,8 +112,10 @@ pub fn write_index(
     );
     for t in tables {
         html.push_str(&format!(
-            "<li><b>{t}</b>: <a href=\"tables/{t}.md\">Markdown</a>, <a href=\"tables/{t}.csv\">CSV</a>, <a href=\"tables/{t}.parquet\">Parquet</a>, <a href=\"tables/{t}.tex\">LaTeX</a>. {}</li>\n",
-            html_escape(table_caption(t))
+            "<li><b>{}</b>: {} {}</li>\n",
+            t.name,
+            t.html_links(),
+            html_escape(table_caption(t.name))
         ));
     }
     html.push_str("</ul>\n<h2>Charts</h2>\n");

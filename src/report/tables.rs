@@ -262,8 +262,20 @@ pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
     out
 }
 
-/// Writes `<dir>/<name>.parquet`, `.csv`, `.md` and `.tex`.
-pub fn write_table(dir: &Path, name: &str, df: &DataFrame, style: &TableStyle) -> Result<()> {
+/// The most rows a table may have for its Markdown and LaTeX renderings to be written. Those
+/// are for reading and for a paper; a longer table (the per-feature `explanations` of a run of
+/// thousands of units: hundreds of MB of Markdown) is written as Parquet and CSV only.
+pub const MAX_RENDERED_ROWS: usize = 100_000;
+
+/// Whether [`write_table`] writes Markdown and LaTeX renderings of `df`.
+pub fn is_rendered(df: &DataFrame) -> bool {
+    df.height() <= MAX_RENDERED_ROWS
+}
+
+/// Writes `<dir>/<name>.parquet` and `.csv`, and `.md` and `.tex` when the table
+/// [`is_rendered`] (otherwise renderings left by an earlier, shorter write are removed, so no
+/// file disagrees with the table). Returns whether the renderings were written.
+pub fn write_table(dir: &Path, name: &str, df: &DataFrame, style: &TableStyle) -> Result<bool> {
     let parquet_path = dir.join(format!("{name}.parquet"));
     let mut frame = df.clone();
     let mut parquet = Vec::new();
@@ -278,15 +290,22 @@ pub fn write_table(dir: &Path, name: &str, df: &DataFrame, style: &TableStyle) -
         .map_err(|e| table_error(&csv_path, e))?;
     write_atomically(&parquet_path, &parquet)?;
     write_atomically(&csv_path, &csv)?;
-    write_atomically(
-        &dir.join(format!("{name}.md")),
-        to_markdown(df, style).as_bytes(),
-    )?;
-    write_atomically(
-        &dir.join(format!("{name}.tex")),
-        to_latex(df, style).as_bytes(),
-    )?;
-    Ok(())
+    let md_path = dir.join(format!("{name}.md"));
+    let tex_path = dir.join(format!("{name}.tex"));
+    if !is_rendered(df) {
+        for path in [&md_path, &tex_path] {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(path, e))
+                }
+                _ => {}
+            }
+        }
+        return Ok(false);
+    }
+    write_atomically(&md_path, to_markdown(df, style).as_bytes())?;
+    write_atomically(&tex_path, to_latex(df, style).as_bytes())?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -343,5 +362,17 @@ mod tests {
         assert!(tex.contains("local\\_error $\\downarrow$"), "{tex}");
         assert!(tex.contains("a\\_b"), "{tex}");
         assert!(tex.contains("\\textbf{0.9000}"), "{tex}");
+    }
+
+    #[test]
+    fn a_table_past_the_rendering_limit_is_parquet_and_csv_only_and_loses_stale_renderings() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_table(dir.path(), "t", &frame(), &style()).unwrap());
+        assert!(dir.path().join("t.md").exists() && dir.path().join("t.tex").exists());
+        let rows = MAX_RENDERED_ROWS + 1;
+        let long = DataFrame::new(rows, vec![Column::new("x".into(), vec![1.0f64; rows])]).unwrap();
+        assert!(!write_table(dir.path(), "t", &long, &TableStyle::default()).unwrap());
+        assert!(dir.path().join("t.csv").exists() && dir.path().join("t.parquet").exists());
+        assert!(!dir.path().join("t.md").exists() && !dir.path().join("t.tex").exists());
     }
 }
