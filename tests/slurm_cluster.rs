@@ -77,6 +77,18 @@ impl Cluster {
         c
     }
 
+    /// `musiclime slurm CONFIG --shards 3 --submit`: `(array job, merge job)`.
+    fn submit_three_shards(&self, config: &Path) -> (String, String) {
+        let output = self
+            .musiclime()
+            .arg("slurm")
+            .arg(config)
+            .args(["--shards", "3", "--submit"])
+            .output()
+            .unwrap();
+        submitted(&output)
+    }
+
     /// Output of a SLURM client command that must succeed.
     fn run(&self, program: &str, args: &[&str]) -> String {
         let out = self.command(program).args(args).output().unwrap();
@@ -208,14 +220,7 @@ fn a_job_array_of_shards_merges_into_the_single_process_tables_even_after_a_canc
 
     // 1. Three array tasks and the merge job.
     let config = write_config(dir.path(), "cluster", 60, 2);
-    let output = cluster
-        .musiclime()
-        .arg("slurm")
-        .arg(&config)
-        .args(["--shards", "3", "--submit"])
-        .output()
-        .unwrap();
-    let (array, merge) = submitted(&output);
+    let (array, merge) = cluster.submit_three_shards(&config);
     cluster.wait_until_done(&[&array, &merge], limit);
     assert!(
         cluster.states(&merge).iter().all(|s| s == "COMPLETED"),
@@ -229,14 +234,7 @@ fn a_job_array_of_shards_merges_into_the_single_process_tables_even_after_a_canc
     // 2. Task 2 cancelled half-way, resubmitted alone; the merge waits for it.
     let config = write_config(dir.path(), "cancelled", 300, 2);
     let out = dir.path().join("cancelled");
-    let output = cluster
-        .musiclime()
-        .arg("slurm")
-        .arg(&config)
-        .args(["--shards", "3", "--submit"])
-        .output()
-        .unwrap();
-    let (array, merge) = submitted(&output);
+    let (array, merge) = cluster.submit_three_shards(&config);
     let task = format!("{array}_2");
     let started = Instant::now();
     let stored = |prefix: &str| {
