@@ -8,29 +8,20 @@
 //! Fid-In and the predicted classes exactly; `null` in the fixture is NaN here. Every
 //! comparison is counted and the count asserted. `--nocapture` prints the largest differences.
 
-use std::path::Path;
-
 use musiclime::metrics::audio_xai::{
     complexity, complexity_batch, entropy, gini_index, lmac_scores, normalise_by_batch_max,
     predicted_class, quantus_mean, sparseness, sparseness_batch, AttributionError, LmacScores,
 };
 use serde_json::Value;
 
+mod common;
+use common::{fixture, floats, floats_or_nan, read_json};
+
 const RELATIVE: f64 = 1e-12;
 const ABSOLUTE: f64 = 1e-12;
 
 fn cases() -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio_xai_metrics/cases.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    read_json(&fixture("audio_xai_metrics/cases.json"))
 }
 
 /// A fixture number; `null` is NaN.
@@ -206,10 +197,6 @@ fn quantus_sparseness_and_complexity_match() {
     tally.report("Quantus");
     // 12 vectors × (2 metrics + 2 formulas) + 9 rows × 2 + 3 batches × 2 aggregates.
     assert_eq!(tally.count, 12 * 4 + 9 * 2 + 3 * 2);
-}
-
-fn floats_or_nan(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(number).collect()
 }
 
 /// The fixture's metric keys and the matching fields, with whether they compare exactly.

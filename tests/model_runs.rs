@@ -14,7 +14,7 @@ use std::process::Output;
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary};
+use common::{assert_success, binary, read_json};
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,16 +60,12 @@ fn explain(data: &Path, model: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// The model items a finished explanation reports.
 fn items(out: &Path) -> Value {
-    let profile = json(&out.with_extension("profile.json"));
+    let profile = read_json(&out.with_extension("profile.json"));
     assert_eq!(
         profile["model_items"],
-        json(&out.join("explanation.json"))["model_items"]
+        read_json(&out.join("explanation.json"))["model_items"]
     );
     profile["model_items"].clone()
 }
@@ -78,8 +74,8 @@ fn items(out: &Path) -> Value {
 /// order with weights within 1e-6.
 fn assert_same_explanation(a: &Path, b: &Path) {
     let (a, b) = (
-        json(&a.join("explanation.json")),
-        json(&b.join("explanation.json")),
+        read_json(&a.join("explanation.json")),
+        read_json(&b.join("explanation.json")),
     );
     let labels = a["labels"].as_object().unwrap();
     assert_eq!(labels.len(), b["labels"].as_object().unwrap().len());
@@ -168,7 +164,7 @@ fn one_model_run_never_holds_more_than_max_batch_items() {
     ];
     let out = explain(dir.path(), &model, &capped, &args);
     assert_success(&out);
-    let profile = json(&capped.with_extension("profile.json"));
+    let profile = read_json(&capped.with_extension("profile.json"));
     assert_eq!(profile["model_items"]["largest_run"], 4);
     let peak = profile["peak_mb"].as_f64().unwrap();
     assert!(

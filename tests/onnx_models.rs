@@ -16,15 +16,14 @@ use musiclime::model::{instance_predictor, Classifier, ModelInput};
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary};
+use common::{assert_success, binary, read_json};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx")
 }
 
 fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
-        .unwrap()
+    read_json(&fixtures().join("expected.json"))
 }
 
 /// The synthetic tracks `expected.json` was computed on.

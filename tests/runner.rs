@@ -4,7 +4,7 @@
 use std::path::Path;
 
 mod common;
-use common::{assert_success, binary};
+use common::{assert_success, binary, synth};
 
 fn config(dir: &Path, dataset: &str, extra: &str) -> std::path::PathBuf {
     let text = format!(
@@ -454,14 +454,7 @@ fn validate_and_run_report_the_same_list_of_problems_before_any_model_call() {
     // that is not a class, and an explainer label name that is not a class.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = binary()
-        .arg("synth")
-        .arg("--out")
-        .arg(&data)
-        .args(["--tracks", "2", "--seed", "4", "--seconds", "2"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    synth(&data, &["--tracks", "2", "--seed", "4", "--seconds", "2"]);
     std::fs::write(
         data.join("problems.csv"),
         "id,audio,lyrics,label\na,track000/mixture.wav,fire and ice,0\nb,track001/mixture.wav,,9\n",
@@ -517,14 +510,7 @@ fn every_instance_draws_its_own_masks_whatever_the_instance_order() {
     // the two differ, and listing the instances in the other order changes no one's result.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let status = binary()
-        .arg("synth")
-        .arg("--out")
-        .arg(&data)
-        .args(["--tracks", "1", "--seed", "4", "--seconds", "2"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    synth(&data, &["--tracks", "1", "--seed", "4", "--seconds", "2"]);
     let explanations = |rows: &str, out: &str| -> Vec<String> {
         let manifest = dir.path().join(format!("{out}.csv"));
         std::fs::write(&manifest, format!("id,audio,lyrics,label\n{rows}")).unwrap();

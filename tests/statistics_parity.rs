@@ -7,25 +7,17 @@
 //! Every number in the fixture is compared; each test counts its comparisons and asserts the
 //! count, so nothing is skipped silently. Run with `--nocapture` for the largest differences.
 
-use std::path::Path;
-
 use musiclime::statistics::{
     holm, mean_ci_95, normal_sf, paired_comparison, rank_biserial, t_quantile_975,
     wilcoxon_signed_rank, WilcoxonMethod, WilcoxonPValue, ZeroMethod,
 };
 use serde_json::Value;
 
-fn cases() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/statistics/cases.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod common;
+use common::{fixture, floats_or_nan, read_json};
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
+fn cases() -> Value {
+    read_json(&fixture("statistics/cases.json"))
 }
 
 /// A fixture number; `null` (NaN or undefined in the reference) reads as NaN.
@@ -142,7 +134,11 @@ fn wilcoxon_matches_scipy() {
     let (mut errors, mut results) = (0, 0);
     for case in list {
         let name = case["name"].as_str().unwrap();
-        let (x, y, d) = (floats(&case["x"]), floats(&case["y"]), floats(&case["d"]));
+        let (x, y, d) = (
+            floats_or_nan(&case["x"]),
+            floats_or_nan(&case["y"]),
+            floats_or_nan(&case["d"]),
+        );
         let ours: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
         tally.check_that(ours == d, || {
             format!("{name}: x - y differs from the fixture's d")
@@ -236,7 +232,7 @@ fn rank_biserial_matches_definition() {
     let mut tally = Tally::new("rank-biserial");
     for case in cases["wilcoxon_cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let d = floats(&case["d"]);
+        let d = floats_or_nan(&case["d"]);
         for (zname, zm) in ZERO_METHODS {
             let expected = num(&case["rank_biserial"][zname]);
             let at = format!("{name}/{zname}");
@@ -253,7 +249,11 @@ fn paired_t_interval_matches_scipy() {
     let mut compared = 0;
     for case in cases["wilcoxon_cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let (x, y, d) = (floats(&case["x"]), floats(&case["y"]), floats(&case["d"]));
+        let (x, y, d) = (
+            floats_or_nan(&case["x"]),
+            floats_or_nan(&case["y"]),
+            floats_or_nan(&case["d"]),
+        );
         let t = &case["paired_t"];
         let ci = mean_ci_95(&d);
         let scale = ci.mean.abs() + ci.half_width.abs();
@@ -303,9 +303,9 @@ fn holm_matches_statsmodels() {
     let mut expected_count = 0;
     for v in list {
         let name = v["name"].as_str().unwrap();
-        let p = floats(&v["p"]);
+        let p = floats_or_nan(&v["p"]);
         let adjusted = holm(&p);
-        let want = floats(&v["adjusted"]);
+        let want = floats_or_nan(&v["adjusted"]);
         let reject: Vec<bool> = v["reject_alpha_0_05"]
             .as_array()
             .unwrap()

@@ -15,10 +15,9 @@ use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::metrics::ranking::{average_precision, macro_mean, roc_auc};
 use musiclime::model::onnx::OnnxModel;
 use musiclime::model::{instance_predictor, Classifier, ModelInput};
-use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary};
+use common::{assert_success, binary, floats, read_json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,18 +25,6 @@ fn root() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/tagger").join(name)
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 /// Writes synthetic tracks (16 kHz, 10 s, 4 classes) into `dir`.
@@ -61,7 +48,7 @@ fn synth(dir: &Path, tracks: usize, seed: u64) {
 
 #[test]
 fn patched_clip_scores_match_onnxruntime_on_the_naive_and_fast_paths() {
-    let expected = json(&fixture("expected.json"));
+    let expected = read_json(&fixture("expected.json"));
     let tolerance = expected["tolerance"].as_f64().unwrap();
     let synth_dir = tempfile::tempdir().unwrap();
     for case in expected["cases"].as_array().unwrap() {
@@ -126,7 +113,7 @@ fn patched_clip_scores_match_onnxruntime_on_the_naive_and_fast_paths() {
 
 #[test]
 fn per_tag_roc_auc_and_average_precision_match_scikit_learn() {
-    let reference = json(&fixture("ranking.json"));
+    let reference = read_json(&fixture("ranking.json"));
     for case in reference["cases"].as_array().unwrap() {
         let truth: Vec<Vec<bool>> = case["truth"]
             .as_array()
@@ -204,7 +191,7 @@ fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
         "named",
     );
     assert_success(&output);
-    let e = json(&dir.path().join("named/explanation.json"));
+    let e = read_json(&dir.path().join("named/explanation.json"));
     let names: Vec<&str> = e["labels"]
         .as_object()
         .unwrap()
@@ -219,7 +206,7 @@ fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
         .iter()
         .map(|w| w["feature"].as_str().unwrap())
         .collect();
-    let truth = json(&dir.path().join("ground_truth.json"));
+    let truth = read_json(&dir.path().join("ground_truth.json"));
     for feature in &top {
         assert!(
             truth["track000"]["audio"]
@@ -239,7 +226,7 @@ fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
         "threshold",
     );
     assert!(output.status.success());
-    let e = json(&dir.path().join("threshold/explanation.json"));
+    let e = read_json(&dir.path().join("threshold/explanation.json"));
     let explained: Vec<&String> = e["labels"].as_object().unwrap().keys().collect();
     assert_eq!(explained, ["0"]);
     // a clip shorter than one patch is padded, and the user is told
@@ -252,7 +239,7 @@ fn explain_takes_tag_names_and_thresholds_and_rejects_bad_input() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("padded with silence"), "{stderr}");
-    let e = json(&dir.path().join("short/explanation.json"));
+    let e = read_json(&dir.path().join("short/explanation.json"));
     assert!(e["instance"]["notes"][0]
         .as_str()
         .unwrap()

@@ -16,7 +16,7 @@ use musiclime::model::{Classifier, ModelInput};
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary};
+use common::{assert_success, binary, floats, read_json};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,16 +27,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap())
-        .unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
+    read_json(&fixtures().join("expected.json"))
 }
 
 fn worst_difference(got: &[f64], want: &[f64]) -> f64 {

@@ -151,9 +151,9 @@ pub fn run_config(
     if options.shard.is_none() {
         manifest.write(&manifest_path)?;
     }
-    let hash = config_hash(&config)?;
+    let hash = manifest.config_hash.as_str();
     let context = RunContext {
-        config_hash: &hash,
+        config_hash: hash,
         config: &config,
         cells: &cells,
         models: &models,
@@ -170,7 +170,7 @@ pub fn run_config(
         for (cell, explainer) in &plan {
             for repeat in 0..config.repeats {
                 let path = store.path(&instance.id, &explainer.name, *cell, repeat);
-                if let Some(record) = store.load_of(&path, &hash)? {
+                if let Some(record) = store.load_of(&path, hash)? {
                     records.push(record);
                     resumed += 1;
                     progress.unit_done();

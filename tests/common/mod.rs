@@ -18,3 +18,52 @@ pub fn assert_success(output: &Output) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A file or folder under `tests/fixtures/`.
+pub fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// A JSON file, parsed; panics naming the file.
+#[track_caller]
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// A JSON array of numbers; panics on anything else.
+#[track_caller]
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap_or_else(|| panic!("not a number: {x}")))
+        .collect()
+}
+
+/// A JSON array of numbers in which `null` (and anything not a number) stands for NaN, as
+/// the reference scripts write NaN.
+#[track_caller]
+pub fn floats_or_nan(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// `musiclime synth --out OUT ARGS…`, which must succeed.
+#[track_caller]
+pub fn synth(out: &std::path::Path, args: &[&str]) {
+    let output = binary()
+        .arg("synth")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run musiclime synth: {e}"));
+    assert_success(&output);
+}
