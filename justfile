@@ -4,6 +4,11 @@
 quickstart:
     cargo run --release -- run configs/quickstart.yaml
 
+# Tests of the comparison itself where the right answer is known (null, oracle, floor, control,
+# interaction) on the built-in additive models: tables and charts in reports/fairness/.
+fairness:
+    cargo run --release -- run configs/fairness.yaml
+
 # Explain the bundled example neighbourhood (no model needed).
 example:
     cargo run --release -- refit --neighborhood experiments/example/neighborhood.parquet --top-labels 2 --num-features 10 --out reports/example/explanation.json

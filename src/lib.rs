@@ -26,6 +26,7 @@ pub mod model;
 pub mod neighborhood;
 pub mod notebook;
 pub mod report;
+pub mod seeds;
 pub mod statistics;
 pub mod surrogate;
 pub mod synth;

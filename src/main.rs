@@ -282,6 +282,10 @@ struct ExplainArgs {
     /// Perturbed modality: both | audio | lyrics.
     #[arg(long, default_value = "both")]
     modality: String,
+    /// The method, as configs name it (musiclime, lime_audio, lime_lyrics, lime_separate,
+    /// random, oracle, oracle_audio, oracle_lyrics); overrides --modality.
+    #[arg(long)]
+    method: Option<String>,
     /// Neighbourhood size (row 0 included).
     #[arg(long, default_value_t = SamplerParams::default().num_samples)]
     num_samples: usize,
@@ -398,18 +402,33 @@ fn read_lyrics(path: &std::path::Path) -> Result<String> {
     })
 }
 
+/// The LIME method that perturbs `modality` (`--modality`).
+fn method_of_modality(modality: &str) -> Result<Method> {
+    match modality {
+        "both" => Ok(Method::Musiclime),
+        "audio" => Ok(Method::LimeAudio),
+        "lyrics" | "lyrical" => Ok(Method::LimeLyrics),
+        other => Err(Error::input(
+            "--modality",
+            format!("unknown modality `{other}`; use both, audio or lyrics"),
+        )),
+    }
+}
+
 /// The explainer the flags describe, with the same defaults as a config entry.
 fn explainer_of(args: &ExplainArgs) -> Result<ExplainerConfig> {
-    let method = match args.modality.as_str() {
-        "both" => Method::Musiclime,
-        "audio" => Method::LimeAudio,
-        "lyrics" | "lyrical" => Method::LimeLyrics,
-        other => {
-            return Err(Error::input(
-                "--modality",
-                format!("unknown modality `{other}`; use both, audio or lyrics"),
-            ))
-        }
+    let method = match args.method.as_deref() {
+        Some(name) => Method::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+                Error::input(
+                    "--method",
+                    format!("unknown method `{name}`; use one of {}", known.join(", ")),
+                )
+            })?,
+        None => method_of_modality(&args.modality)?,
     };
     let mut explainer = ExplainerConfig::new("explain", method, &args.model);
     explainer.sampler = match args.sampler.as_str() {

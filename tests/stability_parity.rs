@@ -123,7 +123,9 @@ fn top_k_jaccard_matches_its_definition() {
             })
             .collect();
         let k = case["k"].as_u64().unwrap() as usize;
-        let got = jaccard_at_k(&repeats, d, k);
+        // The reference breaks ties among equal non-zero |weights| by index: ranks 0..d.
+        let by_index: Vec<u64> = (0..d as u64).collect();
+        let got = jaccard_at_k(&repeats, d, k, &by_index);
         let want = case["mean_jaccard"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-12, "{name}: {got} vs {want}");
     }

@@ -5,7 +5,7 @@
 //! - `global_<explainer>_class<k>`: a class's top features by average importance and its
 //!   sources × segments heat map of global importance (first grid cell);
 //! - `compare_<metric>`: each metric per explainer and cell, mean with 95% CI;
-//! - `curves_<cell>`: mean deletion and insertion curves per explainer;
+//! - `curves_<cell>`: per curve metric, the mean curve per explainer over instances;
 //! - `ablation_<parameter>_<metric>`: a metric against a numeric grid parameter;
 //! - `accuracy`: each model's accuracy.
 
@@ -351,13 +351,11 @@ fn comparison_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
         if bars.iter().all(|b| !b.value.is_finite()) {
             continue;
         }
-        let direction = crate::metrics::info(metric).map_or("", |i| {
-            if i.higher_is_better {
-                " (higher is better)"
-            } else {
-                " (lower is better)"
-            }
-        });
+        let direction = match super::summary::better_of(metric) {
+            crate::metrics::Better::Higher => " (higher is better)",
+            crate::metrics::Better::Lower => " (lower is better)",
+            crate::metrics::Better::Neither => " (descriptive)",
+        };
         let stem = format!("compare_{}", safe_file_name(metric));
         let height = 200 + 56 * bars.len() as u32;
         render_figure!(dir, &stem, (1050, height.max(500)), |root| draw_bars(
@@ -391,80 +389,149 @@ fn comparison_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
     Ok(entries)
 }
 
-/// Per cell: mean deletion and insertion curves per explainer.
+/// Per cell: one panel per curve metric (`deletion_auc`, `insertion_auc_within`, …, by exact
+/// name), one line per explainer: each instance's curve (the mean of its repeats) at the
+/// fractions actually removed or added, then the mean over instances with its 95% CI.
 fn curve_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
     let mut entries = Vec::new();
     for cell in data.cells {
+        let records: Vec<&UnitRecord> = data
+            .records
+            .iter()
+            .filter(|r| r.cell == cell.name)
+            .collect();
+        let metrics: Vec<&String> = data
+            .config
+            .metrics
+            .iter()
+            .filter(|m| {
+                records
+                    .iter()
+                    .any(|r| r.curves.iter().any(|(n, _)| n == *m))
+            })
+            .collect();
         let mut panels: Vec<(&str, Vec<Line>)> = Vec::new();
-        for kind in ["deletion", "insertion"] {
+        for metric in metrics {
             let mut lines = Vec::new();
             for (e, explainer) in data.config.explainers.iter().enumerate() {
-                let curves: Vec<&Vec<f64>> = data
-                    .records
-                    .iter()
-                    .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
-                    .flat_map(|r| {
-                        r.curves
-                            .iter()
-                            .filter(|(m, _)| m.starts_with(kind))
-                            .map(|(_, c)| c)
-                    })
-                    .collect();
-                let Some(len) = curves.first().map(|c| c.len()) else {
+                let per_instance = instance_curves(&records, &explainer.name, metric);
+                if per_instance.is_empty() {
                     continue;
-                };
-                let curves: Vec<&Vec<f64>> =
-                    curves.into_iter().filter(|c| c.len() == len).collect();
-                let points = (0..len)
-                    .map(|i| {
-                        let values: Vec<f64> = curves.iter().map(|c| c[i]).collect();
-                        let s = MetricStats::of(&values);
-                        (i as f64 / (len - 1).max(1) as f64, s.mean, s.ci95)
-                    })
-                    .collect();
+                }
                 lines.push(Line {
-                    name: explainer.name.clone(),
-                    points,
+                    name: format!("{} (n = {})", explainer.name, per_instance.len()),
+                    points: mean_curve(&per_instance),
                     color: PALETTE[e % PALETTE.len()],
                 });
             }
             if !lines.is_empty() {
-                panels.push((kind, lines));
+                panels.push((metric.as_str(), lines));
             }
         }
         if panels.is_empty() {
             continue;
         }
         let stem = format!("curves_{}", safe_file_name(&cell.name));
-        let width = 1050 * panels.len() as u32;
-        render_figure!(dir, &stem, (width + 250, 760), |root| {
-            let areas = root.split_evenly((1, panels.len()));
-            for (area, (kind, lines)) in areas.iter().zip(&panels) {
-                let x = if *kind == "deletion" {
-                    "fraction of features removed"
-                } else {
-                    "fraction of features added"
-                };
-                draw_lines(
-                    area,
-                    &format!("{kind} curve"),
-                    (x, "p(predicted class)"),
-                    lines,
-                )?;
+        let columns = panels.len().min(2);
+        let rows = panels.len().div_ceil(columns);
+        render_figure!(
+            dir,
+            &stem,
+            (1050 * columns as u32 + 250, 760 * rows as u32),
+            |root| {
+                let areas = root.split_evenly((rows, columns));
+                for (area, (metric, lines)) in areas.iter().zip(&panels) {
+                    let x = if metric.starts_with("deletion") {
+                        "fraction of features removed"
+                    } else {
+                        "fraction of features added"
+                    };
+                    draw_lines(area, metric, (x, "p(predicted class)"), lines)?;
+                }
+                Ok(())
             }
-            Ok(())
-        })?;
+        )?;
         entries.push(ChartEntry {
             kind: "curves",
             stem,
             caption: format!(
-                "Deletion and insertion curves (cell `{}`): the predicted class's probability as the explained features are removed from the instance (left; a faithful explanation falls fast) or added to an empty one (right; it rises fast), in explanation order; mean over explanations with 95% CIs.",
+                "Deletion and insertion curves (cell `{}`), one panel per metric: the predicted class's probability as the features are removed from the instance (deletion; a faithful explanation falls fast) or added to an empty one (insertion; it rises fast), in the order of the ranking rule, at the fractions actually removed; each instance's curve is the mean of its repeats, and the line is the mean over the n instances with its 95% CI.",
                 cell.name
             ),
         });
     }
 
     Ok(entries)
+}
+
+/// Each instance's `metric` curve of `explainer` (the mean of its repeats' curves), as
+/// `(fractions, values)`; repeats whose curve has another shape than the instance's first are
+/// left out of its mean.
+fn instance_curves(
+    records: &[&UnitRecord],
+    explainer: &str,
+    metric: &str,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut by_instance: BTreeMap<&str, Vec<(&Vec<f64>, &Vec<f64>)>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.explainer == explainer) {
+        for (i, (name, values)) in r.curves.iter().enumerate() {
+            let Some(fractions) = r.curve_fractions.get(i) else {
+                continue;
+            };
+            if name == metric && fractions.len() == values.len() {
+                by_instance
+                    .entry(&r.instance)
+                    .or_default()
+                    .push((fractions, values));
+            }
+        }
+    }
+    by_instance
+        .into_values()
+        .map(|curves| {
+            let (x, first) = curves[0];
+            let same: Vec<&Vec<f64>> = curves
+                .iter()
+                .filter(|(f, v)| *f == x && v.len() == first.len())
+                .map(|(_, v)| *v)
+                .collect();
+            let mean = (0..first.len())
+                .map(|i| same.iter().map(|v| v[i]).sum::<f64>() / same.len() as f64)
+                .collect();
+            (x.clone(), mean)
+        })
+        .collect()
+}
+
+/// The mean over instances (with its 95% CI) of piecewise-linear curves, at every fraction any
+/// of them was measured at.
+fn mean_curve(curves: &[(Vec<f64>, Vec<f64>)]) -> Vec<(f64, f64, f64)> {
+    let mut grid: Vec<f64> = curves.iter().flat_map(|(x, _)| x.iter().copied()).collect();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+    grid.into_iter()
+        .map(|x| {
+            let values: Vec<f64> = curves
+                .iter()
+                .map(|(xs, ys)| interpolate(xs, ys, x))
+                .collect();
+            let s = MetricStats::of(&values);
+            (x, s.mean, s.ci95)
+        })
+        .collect()
+}
+
+/// The piecewise-linear curve through `(xs, ys)` (ascending `xs`) at `x`.
+fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    match xs.iter().position(|&v| v >= x - 1e-12) {
+        None => ys.last().copied().unwrap_or(f64::NAN),
+        Some(0) => ys[0],
+        Some(i) if (xs[i] - x).abs() < 1e-12 => ys[i],
+        Some(i) => {
+            let t = (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+            ys[i - 1] + t * (ys[i] - ys[i - 1])
+        }
+    }
 }
 
 /// Per numeric grid parameter and metric: the metric against the parameter, per explainer.

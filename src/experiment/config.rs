@@ -196,6 +196,78 @@ pub enum Method {
     LimeAudio,
     /// Words only (audio stays whole).
     LimeLyrics,
+    /// LIME on the audio alone and on the lyrics alone, half the samples each, the weights
+    /// concatenated: the control that separates joint perturbation from having both
+    /// modalities.
+    LimeSeparate,
+    /// Standard normal weights over both modalities' features: the floor of every metric.
+    Random,
+    /// The exact contributions of an additive model (builtin:additive…): the ceiling.
+    Oracle,
+    /// The oracle restricted to the audio components.
+    OracleAudio,
+    /// The oracle restricted to the words.
+    OracleLyrics,
+}
+
+impl Method {
+    /// Every method, in the order of the docs.
+    pub const ALL: [Method; 8] = [
+        Method::Musiclime,
+        Method::LimeAudio,
+        Method::LimeLyrics,
+        Method::LimeSeparate,
+        Method::Random,
+        Method::Oracle,
+        Method::OracleAudio,
+        Method::OracleLyrics,
+    ];
+
+    /// Its name, as configs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Musiclime => "musiclime",
+            Method::LimeAudio => "lime_audio",
+            Method::LimeLyrics => "lime_lyrics",
+            Method::LimeSeparate => "lime_separate",
+            Method::Random => "random",
+            Method::Oracle => "oracle",
+            Method::OracleAudio => "oracle_audio",
+            Method::OracleLyrics => "oracle_lyrics",
+        }
+    }
+
+    /// The modality it explains.
+    pub fn modality(self) -> crate::neighborhood::sampler::PerturbedModality {
+        use crate::neighborhood::sampler::PerturbedModality;
+        match self {
+            Method::LimeAudio | Method::OracleAudio => PerturbedModality::Audio,
+            Method::LimeLyrics | Method::OracleLyrics => PerturbedModality::Lyrics,
+            _ => PerturbedModality::Both,
+        }
+    }
+
+    /// How it finds its weights.
+    pub fn strategy(self) -> crate::explainer::Strategy {
+        use crate::explainer::Strategy;
+        match self {
+            Method::Musiclime | Method::LimeAudio | Method::LimeLyrics => Strategy::Lime,
+            Method::LimeSeparate => Strategy::Separate,
+            Method::Random => Strategy::Random,
+            Method::Oracle | Method::OracleAudio | Method::OracleLyrics => Strategy::Oracle,
+        }
+    }
+
+    /// What the model must read, `(audio, lyrics)`: both for MusicLIME and `lime_separate`,
+    /// its modality for a unimodal method, nothing for `random`.
+    pub fn needs(self) -> (bool, bool) {
+        match self {
+            Method::Musiclime | Method::LimeSeparate | Method::Oracle => (true, true),
+            Method::LimeAudio | Method::OracleAudio => (true, false),
+            Method::LimeLyrics | Method::OracleLyrics => (false, true),
+            Method::Random => (false, false),
+        }
+    }
 }
 
 /// One explainer and its parameters (each may be swept in `grid`).
@@ -204,7 +276,8 @@ pub enum Method {
 pub struct ExplainerConfig {
     /// Unique name, used in tables.
     pub name: String,
-    /// `musiclime`, `lime_audio` or `lime_lyrics`.
+    /// `musiclime`, `lime_audio`, `lime_lyrics`, `lime_separate`, `random`, `oracle`,
+    /// `oracle_audio` or `oracle_lyrics`.
     pub method: Method,
     /// A key of `models`.
     pub model: String,
@@ -362,6 +435,28 @@ impl ExperimentConfig {
         )
     }
 
+    /// The seed of an instance, whatever the repeat: FNV-1a 64 of the config's `seed` and the
+    /// instance id (the tie-break permutation of top-k and ground-truth rankings derives from
+    /// it, so that ties are broken the same way in every repeat).
+    pub fn instance_seed(&self, instance: &str) -> u64 {
+        crate::fingerprint::fnv1a(
+            self.seed
+                .to_le_bytes()
+                .into_iter()
+                .chain(instance.bytes())
+                .chain([0xfc]),
+        )
+    }
+
+    /// Every seed of the unit of `instance` in `repeat`, by purpose (sampler, fidelity order,
+    /// faithfulness subsets, robustness, ties; see [`crate::seeds`]).
+    pub fn unit_seeds(&self, instance: &str, repeat: usize) -> crate::seeds::UnitSeeds {
+        crate::seeds::UnitSeeds::new(
+            self.unit_seed(instance, repeat),
+            self.instance_seed(instance),
+        )
+    }
+
     /// The experiment's name.
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("experiment")
@@ -506,6 +601,14 @@ impl ExperimentConfig {
             }
         }
         if let Some(table) = &report.table {
+            if let (Some(reference), Some(listed)) = (&report.reference, &table.explainers) {
+                if !listed.contains(reference) {
+                    return Err((
+                        "report.table.explainers".into(),
+                        format!("does not list the reference `{reference}`, so the table could not show what each baseline is compared with; add `{reference}` to `report.table.explainers` or name a listed explainer as `report.reference`"),
+                    ));
+                }
+            }
             if table.metrics.is_empty() {
                 return Err((
                     "report.table.metrics".into(),
@@ -606,14 +709,9 @@ impl ExplainerConfig {
         }
     }
 
-    /// The modality its method perturbs.
+    /// The modality its method explains.
     pub fn modality(&self) -> crate::neighborhood::sampler::PerturbedModality {
-        use crate::neighborhood::sampler::PerturbedModality;
-        match self.method {
-            Method::Musiclime => PerturbedModality::Both,
-            Method::LimeAudio => PerturbedModality::Audio,
-            Method::LimeLyrics => PerturbedModality::Lyrics,
-        }
+        self.method.modality()
     }
 
     /// The parameters of one explanation by this explainer with `seed`.
@@ -622,6 +720,7 @@ impl ExplainerConfig {
         use crate::neighborhood::sampler::SamplerParams;
         crate::explainer::ExplainParams {
             modality: self.modality(),
+            strategy: self.method.strategy(),
             sampler: SamplerParams {
                 num_samples: self.num_samples,
                 sampler: self.sampler,
@@ -666,7 +765,10 @@ impl ExplainerConfig {
         if self.sampler == crate::neighborhood::sampler::SamplerKind::Crossed
             && self.method != Method::Musiclime
         {
-            return Err("`sampler: crossed` crosses audio masks with lyric masks; a unimodal explainer (lime_audio, lime_lyrics) perturbs one modality, so use `sampler: paper` (a split model still encodes the modality held fixed only once)".into());
+            return Err(format!("`sampler: crossed` crosses audio masks with lyric masks, which only `musiclime` draws; `{}` draws no such grid, so use `sampler: paper` (a split model still encodes the modality held fixed only once)", self.method.name()));
+        }
+        if self.method == Method::LimeSeparate && self.num_samples < 4 {
+            return Err(format!("`num_samples` is {}; `lime_separate` gives each modality half, and each half needs at least 2 rows", self.num_samples));
         }
         if self.batch_size == 0 {
             return Err("`batch_size` must be at least 1".into());

@@ -203,21 +203,29 @@ fn method_problems(
     for (i, explainer) in config.explainers.iter().enumerate() {
         let model = &models[&explainer.model];
         let (audio, lyrics) = model.reads();
-        let needs = match explainer.method {
-            Method::Musiclime => (true, true),
-            Method::LimeAudio => (true, false),
-            Method::LimeLyrics => (false, true),
-        };
-        if (needs.0 && !audio) || (needs.1 && !lyrics) {
+        let needs = explainer.method.needs();
+        if explainer.method == Method::LimeSeparate && !(audio && lyrics) {
+            problems.push(format!(
+                "explainers[{i}]: `lime_separate` runs LIME on the audio alone and on the lyrics alone, but model `{}` reads only the {}; it needs a model that reads both (use `method: {}`)",
+                explainer.model,
+                if audio { "audio" } else { "lyrics" },
+                if audio { "lime_audio" } else { "lime_lyrics" },
+            ));
+        } else if (needs.0 && !audio) || (needs.1 && !lyrics) {
             let hint = if audio { "lime_audio" } else { "lime_lyrics" };
             problems.push(format!(
                 "explainers[{i}]: model `{}` reads only the {}, so `{}` cannot perturb what it asks for; use `method: {hint}`",
                 explainer.model,
                 if audio { "audio" } else { "lyrics" },
-                serde_json::to_value(explainer.method)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                explainer.method.name(),
+            ));
+        }
+        if explainer.method.strategy() == crate::explainer::Strategy::Oracle && !model.is_additive()
+        {
+            problems.push(format!(
+                "explainers[{i}]: `{}` gives the exact contributions of an additive model, and model `{}` is not one; use builtin:additive (or another model whose contributions are known)",
+                explainer.method.name(),
+                explainer.model
             ));
         }
         let crossed = std::iter::once(explainer.sampler)

@@ -14,11 +14,14 @@ use crate::fs::{safe_file_name, write_atomically};
 pub struct StoredLabel {
     /// Class index.
     pub label: usize,
-    /// Surrogate intercept.
+    /// Surrogate intercept (NaN, stored as `null`, for explainers that fit none).
+    #[serde(with = "number_or_null")]
     pub intercept: f64,
-    /// Surrogate weighted R².
+    /// Surrogate weighted R² (NaN where there is no one neighbourhood to score on).
+    #[serde(with = "number_or_null")]
     pub score: f64,
     /// Surrogate prediction on the instance.
+    #[serde(with = "number_or_null")]
     pub local_pred: f64,
     /// Model output on the instance.
     pub model_output: f64,
@@ -88,6 +91,23 @@ pub struct UnitRecord {
     /// `insertion_auc` (drawn in the charts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub curves: Vec<(String, Vec<f64>)>,
+    /// The fraction of the features removed (or added) at each point of the curve of the same
+    /// index in `curves`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curve_fractions: Vec<Vec<f64>>,
+}
+
+/// One number that may be NaN: written as `null`, read back as NaN.
+mod number_or_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        value.is_finite().then_some(*value).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// JSON has no NaN: metric values that are not applicable are written as `null` and read back

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
 use super::unit_metrics::StabilityRow;
-use crate::metrics::{Metric, Scope};
+use crate::metrics::{Better, Metric, Scope};
 use crate::statistics;
 
 /// Mean, standard deviation, 95% CI half-width (Student t) and count of a metric's finite
@@ -54,37 +54,57 @@ pub struct GroupSummary {
 }
 
 /// Per (cell, metric), in config order: per explainer (in config order), the value of each
-/// instance (the mean over its repeats), restricted to the instances where every explainer
-/// that has the metric has a value.
+/// instance (the mean over its repeats), restricted to the instances where every explainer on
+/// the same model that has the metric has a value.
 pub type InstanceValues = Vec<((String, String), Vec<(String, BTreeMap<String, f64>)>)>;
+
+/// Each explainer's model (config key), by explainer name.
+pub fn models_of(config: &ExperimentConfig) -> BTreeMap<String, String> {
+    config
+        .explainers
+        .iter()
+        .map(|e| (e.name.clone(), e.model.clone()))
+        .collect()
+}
 
 /// The value of every instance for every explainer × cell × metric: a metric of one
 /// explanation averaged over the instance's repeats (finite values only), a stability metric
-/// as it is (one value per instance). Then, per cell and metric, only the instances where
-/// every explainer with any value has one: explainers are compared on the same instances.
+/// as it is (one value per instance). Then, per cell, metric and model, only the instances
+/// where every explainer of that model with any value has one: explainers that are compared
+/// (those sharing a model) are compared on the same instances, and an explainer on another
+/// model never drops an instance. `explainers` limits the explainers (the paper table's);
+/// `None`: all of the config.
 pub fn instance_values(
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],
     stability: &[StabilityRow],
+    explainers: Option<&[String]>,
 ) -> InstanceValues {
+    let models = models_of(config);
+    let chosen: Vec<&str> = config
+        .explainers
+        .iter()
+        .map(|e| e.name.as_str())
+        .filter(|e| explainers.is_none_or(|list| list.iter().any(|l| l == e)))
+        .collect();
     let mut out = InstanceValues::new();
     for cell in cells {
         for metric in &config.metrics {
             let across_repeats = Metric::parse(metric).is_some_and(|m| m.scope() == Scope::Repeats);
             let mut by_explainer: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
-            for explainer in &config.explainers {
+            for &explainer in &chosen {
                 let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
                 if across_repeats {
                     for r in stability.iter().filter(|r| {
-                        r.explainer == explainer.name && r.cell == cell.name && &r.metric == metric
+                        r.explainer == explainer && r.cell == cell.name && &r.metric == metric
                     }) {
                         values.entry(r.instance.clone()).or_default().push(r.value);
                     }
                 } else {
                     for r in records
                         .iter()
-                        .filter(|r| r.explainer == explainer.name && r.cell == cell.name)
+                        .filter(|r| r.explainer == explainer && r.cell == cell.name)
                     {
                         if let Some((_, v)) = r.metrics.iter().find(|(m, _)| m == metric) {
                             values.entry(r.instance.clone()).or_default().push(*v);
@@ -99,26 +119,40 @@ pub fn instance_values(
                     })
                     .collect();
                 if !means.is_empty() {
-                    by_explainer.push((explainer.name.clone(), means));
+                    by_explainer.push((explainer.to_string(), means));
                 }
             }
-            let common: BTreeSet<String> = by_explainer
-                .first()
-                .map(|(_, first)| {
-                    first
-                        .keys()
-                        .filter(|i| by_explainer.iter().all(|(_, m)| m.contains_key(*i)))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            for (_, values) in by_explainer.iter_mut() {
-                values.retain(|instance, _| common.contains(instance));
-            }
+            keep_common_instances_per_model(&mut by_explainer, &models);
             out.push(((cell.name.clone(), metric.clone()), by_explainer));
         }
     }
     out
+}
+
+/// Within each group of explainers sharing a model, keeps only the instances every one of them
+/// has.
+fn keep_common_instances_per_model(
+    by_explainer: &mut [(String, BTreeMap<String, f64>)],
+    models: &BTreeMap<String, String>,
+) {
+    let model = |e: &str| models.get(e).cloned().unwrap_or_default();
+    let groups: BTreeSet<String> = by_explainer.iter().map(|(e, _)| model(e)).collect();
+    for group in groups {
+        let members: Vec<usize> = (0..by_explainer.len())
+            .filter(|&i| model(&by_explainer[i].0) == group)
+            .collect();
+        let common: BTreeSet<String> = by_explainer[members[0]]
+            .1
+            .keys()
+            .filter(|i| members.iter().all(|&m| by_explainer[m].1.contains_key(*i)))
+            .cloned()
+            .collect();
+        for &m in &members {
+            by_explainer[m]
+                .1
+                .retain(|instance, _| common.contains(instance));
+        }
+    }
 }
 
 /// The summary of every explainer × cell (cells outer, explainers inner, in config order):
@@ -164,13 +198,15 @@ pub fn summarize(
 pub const ALPHA: f64 = 0.05;
 
 /// One paired comparison of two explainers on one metric in one cell, over the instances both
-/// (and every other explainer with the metric) have a value for.
+/// (and every other explainer of their model with the metric) have a value for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// Grid cell name.
     pub cell: String,
     /// Metric name.
     pub metric: String,
+    /// The model both explainers explain (only explainers of one model are compared).
+    pub model: String,
     /// The first explainer (the reference, when one is named).
     pub a: String,
     /// The second explainer.
@@ -179,87 +215,196 @@ pub struct Comparison {
     /// signed-rank test (SciPy's `auto` method, zeros dropped) and the matched-pairs
     /// rank-biserial correlation.
     pub paired: Option<statistics::PairedComparison>,
-    /// The p-value after Holm's correction over the comparisons of this cell and metric.
+    /// The p-value after Holm's correction over the comparison's family.
     pub p_holm: f64,
 }
 
 impl Comparison {
-    /// Whether `a` is significantly better than `b` (Holm-adjusted p below [`ALPHA`], mean
-    /// difference in the metric's better direction).
+    /// The sign of the test statistic `R+ − R−` of `a − b` (+1: `a` tends to be larger, −1:
+    /// smaller, 0: balanced or no test).
+    fn shift(&self) -> f64 {
+        self.paired.as_ref().map_or(0.0, |p| {
+            let d = p.wilcoxon.r_plus - p.wilcoxon.r_minus;
+            if d > 0.0 {
+                1.0
+            } else if d < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Whether the Holm-adjusted p is below [`ALPHA`] and the metric has a direction.
+    pub fn significant(&self) -> bool {
+        self.p_holm < ALPHA && better_of(&self.metric) != Better::Neither
+    }
+
+    /// Whether `a` is significantly better than `b`: Holm-adjusted p below [`ALPHA`] and the
+    /// test statistic `R+ − R−` of `a − b` in the metric's better direction (never for a
+    /// metric without one).
     pub fn a_better(&self) -> bool {
-        let higher = crate::metrics::info(&self.metric).is_none_or(|i| i.higher_is_better);
-        let diff = self.paired.as_ref().map_or(f64::NAN, |p| p.mean_diff);
-        self.p_holm < ALPHA && if higher { diff > 0.0 } else { diff < 0.0 }
+        self.significant()
+            && match better_of(&self.metric) {
+                Better::Higher => self.shift() > 0.0,
+                Better::Lower => self.shift() < 0.0,
+                Better::Neither => false,
+            }
     }
 
     /// Whether `b` is significantly better than `a`.
     pub fn b_better(&self) -> bool {
-        let higher = crate::metrics::info(&self.metric).is_none_or(|i| i.higher_is_better);
-        let diff = self.paired.as_ref().map_or(f64::NAN, |p| p.mean_diff);
-        self.p_holm < ALPHA && if higher { diff < 0.0 } else { diff > 0.0 }
+        self.significant()
+            && match better_of(&self.metric) {
+                Better::Higher => self.shift() < 0.0,
+                Better::Lower => self.shift() > 0.0,
+                Better::Neither => false,
+            }
     }
 }
 
-/// Paired comparisons per cell and metric: every pair of explainers with values, or, with a
-/// `reference`, the reference against each other explainer; Holm's correction within each
-/// cell and metric.
-pub fn compare(values: &InstanceValues, reference: Option<&str>) -> Vec<Comparison> {
+/// Which way a metric is better (unknown names: neither).
+pub fn better_of(metric: &str) -> Better {
+    crate::metrics::info(metric).map_or(Better::Neither, |i| i.better)
+}
+
+/// The pairs compared within one model: `reference` against each other name when the
+/// reference is among them, otherwise every pair of `names`.
+fn pairs<'n>(names: &[&'n String], reference: Option<&str>) -> Vec<(&'n String, &'n String)> {
+    match reference.filter(|r| names.iter().any(|n| n == r)) {
+        Some(r) => names
+            .iter()
+            .filter(|n| n.as_str() != r)
+            .filter_map(|n| names.iter().find(|m| m.as_str() == r).map(|m| (*m, *n)))
+            .collect(),
+        None => names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| names[i + 1..].iter().map(move |b| (*a, *b)))
+            .collect(),
+    }
+}
+
+/// The paired comparison of `a` and `b` on their common instances.
+fn compare_pair(
+    cell: &str,
+    metric: &str,
+    model: &str,
+    (a, x_by): (&String, &BTreeMap<String, f64>),
+    (b, y_by): (&String, &BTreeMap<String, f64>),
+) -> Comparison {
+    let (x, y): (Vec<f64>, Vec<f64>) = x_by
+        .iter()
+        .filter_map(|(instance, v)| y_by.get(instance).map(|w| (*v, *w)))
+        .unzip();
+    let paired = statistics::paired_comparison(
+        &x,
+        &y,
+        statistics::ZeroMethod::Wilcox,
+        statistics::WilcoxonMethod::Auto,
+    )
+    .ok();
+    Comparison {
+        cell: cell.to_string(),
+        metric: metric.to_string(),
+        model: model.to_string(),
+        a: a.clone(),
+        b: b.clone(),
+        paired,
+        p_holm: f64::NAN,
+    }
+}
+
+/// Sets `p_holm` of every comparison of `family` by Holm's correction over the family.
+fn holm_over(family: &mut [Comparison]) {
+    let p: Vec<f64> = family
+        .iter()
+        .map(|c| c.paired.as_ref().map_or(f64::NAN, |p| p.wilcoxon.p_value))
+        .collect();
+    for (c, adjusted) in family.iter_mut().zip(statistics::holm(&p)) {
+        c.p_holm = adjusted;
+    }
+}
+
+/// Paired comparisons per cell, metric and model (explainers on different models are never
+/// compared): with a `reference`, the reference against each other explainer of its model;
+/// every pair of explainers with values on the other models (or without a reference); Holm's
+/// correction within each cell, metric and model.
+pub fn compare(
+    values: &InstanceValues,
+    reference: Option<&str>,
+    models: &BTreeMap<String, String>,
+) -> Vec<Comparison> {
     let mut out = Vec::new();
     for ((cell, metric), by_explainer) in values {
-        let names: Vec<&String> = by_explainer.iter().map(|(n, _)| n).collect();
-        let of = |name: &String| -> &BTreeMap<String, f64> {
-            &by_explainer[names.iter().position(|n| *n == name).unwrap_or(0)].1
-        };
-        let pairs: Vec<(&String, &String)> = match reference {
-            Some(r) => names
-                .iter()
-                .filter(|n| n.as_str() != r)
-                .filter_map(|n| names.iter().find(|m| m.as_str() == r).map(|m| (*m, *n)))
-                .collect(),
-            None => names
-                .iter()
-                .enumerate()
-                .flat_map(|(i, a)| names[i + 1..].iter().map(move |b| (*a, *b)))
-                .collect(),
-        };
-        let mut family: Vec<Comparison> = pairs
-            .into_iter()
-            .map(|(a, b)| {
-                let (x, y): (Vec<f64>, Vec<f64>) = of(a)
-                    .iter()
-                    .filter_map(|(instance, v)| of(b).get(instance).map(|w| (*v, *w)))
-                    .unzip();
-                let paired = statistics::paired_comparison(
-                    &x,
-                    &y,
-                    statistics::ZeroMethod::Wilcox,
-                    statistics::WilcoxonMethod::Auto,
-                )
-                .ok();
-                Comparison {
-                    cell: cell.clone(),
-                    metric: metric.clone(),
-                    a: a.clone(),
-                    b: b.clone(),
-                    paired,
-                    p_holm: f64::NAN,
-                }
-            })
-            .collect();
-        let p: Vec<f64> = family
-            .iter()
-            .map(|c| c.paired.as_ref().map_or(f64::NAN, |p| p.wilcoxon.p_value))
-            .collect();
-        for (c, adjusted) in family.iter_mut().zip(statistics::holm(&p)) {
-            c.p_holm = adjusted;
+        for (model, members) in by_model(by_explainer, models) {
+            let names: Vec<&String> = members.iter().map(|(n, _)| *n).collect();
+            let of = |name: &String| members.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+            let mut family: Vec<Comparison> = pairs(&names, reference)
+                .into_iter()
+                .filter_map(|(a, b)| {
+                    Some(compare_pair(cell, metric, &model, (a, of(a)?), (b, of(b)?)))
+                })
+                .collect();
+            holm_over(&mut family);
+            out.extend(family);
         }
-        out.extend(family);
+    }
+    out
+}
+
+/// The explainers of `by_explainer` grouped by model, in order of first appearance.
+fn by_model<'v>(
+    by_explainer: &'v [(String, BTreeMap<String, f64>)],
+    models: &BTreeMap<String, String>,
+) -> Vec<(String, Vec<(&'v String, &'v BTreeMap<String, f64>)>)> {
+    let mut groups: Vec<(String, Vec<(&String, &BTreeMap<String, f64>)>)> = Vec::new();
+    for (name, values) in by_explainer {
+        let model = models.get(name).cloned().unwrap_or_default();
+        match groups.iter_mut().find(|(m, _)| *m == model) {
+            Some((_, members)) => members.push((name, values)),
+            None => groups.push((model, vec![(name, values)])),
+        }
+    }
+    groups
+}
+
+/// The paper table's tests: in each cell, `reference` against every other explainer of
+/// `values` on its model, for each of `metrics`, with Holm's correction over the whole table
+/// of the cell (metrics with a direction × baselines; a descriptive metric's comparison is
+/// kept for its difference and effect size, untested, `p_holm` NaN).
+pub fn reference_comparisons(
+    values: &InstanceValues,
+    reference: &str,
+    metrics: &[String],
+    models: &BTreeMap<String, String>,
+) -> Vec<Comparison> {
+    let mut per_cell: BTreeMap<String, Vec<Comparison>> = BTreeMap::new();
+    for c in compare(values, Some(reference), models)
+        .into_iter()
+        .filter(|c| c.a == reference && metrics.contains(&c.metric))
+    {
+        per_cell.entry(c.cell.clone()).or_default().push(c);
+    }
+    let mut out = Vec::new();
+    for (_, family) in per_cell {
+        // Descriptive metrics are shown, never tested: they are not in the family.
+        let (mut tested, shown): (Vec<Comparison>, Vec<Comparison>) = family
+            .into_iter()
+            .partition(|c| better_of(&c.metric) != Better::Neither);
+        holm_over(&mut tested);
+        out.extend(tested);
+        out.extend(shown.into_iter().map(|mut c| {
+            c.p_holm = f64::NAN;
+            c
+        }));
     }
     out
 }
 
 /// The `(explainer, cell, metric)` whose mean is significantly better than every other
-/// explainer's with the metric in that cell (all-pairs comparisons, Holm-adjusted).
+/// explainer's of the same model with the metric in that cell (all-pairs comparisons within
+/// the model, Holm-adjusted).
 pub fn significantly_best(
     comparisons: &[Comparison],
 ) -> std::collections::BTreeSet<(String, String, String)> {
@@ -277,19 +422,6 @@ pub fn significantly_best(
         .into_iter()
         .filter(|(_, (won, total))| *total > 0 && won == total)
         .map(|(key, _)| key)
-        .collect()
-}
-
-/// The `(explainer, cell, metric)` whose instance values differ significantly from the
-/// reference explainer's (Holm-adjusted p below [`ALPHA`]), from reference comparisons.
-pub fn differs_from_reference(
-    comparisons: &[Comparison],
-    reference: &str,
-) -> std::collections::BTreeSet<(String, String, String)> {
-    comparisons
-        .iter()
-        .filter(|c| c.a == reference && c.p_holm < ALPHA)
-        .map(|c| (c.b.clone(), c.cell.clone(), c.metric.clone()))
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! The run's tables: `explanations`, `metrics`, `stability`, `summary`, `accuracy`,
 //! `global`, `timings` and `failures`, each as Parquet, CSV, Markdown and LaTeX.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -9,12 +10,13 @@ use super::config::PaperTable;
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
 use super::summary::{
-    accuracy, compare, differs_from_reference, global_by_group, instance_values,
-    significantly_best, summarize, tag_accuracy, Comparison, GroupSummary, MetricStats,
-    TagAccuracy,
+    accuracy, better_of, compare, global_by_group, instance_values, models_of,
+    reference_comparisons, significantly_best, summarize, tag_accuracy, Comparison, GroupSummary,
+    InstanceValues, MetricStats, TagAccuracy,
 };
 use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
+use crate::metrics::Better;
 use crate::report::index::TableEntry;
 use crate::report::tables::{write_table, Direction, TableStyle};
 
@@ -78,25 +80,23 @@ pub fn write_tables(
     if !stability.is_empty() {
         write("stability", stability_table(&stability)?, &plain)?;
     }
-    let values = instance_values(config, cells, records, &stability);
+    let values = instance_values(config, cells, records, &stability, None);
     let summaries = summarize(config, cells, records, &values);
-    let all_pairs = compare(&values, None);
+    let models = models_of(config);
+    let all_pairs = compare(&values, None, &models);
     let best = significantly_best(&all_pairs);
     let (summary, style) = summary_table(config, cells, &summaries, &best)?;
     write("summary", summary, &style)?;
     let reference = config.report.as_ref().and_then(|r| r.reference.as_deref());
     let comparisons = match reference {
-        Some(_) => compare(&values, reference),
+        Some(_) => compare(&values, reference, &models),
         None => all_pairs,
     };
     if !comparisons.is_empty() {
         write("comparisons", comparisons_table(&comparisons)?, &plain)?;
     }
     if let Some(table) = config.report.as_ref().and_then(|r| r.table.as_ref()) {
-        let marked = reference
-            .map(|r| differs_from_reference(&comparisons, r))
-            .unwrap_or_default();
-        let (paper, style) = paper_table(table, config, cells, &summaries, &best, &marked)?;
+        let (paper, style) = paper_table(table, config, cells, records, &stability, reference)?;
         write("paper", paper, &style)?;
     }
     let per_model = accuracy(records);
@@ -107,6 +107,7 @@ pub fn write_tables(
             directions: vec![("accuracy".into(), Direction::Higher)],
             bold_best: true,
             bold_cells: None,
+            notes: Vec::new(),
         },
     )?;
     let tag_rows = tag_accuracy(records);
@@ -121,6 +122,7 @@ pub fn write_tables(
                 ],
                 bold_best: false,
                 bold_cells: None,
+                notes: Vec::new(),
             },
         )?;
     }
@@ -261,7 +263,9 @@ fn summary_table(
             summaries.iter().map(|g| f(&g.stats[m].1)).collect()
         };
         let mean_name = format!("{metric}_mean");
-        directions.push((mean_name.clone(), direction(metric)));
+        if let Some(d) = direction(metric) {
+            directions.push((mean_name.clone(), d));
+        }
         for (row, g) in summaries.iter().enumerate() {
             if best.contains(&(g.explainer.clone(), g.cell.clone(), metric.clone())) {
                 bold.insert((row, mean_name.clone()));
@@ -287,15 +291,17 @@ fn summary_table(
             directions,
             bold_best: false,
             bold_cells: Some(bold),
+            notes: Vec::new(),
         },
     ))
 }
 
-/// A metric's direction.
-fn direction(metric: &str) -> Direction {
-    match crate::metrics::info(metric).is_none_or(|i| i.higher_is_better) {
-        true => Direction::Higher,
-        false => Direction::Lower,
+/// A metric's direction (`None` for a descriptive metric).
+fn direction(metric: &str) -> Option<Direction> {
+    match better_of(metric) {
+        Better::Higher => Some(Direction::Higher),
+        Better::Lower => Some(Direction::Lower),
+        Better::Neither => None,
     }
 }
 
@@ -311,6 +317,7 @@ fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
         vec![
             column("cell", comparisons, |c| c.cell.clone()),
             column("metric", comparisons, |c| c.metric.clone()),
+            column("model", comparisons, |c| c.model.clone()),
             column("a", comparisons, |c| c.a.clone()),
             column("b", comparisons, |c| c.b.clone()),
             column("n", comparisons, |c| {
@@ -347,29 +354,45 @@ fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
 pub const PAPER_REFERENCE_MARK: &str = "†";
 
 /// `paper`: the chosen explainers as rows (with the cell when the grid has several), the chosen
-/// metrics as columns, each "mean ± 95% CI" over instances; bold where significantly best, [`PAPER_REFERENCE_MARK`] where significantly
-/// different from the reference.
-fn paper_table(
+/// metrics as columns, each "mean ± 95% CI" over the instances; with a `reference`, beside each
+/// metric a `Δ` column with, for every other explainer on the reference's model, the paired
+/// difference (row − reference) with its 95 % paired t interval and the rank-biserial `r`, and
+/// [`PAPER_REFERENCE_MARK`] where the Wilcoxon test, Holm-corrected over the table's tests
+/// (metrics × baselines), finds a difference. Every test uses the table's explainers only, and
+/// only pairs on one model; bold: significantly better than every other explainer of the table
+/// on the same model. Metrics without a direction get neither bold nor †. Notes under the table
+/// say n, the tests and what was not tested.
+pub(crate) fn paper_table(
     table: &PaperTable,
     config: &ExperimentConfig,
     cells: &[GridCell],
-    summaries: &[GroupSummary],
-    best: &Best,
-    marked: &Best,
+    records: &[UnitRecord],
+    stability: &[StabilityRow],
+    reference: Option<&str>,
 ) -> Result<(DataFrame, TableStyle)> {
+    let listed: Vec<String> = table
+        .explainers
+        .clone()
+        .unwrap_or_else(|| config.explainers.iter().map(|e| e.name.clone()).collect());
+    let values = instance_values(config, cells, records, stability, Some(&listed));
+    let models = models_of(config);
+    let best = significantly_best(&compare(&values, None, &models));
+    let tests = match reference {
+        Some(r) => reference_comparisons(&values, r, &table.metrics, &models),
+        None => Vec::new(),
+    };
+    let summaries = summarize(config, cells, records, &values);
     let rows: Vec<&GroupSummary> = summaries
         .iter()
-        .filter(|g| {
-            table
-                .explainers
-                .as_ref()
-                .is_none_or(|e| e.contains(&g.explainer))
-        })
+        .filter(|g| listed.contains(&g.explainer))
         .collect();
     let mut columns = vec![column("explainer", &rows, |g| g.explainer.clone())];
     if cells.len() > 1 {
         columns.push(column("cell", &rows, |g| g.cell.clone()));
     }
+    columns.push(column("model", &rows, |g| {
+        models.get(&g.explainer).cloned().unwrap_or_default()
+    }));
     let mut bold = std::collections::BTreeSet::new();
     let mut directions = Vec::new();
     for metric in &table.metrics {
@@ -379,20 +402,26 @@ fn paper_table(
                 bold.insert((row, metric.clone()));
             }
         }
-        directions.push((metric.clone(), direction(metric)));
+        if let Some(d) = direction(metric) {
+            directions.push((metric.clone(), d));
+        }
         columns.push(column(metric, &rows, |g| {
             let s = &g.stats[m].1;
-            let mark = if marked.contains(&(g.explainer.clone(), g.cell.clone(), metric.clone())) {
-                PAPER_REFERENCE_MARK
-            } else {
-                ""
-            };
             match (s.mean.is_finite(), s.ci95.is_finite()) {
                 (false, _) => String::new(),
-                (true, true) => format!("{:.3} ± {:.3}{mark}", s.mean, s.ci95),
-                (true, false) => format!("{:.3}{mark}", s.mean),
+                (true, true) => format!("{:.3} ± {:.3}", s.mean, s.ci95),
+                (true, false) => format!("{:.3}", s.mean),
             }
         }));
+        if reference.is_some() {
+            columns.push(column(&format!("{metric} Δ"), &rows, |g| {
+                tests
+                    .iter()
+                    .find(|c| c.b == g.explainer && c.cell == g.cell && &c.metric == metric)
+                    .map(paired_difference_text)
+                    .unwrap_or_default()
+            }));
+        }
     }
     let frame = DataFrame::new(rows.len(), columns).map_err(polars_err)?;
     Ok((
@@ -401,8 +430,76 @@ fn paper_table(
             directions,
             bold_best: false,
             bold_cells: Some(bold),
+            notes: paper_notes(&values, &listed, reference, &tests, &models),
         },
     ))
+}
+
+/// `Δ [low, high], r = …` of one reference comparison (`b − a`: the row minus the reference),
+/// with [`PAPER_REFERENCE_MARK`] when significant.
+fn paired_difference_text(c: &Comparison) -> String {
+    let Some(p) = &c.paired else {
+        return String::new();
+    };
+    let mark = if c.significant() {
+        PAPER_REFERENCE_MARK
+    } else {
+        ""
+    };
+    // The comparison is reference − row; the table shows row − reference.
+    format!(
+        "{:+.3} [{:+.3}, {:+.3}], r = {:+.2}{mark}",
+        -p.mean_diff, -p.ci_high, -p.ci_low, -p.rank_biserial
+    )
+}
+
+/// The notes under the paper table: the instances, the tests, and the explainers that were
+/// not tested against each other.
+fn paper_notes(
+    values: &InstanceValues,
+    listed: &[String],
+    reference: Option<&str>,
+    tests: &[Comparison],
+    models: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let counts: std::collections::BTreeSet<usize> = values
+        .iter()
+        .flat_map(|(_, by)| by.iter().map(|(_, v)| v.len()))
+        .collect();
+    let n = match (counts.first(), counts.last()) {
+        (Some(a), Some(b)) if a == b => format!("n = {a} instances"),
+        (Some(a), Some(b)) => format!("n = {a}–{b} instances (per metric and model)"),
+        _ => "no instances".to_string(),
+    };
+    notes.push(format!(
+        "{n}; values are the mean over instances (each the mean of its repeats) ± the 95 % t half-width."
+    ));
+    if let Some(r) = reference {
+        notes.push(format!(
+            "Δ: paired difference to {r} (row − {r}) with its 95 % paired t interval, and the matched-pairs rank-biserial r; {PAPER_REFERENCE_MARK}: two-sided Wilcoxon signed-rank p < 0.05 after Holm's correction over the table's {} tests (metrics × baselines).",
+            tests.iter().filter(|c| better_of(&c.metric) != Better::Neither).count()
+        ));
+    }
+    notes.push("Bold: significantly better (Holm-corrected Wilcoxon, direction by R+ − R−) than every other listed explainer of the same model; metrics without ↑/↓ are descriptive and never tested.".into());
+    let mut by_model: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in listed {
+        by_model
+            .entry(models.get(e).map_or("", String::as_str))
+            .or_default()
+            .push(e);
+    }
+    if by_model.len() > 1 {
+        let groups: Vec<String> = by_model
+            .iter()
+            .map(|(m, es)| format!("{} on `{m}`", es.join(", ")))
+            .collect();
+        notes.push(format!(
+            "Only explainers of one model are tested against each other: {}.",
+            groups.join("; ")
+        ));
+    }
+    notes
 }
 
 /// `accuracy`: per model, over the instances with a known label.
@@ -483,4 +580,134 @@ fn failures_table(failures: &[(String, String)]) -> Result<DataFrame> {
         ],
     )
     .map_err(polars_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tables::to_markdown;
+
+    const CONFIG: &str = "
+dataset:
+  synthetic: {tracks: 20, seed: 1, seconds: 2}
+models:
+  m: builtin:additive
+  other: builtin:additive_mute_lyrics
+explainers:
+  - {name: reference, method: musiclime, model: m}
+  - {name: shifted, method: lime_audio, model: m}
+  - {name: same, method: lime_lyrics, model: m}
+  - {name: elsewhere, method: musiclime, model: other}
+metrics: [deletion_auc, modality_share_audio]
+";
+
+    fn record(instance: usize, explainer: &str, model: &str, values: [f64; 2]) -> UnitRecord {
+        UnitRecord {
+            instance: format!("track{instance:03}"),
+            explainer: explainer.into(),
+            model: model.into(),
+            cell: "default".into(),
+            repeat: 0,
+            seed: 0,
+            config_hash: None,
+            true_label: None,
+            predicted_label: 0,
+            multilabel: false,
+            true_tags: None,
+            scores: Vec::new(),
+            labels: Vec::new(),
+            class_names: Vec::new(),
+            features: Vec::new(),
+            metrics: vec![
+                ("deletion_auc".into(), values[0]),
+                ("modality_share_audio".into(), values[1]),
+            ],
+            seconds: 0.0,
+            model_seconds: 0.0,
+            model_items: Default::default(),
+            curves: Vec::new(),
+            curve_fractions: Vec::new(),
+        }
+    }
+
+    /// n = 20 instances: `shifted` = reference + 0.1 on both metrics (deletion: worse), `same`
+    /// = reference ± a small symmetric wobble, `elsewhere` (another model) far better.
+    fn records() -> Vec<UnitRecord> {
+        let mut out = Vec::new();
+        for i in 0..20 {
+            let base = 0.3 + 0.01 * ((i * 7) % 11) as f64;
+            let wobble = if i % 2 == 0 { 0.001 } else { -0.001 } * (1 + i / 2) as f64;
+            out.push(record(i, "reference", "m", [base, 0.5]));
+            out.push(record(i, "shifted", "m", [base + 0.1, 0.6]));
+            out.push(record(i, "same", "m", [base + wobble, 0.5 + wobble]));
+            out.push(record(i, "elsewhere", "other", [0.0, 0.9]));
+        }
+        out
+    }
+
+    fn paper(listed: &[&str]) -> String {
+        let config = ExperimentConfig::parse(CONFIG, Path::new("c.yaml")).unwrap();
+        let table = PaperTable {
+            metrics: vec!["deletion_auc".into(), "modality_share_audio".into()],
+            explainers: Some(listed.iter().map(|s| s.to_string()).collect()),
+        };
+        let cells = config.grid_cells();
+        let (frame, style) =
+            paper_table(&table, &config, &cells, &records(), &[], Some("reference")).unwrap();
+        to_markdown(&frame, &style)
+    }
+
+    #[test]
+    fn a_fixed_shift_is_marked_and_no_shift_is_not() {
+        let md = paper(&["reference", "shifted", "same", "elsewhere"]);
+        let line = |name: &str| {
+            md.lines()
+                .find(|l| {
+                    l.starts_with(&format!("| {name} ")) || l.starts_with(&format!("| **{name}"))
+                })
+                .unwrap_or_else(|| panic!("{name} in {md}"))
+                .to_string()
+        };
+        // shifted − reference = +0.100 exactly, significant after Holm: †
+        assert!(
+            line("shifted").contains("+0.100 [+0.100, +0.100], r = +1.00†"),
+            "{md}"
+        );
+        // no shift: no mark
+        assert!(!line("same").contains('†'), "{md}");
+        // a descriptive metric gets a Δ but never a † nor bold
+        let share_cells: Vec<&str> = md.lines().flat_map(|l| l.split('|').skip(5)).collect();
+        assert!(
+            share_cells
+                .iter()
+                .all(|c| !c.contains('†') && !c.contains("**")),
+            "{md}"
+        );
+        // the reference ties `same`, so it is not better than every other: no bold
+        assert!(!md.contains("**"), "{md}");
+        // `elsewhere` explains another model: never tested, and the note says so
+        let cells: Vec<String> = line("elsewhere")
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
+        assert!(cells[4].is_empty() && cells[6].is_empty(), "{md}");
+        assert!(
+            md.contains("Only explainers of one model are tested"),
+            "{md}"
+        );
+        assert!(md.contains("n = 20 instances"), "{md}");
+        assert!(md.contains("over the table's 2 tests"), "{md}");
+    }
+
+    #[test]
+    fn the_significantly_best_is_bold_within_its_model_only() {
+        let md = paper(&["reference", "shifted", "elsewhere"]);
+        // reference beats the only other explainer of its model; elsewhere (lower, another
+        // model) is never compared with it
+        assert!(md.contains("| reference | m | **0.3"), "{md}");
+        assert!(
+            !md.contains("| **elsewhere") && !md.contains("| elsewhere | other | **"),
+            "{md}"
+        );
+    }
 }

@@ -190,8 +190,8 @@ pub fn run_unit(
         .input_note(factorization.signal_len(), factorization.sample_rate())
         .map(|n| format!("{}: {n}", instance.id));
     cache.note_once(&explainer.model, input_note, note);
-    let seed = context.config.unit_seed(&instance.id, unit.repeat);
-    let mut params = explainer.explain_params(seed);
+    let seeds = context.config.unit_seeds(&instance.id, unit.repeat);
+    let mut params = explainer.explain_params(seeds.sampler);
     let origin = format!("explainer `{}`", explainer.name);
     let (modality, modality_note) =
         instance_modality(model, params.modality, &cache.lyrics, &origin, &instance.id)?;
@@ -218,9 +218,9 @@ pub fn run_unit(
         &outcome.feature_indices,
         &predicted.fit.weights,
         outcome.predicted_label,
-        seed,
+        seeds.fidelity_order,
     );
-    let lmac = OnceCell::new();
+    let lmac = RefCell::new(Vec::new());
     let attention: &[AttentionMap] = cache
         .attention
         .get(&(explainer.model.clone(), key.0, key.1))
@@ -233,7 +233,7 @@ pub fn run_unit(
         model,
         &params,
         &outcome,
-        seed,
+        seeds.robustness,
     )?;
     let curves = RefCell::new(Vec::new());
     let metric_context = MetricContext {
@@ -245,7 +245,7 @@ pub fn run_unit(
         planted: context.truth.get(&instance.id),
         spaces: &spaces,
         lmac: &lmac,
-        seed,
+        seeds,
         attention,
         lyrics: &cache.lyrics,
     };
@@ -255,7 +255,9 @@ pub fn run_unit(
             metrics.push((name.clone(), v));
         }
     }
-    let stdevs = match context.metrics.contains(Metric::Csi) {
+    let stdevs = match context.metrics.contains(Metric::Csi)
+        && params.strategy == crate::explainer::Strategy::Lime
+    {
         true => Some(predicted_stdevs(&outcome, predicted, &params)?),
         false => None,
     };
@@ -271,7 +273,13 @@ pub fn run_unit(
     }
     let mut record = new_record(context, cache, unit, model, &outcome, stdevs);
     record.metrics = metrics;
-    record.curves = curves.into_inner();
+    let (curves, fractions) = curves
+        .into_inner()
+        .into_iter()
+        .map(|(name, curve)| ((name, curve.values), curve.fractions))
+        .unzip();
+    record.curves = curves;
+    record.curve_fractions = fractions;
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)
 }
@@ -317,6 +325,7 @@ fn new_record(
         model_seconds: outcome.model_seconds,
         model_items: outcome.counts,
         curves: Vec::new(),
+        curve_fractions: Vec::new(),
     }
 }
 

@@ -14,13 +14,14 @@ use crate::features::Feature;
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::attention as metric_attention;
 use crate::metrics::audio_xai::LmacScores;
-use crate::metrics::fidelity::{self, Spaces};
+use crate::metrics::fidelity::{self, Curve, LmacMask, Spaces};
 use crate::metrics::{
-    ground_truth, shape, stability, Change, Lmac, Metric, Perturbation, Scope, NOISE_SNR_DB,
+    ground_truth, shape, stability, Change, Lmac, Metric, Perturbation, Scope, Space, NOISE_SNR_DB,
 };
 use crate::model::attention::AttentionMap;
 use crate::model::Classifier;
 use crate::neighborhood::sampler::PerturbedModality;
+use crate::seeds::UnitSeeds;
 
 /// An explanation's weights by feature name.
 pub(crate) type NamedWeights = Vec<(String, f64)>;
@@ -29,7 +30,7 @@ pub(crate) type NamedWeights = Vec<(String, f64)>;
 #[derive(Clone, Copy)]
 pub(crate) struct MetricContext<'a> {
     /// Where curve metrics leave their curves.
-    pub(crate) curves: &'a std::cell::RefCell<Vec<(String, Vec<f64>)>>,
+    pub(crate) curves: &'a std::cell::RefCell<Vec<(String, Curve)>>,
     /// The predicted label's weights by feature name.
     pub(crate) original: &'a [(String, f64)],
     /// The same for the explanations of perturbed copies (`None`: the perturbation does not
@@ -40,9 +41,10 @@ pub(crate) struct MetricContext<'a> {
     pub(crate) planted: Option<&'a BTreeSet<String>>,
     /// The fidelity probes, orders and weights of both feature spaces.
     pub(crate) spaces: &'a Spaces<'a>,
-    /// The L-MAC scores, computed the first time one is asked for.
-    pub(crate) lmac: &'a std::cell::OnceCell<LmacScores>,
-    pub(crate) seed: u64,
+    /// The L-MAC scores per mask, computed the first time one is asked for.
+    pub(crate) lmac: &'a std::cell::RefCell<Vec<(LmacMask, LmacScores)>>,
+    /// The unit's seeds by purpose.
+    pub(crate) seeds: UnitSeeds,
     pub(crate) attention: &'a [AttentionMap],
     pub(crate) lyrics: &'a LyricFeatures,
 }
@@ -64,33 +66,39 @@ pub(crate) fn unit_metric(
         planted,
         spaces,
         lmac,
-        seed,
+        seeds,
         attention,
         lyrics,
     } = *context;
     let weights = &label.fit.weights;
     let empty = BTreeSet::new();
     let planted = planted.unwrap_or(&empty);
-    let lmac = || -> Result<&LmacScores> {
-        if let Some(scores) = lmac.get() {
-            return Ok(scores);
+    let lmac = |mask: LmacMask| -> Result<LmacScores> {
+        if let Some((_, scores)) = lmac.borrow().iter().find(|(m, _)| *m == mask) {
+            return Ok(*scores);
         }
-        let scores = fidelity::lmac(spaces)?;
-        Ok(lmac.get_or_init(|| scores))
+        let scores = fidelity::lmac(spaces, mask)?;
+        lmac.borrow_mut().push((mask, scores));
+        Ok(scores)
     };
+    let union = |f: fn(&[f64]) -> f64| f(spaces.get(Space::Union).2);
+    let ties = seeds.ties;
     Ok(Some(match metric {
         Metric::Score => label.fit.score,
         Metric::LocalError => (label.model_output - label.fit.local_pred).abs(),
         Metric::ModalityShareAudio => shape::modality_share_audio(weights, features),
-        Metric::Complexity => shape::complexity(weights),
-        Metric::Sparseness => shape::sparseness(weights),
+        Metric::Complexity => union(shape::complexity),
+        Metric::Sparseness => union(shape::sparseness),
+        Metric::PositiveMaskFraction => fidelity::positive_mask_fraction(spaces),
         Metric::PrecisionAtK(m, None) => {
-            ground_truth::precision_at_k(weights, features, m, planted)
+            ground_truth::precision_at_k(weights, features, m, planted, ties)
         }
         Metric::PrecisionAtK(m, Some(k)) => {
-            ground_truth::precision_at_fixed_k(weights, features, m, planted, k)
+            ground_truth::precision_at_fixed_k(weights, features, m, planted, k, ties)
         }
-        Metric::RecallAtK(m, k) => ground_truth::recall_at_k(weights, features, m, planted, k),
+        Metric::RecallAtK(m, k) => {
+            ground_truth::recall_at_k(weights, features, m, planted, k, ties)
+        }
         Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
         Metric::DeletionAuc(steps, space) => {
             let (probe, order, _) = spaces.get(space);
@@ -112,12 +120,20 @@ pub(crate) fn unit_metric(
             let (probe, order, _) = spaces.get(space);
             fidelity::sufficiency(probe, order, k)?
         }
+        Metric::ComprehensivenessTop(p) => {
+            let (probe, order, dense) = spaces.get(Space::Union);
+            fidelity::comprehensiveness(probe, order, fidelity::top_count(dense.len(), p))?
+        }
+        Metric::SufficiencyTop(p) => {
+            let (probe, order, dense) = spaces.get(Space::Union);
+            fidelity::sufficiency(probe, order, fidelity::top_count(dense.len(), p))?
+        }
         Metric::FaithfulnessCorrelation(space) => {
             let (probe, _, dense) = spaces.get(space);
-            fidelity::faithfulness_correlation(probe, dense, seed)?
+            fidelity::faithfulness_correlation(probe, dense, seeds.faithfulness)?
         }
-        Metric::Lmac(which) => {
-            let scores = lmac()?;
+        Metric::Lmac(which, mask) => {
+            let scores = lmac(mask)?;
             match which {
                 Lmac::AverageIncrease => scores.average_increase,
                 Lmac::AverageDrop => scores.average_drop_published,
@@ -138,7 +154,9 @@ pub(crate) fn unit_metric(
             {
                 None => f64::NAN,
                 Some(perturbed) => match change {
-                    Change::JaccardAtK(k) => stability::robustness_jaccard(original, perturbed, k),
+                    Change::JaccardAtK(k) => {
+                        stability::robustness_jaccard(original, perturbed, k, ties)
+                    }
                     Change::Weights => stability::relative_weight_change(original, perturbed),
                 },
             }
@@ -250,6 +268,12 @@ pub fn stability_rows(config: &ExperimentConfig, records: &[UnitRecord]) -> Vec<
     for ((instance, explainer, cell), mut members) in groups {
         members.sort_by_key(|r| r.repeat);
         let d = members[0].features.len();
+        let ties = config.unit_seeds(instance, 0).ties;
+        let tie_ranks: Vec<u64> = members[0]
+            .features
+            .iter()
+            .map(|f| crate::seeds::tie_rank(ties, &f.name))
+            .collect();
         let repeats: Vec<stability::Repeat> = members
             .iter()
             .filter_map(|r| r.labels.iter().find(|l| l.label == r.predicted_label))
@@ -260,7 +284,7 @@ pub fn stability_rows(config: &ExperimentConfig, records: &[UnitRecord]) -> Vec<
             .collect();
         for (name, metric) in &wanted {
             let value = match metric {
-                Metric::JaccardAtK(k) => stability::jaccard_at_k(&repeats, d, *k),
+                Metric::JaccardAtK(k) => stability::jaccard_at_k(&repeats, d, *k, &tie_ranks),
                 Metric::KendallTau => stability::kendall_tau(&repeats, d),
                 Metric::SpearmanRho => stability::spearman_rho(&repeats, d),
                 Metric::Vsi => stability::vsi(&repeats),

@@ -198,8 +198,10 @@ pub fn agreement(masses: Option<(Vec<f64>, Vec<f64>)>, how: Agreement) -> f64 {
             let d = explanation.len();
             let k = k.min(d);
             let dense = |v: &[f64]| v.iter().copied().enumerate().collect::<Vec<_>>();
-            let a = top_k(&dense(&explanation), d, k);
-            let b = top_k(&dense(&attention), d, k);
+            // Segments and words are not features of one explainer: ties go by index.
+            let by_index: Vec<u64> = (0..d as u64).collect();
+            let a = top_k(&dense(&explanation), d, k, &by_index);
+            let b = top_k(&dense(&attention), d, k, &by_index);
             a.intersection(&b).count() as f64 / k as f64
         }
     }

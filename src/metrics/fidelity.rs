@@ -57,27 +57,33 @@ impl Probe<'_> {
     }
 }
 
-/// The explained features in explanation order, from the label's `(feature, weight)` pairs.
-pub fn explanation_order(weights: &[(usize, f64)], num_features: usize) -> Vec<usize> {
-    let mut weight = vec![0.0; num_features];
-    for &(j, w) in weights {
-        weight[j] = w;
+/// A seeded random permutation of `0..len` given as ranks: `ranks[j]` is feature `j`'s position
+/// (ChaCha8 seeded with `seed`). One permutation of an instance's whole space breaks every tie
+/// of every explainer's fidelity order, so that ties favour no one.
+pub fn permutation_ranks(len: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rng);
+    let mut ranks = vec![0; len];
+    for (position, &j) in order.iter().enumerate() {
+        ranks[j] = position;
     }
-    let mut order: Vec<usize> = (0..num_features).collect();
-    order.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]).then(a.cmp(&b)));
-    order
+    ranks
 }
 
-/// The order over a whole space of `space_len` features used by the union metrics: the
-/// explained features (`explained`, space indices in explanation order) first, then every
-/// other feature of the space in a random order (ChaCha8 seeded with `seed`), so that features
-/// an explainer did not explain (the other modality, or dropped by feature selection) count
-/// after the ones it did, by no one's choice.
-pub fn union_order(explained: &[usize], space_len: usize, seed: u64) -> Vec<usize> {
-    let mut others: Vec<usize> = (0..space_len).filter(|j| !explained.contains(j)).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rand::seq::SliceRandom::shuffle(others.as_mut_slice(), &mut rng);
-    explained.iter().copied().chain(others).collect()
+/// **The ranking rule of every fidelity metric.** Features by weight, highest first; a feature
+/// the explainer gave no weight (the other modality, or dropped by feature selection) weighs 0,
+/// so it comes after the positively and before the negatively weighted ones; ties (all those
+/// zeros among them) go by `tie_ranks`, the seeded permutation shared by every explainer of
+/// the instance and repeat ([`permutation_ranks`]).
+pub fn fidelity_order(weights: &[f64], tie_ranks: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        weights[b]
+            .total_cmp(&weights[a])
+            .then(tie_ranks[a].cmp(&tie_ranks[b]))
+    });
+    order
 }
 
 /// A predicted label's explanation made ready for the fidelity metrics in both spaces: probes,
@@ -89,30 +95,26 @@ pub struct Spaces<'a> {
 
 impl<'a> Spaces<'a> {
     /// The spaces of an explanation whose features sit at `feature_indices` of a keep-mask of
-    /// `space_len`, with the label's `(feature, weight)` pairs; `seed` orders the union's
-    /// unexplained features.
+    /// `space_len`, with the label's `(feature, weight)` pairs. Both orders follow
+    /// [`fidelity_order`] with the permutation of the whole space seeded by `order_seed` (the
+    /// within order is the union's permutation restricted to the explainer's features).
     pub fn new(
         predictor: &'a dyn InstancePredictor,
         space_len: usize,
         feature_indices: &[usize],
         weights: &[(usize, f64)],
         label: usize,
-        seed: u64,
+        order_seed: u64,
     ) -> Self {
         let d = feature_indices.len();
-        let within_order = explanation_order(weights, d);
         let mut within_weights = vec![0.0; d];
         let mut union_weights = vec![0.0; space_len];
         for &(j, w) in weights {
             within_weights[j] = w;
             union_weights[feature_indices[j]] = w;
         }
-        let selected: std::collections::BTreeSet<usize> = weights.iter().map(|(j, _)| *j).collect();
-        let explained: Vec<usize> = within_order
-            .iter()
-            .filter(|j| selected.contains(j))
-            .map(|&j| feature_indices[j])
-            .collect();
+        let ranks = permutation_ranks(space_len, order_seed);
+        let within_ranks: Vec<usize> = feature_indices.iter().map(|&j| ranks[j]).collect();
         let probe = |indices: Vec<usize>| Probe {
             predictor,
             space_len,
@@ -122,12 +124,12 @@ impl<'a> Spaces<'a> {
         Spaces {
             within: (
                 probe(feature_indices.to_vec()),
-                within_order,
+                fidelity_order(&within_weights, &within_ranks),
                 within_weights,
             ),
             union: (
                 probe((0..space_len).collect()),
-                union_order(&explained, space_len, seed),
+                fidelity_order(&union_weights, &ranks),
                 union_weights,
             ),
         }
@@ -143,17 +145,76 @@ impl<'a> Spaces<'a> {
     }
 }
 
-/// The L-MAC metrics of an explanation over the union space (see [`super::audio_xai`]): the
-/// mask is its positively weighted features; `p` is the output on the instance, `p_in` with
-/// only the mask kept (every other component and word removed), `p_out` with the mask removed.
-pub fn lmac(spaces: &Spaces) -> Result<LmacScores> {
-    let (probe, _, weights) = spaces.get(Space::Union);
-    let mask: Vec<bool> = weights.iter().map(|w| *w > 0.0).collect();
+/// The number of features in the top `percent` % of a space of `d`: `ceil(percent · d / 100)`,
+/// at least 1 (when `d > 0`) and at most `d`.
+pub fn top_count(d: usize, percent: usize) -> usize {
+    let count = (percent * d).div_ceil(100);
+    count.clamp(d.min(1), d)
+}
+
+/// The share of the union space an explanation weighs positively: the size of the mask of the
+/// positive-mask L-MAC metrics, in [0, 1].
+pub fn positive_mask_fraction(spaces: &Spaces) -> f64 {
+    let (_, _, weights) = spaces.get(Space::Union);
+    if weights.is_empty() {
+        return f64::NAN;
+    }
+    weights.iter().filter(|w| **w > 0.0).count() as f64 / weights.len() as f64
+}
+
+/// Which features make an L-MAC mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LmacMask {
+    /// The explanation's positively weighted features (L-MAC's own rule; its size varies with
+    /// the explainer, see [`positive_mask_fraction`]).
+    Positive,
+    /// The first [`top_count`]`(D, p)` features of the union's fidelity order (a fixed size for
+    /// every explainer).
+    TopPercent(usize),
+}
+
+/// The L-MAC metrics of an explanation over the union space (see [`super::audio_xai`]) with the
+/// mask `mask`; `p` is the output on the instance, `p_in` with only the mask kept (every other
+/// component and word removed), `p_out` with the mask removed.
+pub fn lmac(spaces: &Spaces, mask: LmacMask) -> Result<LmacScores> {
+    let (probe, order, weights) = spaces.get(Space::Union);
+    let mask: Vec<bool> = match mask {
+        LmacMask::Positive => weights.iter().map(|w| *w > 0.0).collect(),
+        LmacMask::TopPercent(p) => {
+            let mut m = vec![false; weights.len()];
+            for &j in order.iter().take(top_count(weights.len(), p)) {
+                m[j] = true;
+            }
+            m
+        }
+    };
     let all = vec![true; weights.len()];
     let without: Vec<bool> = mask.iter().map(|m| !m).collect();
     let outputs = probe.outputs(&[all, mask, without])?;
     let row = |r: usize| outputs.row(r).to_vec();
     Ok(lmac_scores(&row(0), &row(1), &row(2)))
+}
+
+/// A deletion or insertion curve: the predicted class's probability at each fraction of the
+/// features removed (or added).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// The fractions of the features removed (or added), from 0 to 1.
+    pub fractions: Vec<f64>,
+    /// The probability at each fraction.
+    pub values: Vec<f64>,
+}
+
+impl Curve {
+    fn new(counts: &[usize], d: usize, values: Vec<f64>) -> Self {
+        Curve {
+            fractions: counts
+                .iter()
+                .map(|&c| if d == 0 { 0.0 } else { c as f64 / d as f64 })
+                .collect(),
+            values,
+        }
+    }
 }
 
 /// The numbers of features removed (or added) at up to `steps + 1` points from none to all
@@ -181,8 +242,8 @@ fn area(counts: &[usize], d: usize, ys: &[f64]) -> f64 {
 /// order, in `steps` equal steps from none to all, and take the area under the predicted
 /// class's probability over the fraction removed. A faithful explanation removes the evidence
 /// first, so the probability falls fast. Source: Petsiuk, Das & Saenko (2018), RISE.
-/// Returns the curve's points too.
-pub fn deletion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, Vec<f64>)> {
+/// Returns the curve too.
+pub fn deletion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, Curve)> {
     let d = probe.len();
     let counts = step_counts(d, steps);
     let kept: Vec<Vec<bool>> = counts
@@ -195,14 +256,14 @@ pub fn deletion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, Ve
             k
         })
         .collect();
-    let curve = probe.probabilities(&kept)?;
-    Ok((area(&counts, d, &curve), curve))
+    let values = probe.probabilities(&kept)?;
+    Ok((area(&counts, d, &values), Curve::new(&counts, d, values)))
 }
 
 /// **Insertion AUC** (higher is better, [0, 1]): start with every explained feature off and
 /// switch them on in explanation order, in `steps` equal steps; the area under the predicted
 /// class's probability. Source: Petsiuk, Das & Saenko (2018), RISE.
-pub fn insertion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, Vec<f64>)> {
+pub fn insertion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, Curve)> {
     let d = probe.len();
     let counts = step_counts(d, steps);
     let kept: Vec<Vec<bool>> = counts
@@ -215,8 +276,8 @@ pub fn insertion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, V
             k
         })
         .collect();
-    let curve = probe.probabilities(&kept)?;
-    Ok((area(&counts, d, &curve), curve))
+    let values = probe.probabilities(&kept)?;
+    Ok((area(&counts, d, &values), Curve::new(&counts, d, values)))
 }
 
 /// **Comprehensiveness@k** (higher is better, [-1, 1]): `p(x) - p(x without its top k
@@ -358,12 +419,13 @@ mod tests {
             feature_indices: indices.to_vec(),
             label: 0,
         };
-        let faithful = explanation_order(&[(1, 0.4), (3, 0.2)], 4);
+        let faithful = fidelity_order(&[0.0, 0.4, 0.0, 0.2], &[0, 1, 2, 3]);
         assert_eq!(faithful, vec![1, 3, 0, 2]);
         let (auc, curve) = deletion(&probe, &faithful, 4).unwrap();
         // p after removing 0..4 features: 0.7, 0.3, 0.1, 0.1, 0.1.
         let expected = [0.7, 0.3, 0.1, 0.1, 0.1];
-        for (a, b) in curve.iter().zip(expected) {
+        assert_eq!(curve.fractions, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        for (a, b) in curve.values.iter().zip(expected) {
             assert!((a - b).abs() < 1e-12);
         }
         assert!((auc - 0.25 * (0.5 * 0.7 + 0.3 + 0.1 + 0.1 + 0.5 * 0.1)).abs() < 1e-12);
@@ -392,21 +454,105 @@ mod tests {
             label: 0,
         };
         let (auc, curve) = deletion(&probe, &[0, 1], 10).unwrap();
-        assert_eq!(curve.len(), 3);
+        assert_eq!(curve.values.len(), 3);
+        assert_eq!(curve.fractions, vec![0.0, 0.5, 1.0]);
         // p = 0.9, 0.3, 0.1 at 0, 1/2, 1 of the features removed.
         let expected = 0.5 * 0.5 * (0.9 + 0.3) + 0.5 * 0.5 * (0.3 + 0.1);
         assert!((auc - expected).abs() < 1e-12, "{auc} vs {expected}");
     }
 
     #[test]
-    fn the_union_order_puts_the_explained_features_first_and_shuffles_the_rest_by_seed() {
-        let order = union_order(&[7, 2], 10, 3);
+    fn ties_and_zeros_follow_one_permutation_of_the_space() {
+        let ranks = permutation_ranks(10, 3);
+        let mut sorted = ranks.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        assert_eq!(permutation_ranks(10, 3), ranks);
+        assert_ne!(permutation_ranks(10, 4), ranks);
+        // positives first, then the zeros in permutation order, then the negatives
+        let mut w = vec![0.0; 10];
+        w[7] = 0.5;
+        w[2] = 0.2;
+        w[4] = -0.3;
+        let order = fidelity_order(&w, &ranks);
         assert_eq!(&order[..2], &[7, 2]);
-        let mut rest = order[2..].to_vec();
-        rest.sort_unstable();
-        assert_eq!(rest, vec![0, 1, 3, 4, 5, 6, 8, 9]);
-        assert_eq!(union_order(&[7, 2], 10, 3), order);
-        assert_ne!(union_order(&[7, 2], 10, 4), order);
+        assert_eq!(order[9], 4);
+        let zeros: Vec<usize> = order[2..9].to_vec();
+        assert!(
+            zeros.windows(2).all(|p| ranks[p[0]] < ranks[p[1]]),
+            "{zeros:?}"
+        );
+        assert_eq!(top_count(40, 10), 4);
+        assert_eq!(top_count(7, 10), 1);
+        assert_eq!(top_count(0, 10), 0);
+    }
+
+    /// The additive model of the closed form: base 0.3, audio contributions
+    /// [+0.3, −0.1], lyric contributions [+0.1, +0.1]; a space of 4 (audio, then lyrics).
+    fn closed_form_model() -> Additive {
+        Additive {
+            base: 0.3,
+            c: vec![0.3, -0.1, 0.1, 0.1],
+        }
+    }
+
+    #[test]
+    fn an_audio_only_oracle_scores_the_closed_form_in_the_union_space() {
+        // The oracle restricted to the audio explains features 0 and 1 of the space (exact
+        // weights 0.3 and −0.1) and nothing of the lyrics. Fair rule: a+, the lyrics (weight
+        // 0), a−. p over the deletion: 0.7, 0.4, 0.3, 0.2, 0.3 → AUC 0.35; insertion: 0.3,
+        // 0.6, 0.7, 0.8, 0.7 → 0.65; comprehensiveness@2 = 0.7 − p(without a+ and a lyric
+        // word) = 0.4. (The old rule, a+, a−, lyrics, gave 0.45, 0.55 and 0.20.) The lyric
+        // weights are equal, so the permutation does not matter.
+        let m = closed_form_model();
+        for seed in 0..8 {
+            let spaces = Spaces::new(&m, 4, &[0, 1], &[(0, 0.3), (1, -0.1)], 0, seed);
+            let (probe, order, _) = spaces.get(Space::Union);
+            let deletion_auc = deletion(probe, order, 10).unwrap().0;
+            let insertion_auc = insertion(probe, order, 10).unwrap().0;
+            let comprehensiveness_2 = comprehensiveness(probe, order, 2).unwrap();
+            assert!(
+                (deletion_auc - 0.35).abs() < 1e-12,
+                "deletion {deletion_auc}"
+            );
+            assert!(
+                (insertion_auc - 0.65).abs() < 1e-12,
+                "insertion {insertion_auc}"
+            );
+            assert!(
+                (comprehensiveness_2 - 0.40).abs() < 1e-12,
+                "comprehensiveness@2 {comprehensiveness_2}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_unrestricted_oracle_beats_the_restricted_one_and_the_order_ignores_the_sampler() {
+        let m = closed_form_model();
+        let full = Spaces::new(
+            &m,
+            4,
+            &[0, 1, 2, 3],
+            &[(0, 0.3), (1, -0.1), (2, 0.1), (3, 0.1)],
+            0,
+            1,
+        );
+        let audio = Spaces::new(&m, 4, &[0, 1], &[(0, 0.3), (1, -0.1)], 0, 1);
+        let auc = |s: &Spaces| {
+            let (probe, order, _) = s.get(Space::Union);
+            (
+                deletion(probe, order, 10).unwrap().0,
+                insertion(probe, order, 10).unwrap().0,
+            )
+        };
+        let (full_del, full_ins) = auc(&full);
+        let (audio_del, audio_ins) = auc(&audio);
+        // Here the lyric zeros sit where the lyric positives would: equal, never worse.
+        assert!(full_del <= audio_del + 1e-12 && full_ins >= audio_ins - 1e-12);
+        // The order is a function of the weights and the order seed only: explanations that
+        // share weights share orders, whatever neighbourhood (sampler seed) made them.
+        let again = Spaces::new(&m, 4, &[0, 1], &[(0, 0.3), (1, -0.1)], 0, 1);
+        assert_eq!(audio.get(Space::Union).1, again.get(Space::Union).1);
     }
 
     #[test]

@@ -6,25 +6,31 @@ use std::collections::BTreeSet;
 use crate::features::{Feature, Modality};
 
 /// The features of `modality` in the explanation, ordered by |weight| (largest first), with
-/// whether each is planted. Features absent from the weights (not selected) count as weight 0.
+/// whether each is planted. Features absent from the weights (not selected) count as weight 0;
+/// ties (those zeros among them) go by the instance's tie-break permutation of feature names
+/// seeded with `ties` ([`crate::seeds::tie_rank`]), the same for every explainer and repeat.
 fn ranked(
     weights: &[(usize, f64)],
     features: &[Feature],
     modality: Modality,
     planted: &BTreeSet<String>,
+    ties: u64,
 ) -> Vec<(f64, bool)> {
     let mut magnitude = vec![0.0; features.len()];
     for (j, w) in weights {
         magnitude[*j] = w.abs();
     }
-    let mut out: Vec<(f64, bool)> = features
+    let mut out: Vec<(f64, u64, bool)> = features
         .iter()
         .enumerate()
         .filter(|(_, f)| f.modality == modality)
-        .map(|(j, f)| (magnitude[j], planted.contains(&f.name)))
+        .map(|(j, f)| {
+            let rank = crate::seeds::tie_rank(ties, &f.name);
+            (magnitude[j], rank, planted.contains(&f.name))
+        })
         .collect();
-    out.sort_by(|a, b| b.0.total_cmp(&a.0));
-    out
+    out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    out.into_iter().map(|(m, _, p)| (m, p)).collect()
 }
 
 /// **Precision@k** (higher is better, [0, 1]): the share of planted features of `modality`
@@ -36,8 +42,9 @@ pub fn precision_at_k(
     features: &[Feature],
     modality: Modality,
     planted: &BTreeSet<String>,
+    ties: u64,
 ) -> f64 {
-    let ranked = ranked(weights, features, modality, planted);
+    let ranked = ranked(weights, features, modality, planted, ties);
     let k = planted_count(&ranked);
     if k == 0 {
         return f64::NAN;
@@ -54,8 +61,9 @@ pub fn precision_at_fixed_k(
     modality: Modality,
     planted: &BTreeSet<String>,
     k: usize,
+    ties: u64,
 ) -> f64 {
-    let ranked = ranked(weights, features, modality, planted);
+    let ranked = ranked(weights, features, modality, planted, ties);
     let k = k.min(ranked.len());
     if k == 0 || planted_count(&ranked) == 0 {
         return f64::NAN;
@@ -72,8 +80,9 @@ pub fn recall_at_k(
     modality: Modality,
     planted: &BTreeSet<String>,
     k: usize,
+    ties: u64,
 ) -> f64 {
-    let ranked = ranked(weights, features, modality, planted);
+    let ranked = ranked(weights, features, modality, planted, ties);
     let total = planted_count(&ranked);
     if total == 0 {
         return f64::NAN;
@@ -100,7 +109,7 @@ pub fn auroc(
     modality: Modality,
     planted: &BTreeSet<String>,
 ) -> f64 {
-    let ranked = ranked(weights, features, modality, planted);
+    let ranked = ranked(weights, features, modality, planted, 0);
     let positives: Vec<f64> = ranked.iter().filter(|(_, p)| *p).map(|(w, _)| *w).collect();
     let negatives: Vec<f64> = ranked
         .iter()
@@ -150,26 +159,26 @@ mod tests {
         // Audio ranked: drums0 (0.5), drums1 (0.4), bass0 (0.1); planted: drums1, bass0.
         let w = [(0, 0.5), (1, 0.4), (2, 0.1)];
         assert_eq!(
-            recall_at_k(&w, &features, Modality::Audio, &planted, 1),
+            recall_at_k(&w, &features, Modality::Audio, &planted, 1, 0),
             0.0
         );
         assert_eq!(
-            recall_at_k(&w, &features, Modality::Audio, &planted, 2),
+            recall_at_k(&w, &features, Modality::Audio, &planted, 2, 0),
             0.5
         );
         assert_eq!(
-            recall_at_k(&w, &features, Modality::Audio, &planted, 3),
+            recall_at_k(&w, &features, Modality::Audio, &planted, 3, 0),
             1.0
         );
         assert_eq!(
-            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 2),
+            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 2, 0),
             0.5
         );
         assert_eq!(
-            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 10),
+            precision_at_fixed_k(&w, &features, Modality::Audio, &planted, 10, 0),
             2.0 / 3.0
         );
-        assert!(recall_at_k(&w, &features, Modality::Lyrics, &BTreeSet::new(), 2).is_nan());
+        assert!(recall_at_k(&w, &features, Modality::Lyrics, &BTreeSet::new(), 2, 0).is_nan());
     }
 
     #[test]
@@ -177,17 +186,17 @@ mod tests {
         let (features, planted) = setup();
         let perfect = [(2, 0.5), (1, -0.4), (3, 0.3), (0, 0.1), (4, 0.05)];
         assert_eq!(
-            precision_at_k(&perfect, &features, Modality::Audio, &planted),
+            precision_at_k(&perfect, &features, Modality::Audio, &planted, 0),
             1.0
         );
         assert_eq!(
-            precision_at_k(&perfect, &features, Modality::Lyrics, &planted),
+            precision_at_k(&perfect, &features, Modality::Lyrics, &planted, 0),
             1.0
         );
         assert_eq!(auroc(&perfect, &features, Modality::Audio, &planted), 1.0);
         let half = [(0, 0.5), (1, 0.4), (2, 0.1)];
         assert_eq!(
-            precision_at_k(&half, &features, Modality::Audio, &planted),
+            precision_at_k(&half, &features, Modality::Audio, &planted, 0),
             0.5
         );
         assert_eq!(auroc(&half, &features, Modality::Audio, &planted), 0.0);
@@ -200,9 +209,24 @@ mod tests {
     }
 
     #[test]
+    fn zero_weights_tie_by_the_seeded_permutation_not_by_index() {
+        // No weights at all: every audio feature ties at 0. Index order would always rank
+        // drums0 (not planted) first; the permutation makes precision@k chance on average.
+        let (features, planted) = setup();
+        let values: Vec<f64> = (0..400)
+            .map(|seed| precision_at_k(&[], &features, Modality::Audio, &planted, seed))
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((mean - 2.0 / 3.0).abs() < 0.06, "{mean}");
+        assert!(values.iter().any(|v| *v != values[0]));
+    }
+
+    #[test]
     fn nothing_planted_is_nan() {
         let (features, _) = setup();
-        assert!(precision_at_k(&[(0, 1.0)], &features, Modality::Audio, &BTreeSet::new()).is_nan());
+        assert!(
+            precision_at_k(&[(0, 1.0)], &features, Modality::Audio, &BTreeSet::new(), 0).is_nan()
+        );
         assert!(auroc(&[(0, 1.0)], &features, Modality::Audio, &BTreeSet::new()).is_nan());
     }
 }

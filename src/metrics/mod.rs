@@ -17,12 +17,23 @@ pub mod stability;
 
 use crate::features::Modality;
 
-/// A metric's name, whether higher is better, and a one-line description with its range.
+/// Which way a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Higher is better (↑).
+    Higher,
+    /// Lower is better (↓).
+    Lower,
+    /// Neither: a descriptive metric (no bold, no significance mark, no "better" in tables).
+    Neither,
+}
+
+/// A metric's name, which way it is better, and a one-line description with its range.
 pub struct MetricInfo {
     /// Name used in configs and tables; `{k}` stands for a number (`precision_at_{k}_audio`).
     pub name: &'static str,
-    /// `true`: higher is better (↑); `false`: lower is better (↓).
-    pub higher_is_better: bool,
+    /// Which way it is better.
+    pub better: Better,
     /// Definition and range.
     pub description: &'static str,
     /// Whether it needs planted ground truth.
@@ -30,10 +41,10 @@ pub struct MetricInfo {
 }
 
 macro_rules! metric {
-    ($name:expr, $higher:expr, $truth:expr, $description:expr) => {
+    ($name:expr, $better:ident, $truth:expr, $description:expr) => {
         MetricInfo {
             name: $name,
-            higher_is_better: $higher,
+            better: Better::$better,
             description: $description,
             needs_ground_truth: $truth,
         }
@@ -43,51 +54,59 @@ macro_rules! metric {
 /// Every metric the runner can compute.
 pub fn catalogue() -> &'static [MetricInfo] {
     &[
-        metric!("score", true, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
-        metric!("local_error", false, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]"),
-        metric!("deletion_auc", false, false, "area under p(label) as the instance's audio components and words are removed, the explained ones first by signed weight (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
-        metric!("insertion_auc", true, false, "area under p(label) as the instance's audio components and words are added to an empty input, the explained ones first by signed weight (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
-        metric!("comprehensiveness_at_{k}", true, false, "p(x) - p(x without its top k features) (ERASER at one k, not the AOPC average), [-1, 1]"),
-        metric!("sufficiency_at_{k}", false, false, "p(x) - p(only its top k features: every other component and word removed) (ERASER at one k, not the AOPC average), [-1, 1]"),
-        metric!("faithfulness_correlation", true, false, "Pearson correlation of summed weights and probability drops over 50 random subsets of the instance's features (Bhatt et al.), [-1, 1]"),
-        metric!("deletion_auc_within", false, false, "deletion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
-        metric!("insertion_auc_within", true, false, "insertion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
-        metric!("comprehensiveness_within_at_{k}", true, false, "comprehensiveness over the explainer's own features only, [-1, 1]"),
-        metric!("sufficiency_within_at_{k}", false, false, "sufficiency over the explainer's own features only (the other modality stays whole), [-1, 1]"),
-        metric!("faithfulness_correlation_within", true, false, "faithfulness correlation over the explainer's own features only, [-1, 1]"),
-        metric!("average_increase", true, false, "L-MAC AI: 100 if p_c rises when only the positively weighted features are kept (all else removed), else 0; its mean is the share of instances, [0, 100]"),
-        metric!("average_drop", false, false, "L-MAC AD: 100 max(0, p_c(x) - p_c(only the positively weighted features)) / p_c(x), [0, 100]"),
-        metric!("average_gain", true, false, "L-MAC AG: 100 max(0, p_c(only the positively weighted features) - p_c(x)) / (1 - p_c(x)), [0, 100]"),
-        metric!("faithfulness_on_spectra", true, false, "L-MAC FF: p_c(x) - p_c(x without the positively weighted features), [-1, 1]"),
-        metric!("input_fidelity", true, false, "L-MAC Fid-In: 1 if the prediction stays the same when only the positively weighted features are kept, else 0, [0, 1]"),
-        metric!("modality_share_audio", true, false, "share of total |weight| on audio components, [0, 1] (descriptive)"),
-        metric!("complexity", false, false, "entropy of normalised |weights|, base = number of features (Quantus Complexity / ln d), [0, 1]; NaN for an all-zero explanation"),
-        metric!("sparseness", true, false, "Gini index of |weights| (Quantus Sparseness), [0, 1)"),
-        metric!("precision_at_k_audio", true, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]"),
-        metric!("precision_at_k_lyrics", true, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]"),
-        metric!("recall_at_{k}_audio", true, true, "share of the planted audio components found among the top k audio features, [0, 1]"),
-        metric!("recall_at_{k}_lyrics", true, true, "share of the planted words found among the top k lyric features, [0, 1]"),
-        metric!("auroc_audio", true, true, "AUROC of |weight| separating planted from other audio components, [0, 1]"),
-        metric!("auroc_lyrics", true, true, "AUROC of |weight| separating planted from other words, [0, 1]"),
-        metric!("attention_spearman_audio", true, false, "Spearman rho between |weight| and last-layer first-token attention per time segment, [-1, 1]"),
-        metric!("attention_spearman_lyrics", true, false, "Spearman rho between |weight| and last-layer first-token attention per word, [-1, 1]"),
-        metric!("attention_kendall_audio", true, false, "Kendall tau-b between |weight| and first-token attention per time segment, [-1, 1]"),
-        metric!("attention_kendall_lyrics", true, false, "Kendall tau-b between |weight| and first-token attention per word, [-1, 1]"),
-        metric!("attention_overlap_at_{k}_audio", true, false, "overlap of the top-k segments by |weight| and by first-token attention, [0, 1]"),
-        metric!("attention_overlap_at_{k}_lyrics", true, false, "overlap of the top-k words by |weight| and by first-token attention, [0, 1]"),
-        metric!("rollout_spearman_audio", true, false, "Spearman rho between |weight| and attention rollout per time segment (square maps only), [-1, 1]"),
-        metric!("rollout_spearman_lyrics", true, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]"),
-        metric!("rollout_kendall_audio", true, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]"),
-        metric!("rollout_kendall_lyrics", true, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]"),
-        metric!("noise_jaccard_at_{k}", true, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with noise at 30 dB SNR, [0, 1]"),
-        metric!("noise_weight_change", false, false, "robustness: relative L2 change of the weights under noise at 30 dB SNR, [0, inf)"),
-        metric!("edit_jaccard_at_{k}", true, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with one word deleted, [0, 1]"),
-        metric!("edit_weight_change", false, false, "robustness: relative L2 change of the weights when one word is deleted, [0, inf)"),
-        metric!("jaccard_at_{k}", true, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
-        metric!("kendall_tau", true, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
-        metric!("spearman_rho", true, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
-        metric!("vsi", true, false, "stability: variables stability index (Visani et al.), share of shared selected features across repeats, [0, 1]"),
-        metric!("csi", true, false, "stability: coefficients stability index (Visani et al.), share of overlapping 95% coefficient intervals across repeats, [0, 1]"),
+        metric!("score", Higher, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
+        metric!("local_error", Lower, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]"),
+        metric!("deletion_auc", Lower, false, "area under p(label) as the instance's audio components and words are removed, the explained ones first by signed weight (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
+        metric!("insertion_auc", Higher, false, "area under p(label) as the instance's audio components and words are added to an empty input, the explained ones first by signed weight (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
+        metric!("comprehensiveness_at_{k}", Higher, false, "p(x) - p(x without its top k features) (ERASER at one k, not the AOPC average), [-1, 1]"),
+        metric!("sufficiency_at_{k}", Lower, false, "p(x) - p(only its top k features: every other component and word removed) (ERASER at one k, not the AOPC average), [-1, 1]"),
+        metric!("faithfulness_correlation", Higher, false, "Pearson correlation of summed weights and probability drops over 50 random subsets of the instance's features (Bhatt et al.), [-1, 1]"),
+        metric!("deletion_auc_within", Lower, false, "deletion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
+        metric!("insertion_auc_within", Higher, false, "insertion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
+        metric!("comprehensiveness_within_at_{k}", Higher, false, "comprehensiveness over the explainer's own features only, [-1, 1]"),
+        metric!("sufficiency_within_at_{k}", Lower, false, "sufficiency over the explainer's own features only (the other modality stays whole), [-1, 1]"),
+        metric!("faithfulness_correlation_within", Higher, false, "faithfulness correlation over the explainer's own features only, [-1, 1]"),
+        metric!("average_increase", Higher, false, "L-MAC AI: 100 if p_c rises when only the positively weighted features are kept (all else removed), else 0; its mean is the share of instances, [0, 100]"),
+        metric!("average_drop", Lower, false, "L-MAC AD: 100 max(0, p_c(x) - p_c(only the positively weighted features)) / p_c(x), [0, 100]"),
+        metric!("average_gain", Higher, false, "L-MAC AG: 100 max(0, p_c(only the positively weighted features) - p_c(x)) / (1 - p_c(x)), [0, 100]"),
+        metric!("faithfulness_on_spectra", Higher, false, "L-MAC FF: p_c(x) - p_c(x without the positively weighted features), [-1, 1]"),
+        metric!("input_fidelity", Higher, false, "L-MAC Fid-In: 1 if the prediction stays the same when only the positively weighted features are kept, else 0, [0, 1]"),
+        metric!("average_increase_top_{p}", Higher, false, "L-MAC AI with the top p % of the union space as the mask (same size for every explainer), [0, 100]"),
+        metric!("average_drop_top_{p}", Lower, false, "L-MAC AD with the top p % of the union space as the mask, [0, 100]"),
+        metric!("average_gain_top_{p}", Higher, false, "L-MAC AG with the top p % of the union space as the mask, [0, 100]"),
+        metric!("faithfulness_on_spectra_top_{p}", Higher, false, "L-MAC FF with the top p % of the union space as the mask, [-1, 1]"),
+        metric!("input_fidelity_top_{p}", Higher, false, "L-MAC Fid-In with the top p % of the union space as the mask, [0, 1]"),
+        metric!("comprehensiveness_top_{p}", Higher, false, "p(x) - p(x without the top p % of the union space), the same number of features for every explainer, [-1, 1]"),
+        metric!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]"),
+        metric!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)"),
+        metric!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)"),
+        metric!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation"),
+        metric!("sparseness", Higher, false, "Gini index of |weights| over the union space (0 for features the explainer did not weigh; Quantus Sparseness), [0, 1); NaN for an all-zero explanation"),
+        metric!("precision_at_k_audio", Higher, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]"),
+        metric!("precision_at_k_lyrics", Higher, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]"),
+        metric!("recall_at_{k}_audio", Higher, true, "share of the planted audio components found among the top k audio features, [0, 1]"),
+        metric!("recall_at_{k}_lyrics", Higher, true, "share of the planted words found among the top k lyric features, [0, 1]"),
+        metric!("auroc_audio", Higher, true, "AUROC of |weight| separating planted from other audio components, [0, 1]"),
+        metric!("auroc_lyrics", Higher, true, "AUROC of |weight| separating planted from other words, [0, 1]"),
+        metric!("attention_spearman_audio", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per time segment, [-1, 1]"),
+        metric!("attention_spearman_lyrics", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per word, [-1, 1]"),
+        metric!("attention_kendall_audio", Higher, false, "Kendall tau-b between |weight| and first-token attention per time segment, [-1, 1]"),
+        metric!("attention_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and first-token attention per word, [-1, 1]"),
+        metric!("attention_overlap_at_{k}_audio", Higher, false, "overlap of the top-k segments by |weight| and by first-token attention, [0, 1]"),
+        metric!("attention_overlap_at_{k}_lyrics", Higher, false, "overlap of the top-k words by |weight| and by first-token attention, [0, 1]"),
+        metric!("rollout_spearman_audio", Higher, false, "Spearman rho between |weight| and attention rollout per time segment (square maps only), [-1, 1]"),
+        metric!("rollout_spearman_lyrics", Higher, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]"),
+        metric!("rollout_kendall_audio", Higher, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]"),
+        metric!("rollout_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]"),
+        metric!("noise_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with noise at 30 dB SNR, [0, 1]"),
+        metric!("noise_weight_change", Lower, false, "robustness: relative L2 change of the weights under noise at 30 dB SNR, [0, inf)"),
+        metric!("edit_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with one word deleted, [0, 1]"),
+        metric!("edit_weight_change", Lower, false, "robustness: relative L2 change of the weights when one word is deleted, [0, inf)"),
+        metric!("jaccard_at_{k}", Higher, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
+        metric!("kendall_tau", Higher, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
+        metric!("spearman_rho", Higher, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
+        metric!("vsi", Higher, false, "stability: variables stability index (Visani et al.), share of shared selected features across repeats, [0, 1]"),
+        metric!("csi", Higher, false, "stability: coefficients stability index (Visani et al.), share of overlapping 95% coefficient intervals across repeats, [0, 1]"),
     ]
 }
 
@@ -108,8 +127,14 @@ pub enum Metric {
     Sufficiency(usize, Space),
     /// Faithfulness correlation.
     FaithfulnessCorrelation(Space),
-    /// One of the L-MAC audio faithfulness metrics.
-    Lmac(Lmac),
+    /// One of the L-MAC audio faithfulness metrics, with its mask.
+    Lmac(Lmac, fidelity::LmacMask),
+    /// Comprehensiveness with the top p % of the union space.
+    ComprehensivenessTop(usize),
+    /// Sufficiency with the top p % of the union space.
+    SufficiencyTop(usize),
+    /// Share of the union space weighted positively.
+    PositiveMaskFraction,
     /// Share of |weight| on audio.
     ModalityShareAudio,
     /// Entropy of |weights|.
@@ -141,9 +166,10 @@ pub enum Metric {
 /// Which features a fidelity metric switches on and off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Space {
-    /// Every audio component and word of the instance, whatever the explainer perturbed: the
-    /// explained features first (by signed weight), then the others in a seeded random order.
-    /// One space for every explainer, so their values compare.
+    /// Every audio component and word of the instance, whatever the explainer perturbed, each
+    /// with the explainer's weight (0 where it gave none), ranked by
+    /// [`fidelity::fidelity_order`]. One space and one rule for every explainer, so their
+    /// values compare.
     Union,
     /// Only the explainer's own features; the other modality stays whole (`_within` names).
     Within,
@@ -207,6 +233,7 @@ impl Metric {
                 .ok()
                 .filter(|k: &usize| *k > 0)
         };
+        let percent = |prefix: &str| number(prefix, "").filter(|p| *p <= 100);
         let modality = |s: &str| match s {
             "audio" => Some(Modality::Audio),
             "lyrics" => Some(Modality::Lyrics),
@@ -221,11 +248,14 @@ impl Metric {
             "deletion_auc_within" => Metric::DeletionAuc(10, Space::Within),
             "insertion_auc_within" => Metric::InsertionAuc(10, Space::Within),
             "faithfulness_correlation_within" => Metric::FaithfulnessCorrelation(Space::Within),
-            "average_increase" => Metric::Lmac(Lmac::AverageIncrease),
-            "average_drop" => Metric::Lmac(Lmac::AverageDrop),
-            "average_gain" => Metric::Lmac(Lmac::AverageGain),
-            "faithfulness_on_spectra" => Metric::Lmac(Lmac::FaithfulnessOnSpectra),
-            "input_fidelity" => Metric::Lmac(Lmac::InputFidelity),
+            "average_increase" => Metric::Lmac(Lmac::AverageIncrease, fidelity::LmacMask::Positive),
+            "average_drop" => Metric::Lmac(Lmac::AverageDrop, fidelity::LmacMask::Positive),
+            "average_gain" => Metric::Lmac(Lmac::AverageGain, fidelity::LmacMask::Positive),
+            "faithfulness_on_spectra" => {
+                Metric::Lmac(Lmac::FaithfulnessOnSpectra, fidelity::LmacMask::Positive)
+            }
+            "input_fidelity" => Metric::Lmac(Lmac::InputFidelity, fidelity::LmacMask::Positive),
+            "positive_mask_fraction" => Metric::PositiveMaskFraction,
             "modality_share_audio" => Metric::ModalityShareAudio,
             "complexity" => Metric::Complexity,
             "sparseness" => Metric::Sparseness,
@@ -248,6 +278,23 @@ impl Metric {
                     Metric::DeletionAuc(k, Space::Union)
                 } else if let Some(k) = number("insertion_auc_", "") {
                     Metric::InsertionAuc(k, Space::Union)
+                } else if let Some(p) = percent("comprehensiveness_top_") {
+                    Metric::ComprehensivenessTop(p)
+                } else if let Some(p) = percent("sufficiency_top_") {
+                    Metric::SufficiencyTop(p)
+                } else if let Some(p) = percent("average_increase_top_") {
+                    Metric::Lmac(Lmac::AverageIncrease, fidelity::LmacMask::TopPercent(p))
+                } else if let Some(p) = percent("average_drop_top_") {
+                    Metric::Lmac(Lmac::AverageDrop, fidelity::LmacMask::TopPercent(p))
+                } else if let Some(p) = percent("average_gain_top_") {
+                    Metric::Lmac(Lmac::AverageGain, fidelity::LmacMask::TopPercent(p))
+                } else if let Some(p) = percent("faithfulness_on_spectra_top_") {
+                    Metric::Lmac(
+                        Lmac::FaithfulnessOnSpectra,
+                        fidelity::LmacMask::TopPercent(p),
+                    )
+                } else if let Some(p) = percent("input_fidelity_top_") {
+                    Metric::Lmac(Lmac::InputFidelity, fidelity::LmacMask::TopPercent(p))
                 } else if let Some(k) = number("comprehensiveness_at_", "") {
                     Metric::Comprehensiveness(k, Space::Union)
                 } else if let Some(k) = number("sufficiency_at_", "") {
@@ -297,7 +344,9 @@ impl Metric {
             | Metric::Comprehensiveness(..)
             | Metric::Sufficiency(..)
             | Metric::FaithfulnessCorrelation(_)
-            | Metric::Lmac(_)
+            | Metric::Lmac(..)
+            | Metric::ComprehensivenessTop(_)
+            | Metric::SufficiencyTop(_)
             | Metric::Robustness(..) => Scope::Model,
             Metric::JaccardAtK(_)
             | Metric::KendallTau
@@ -323,11 +372,23 @@ impl Metric {
             Metric::Comprehensiveness(_, Space::Within) => "comprehensiveness_within_at_{k}",
             Metric::Sufficiency(_, Space::Within) => "sufficiency_within_at_{k}",
             Metric::FaithfulnessCorrelation(Space::Within) => "faithfulness_correlation_within",
-            Metric::Lmac(Lmac::AverageIncrease) => "average_increase",
-            Metric::Lmac(Lmac::AverageDrop) => "average_drop",
-            Metric::Lmac(Lmac::AverageGain) => "average_gain",
-            Metric::Lmac(Lmac::FaithfulnessOnSpectra) => "faithfulness_on_spectra",
-            Metric::Lmac(Lmac::InputFidelity) => "input_fidelity",
+            Metric::Lmac(which, fidelity::LmacMask::Positive) => match which {
+                Lmac::AverageIncrease => "average_increase",
+                Lmac::AverageDrop => "average_drop",
+                Lmac::AverageGain => "average_gain",
+                Lmac::FaithfulnessOnSpectra => "faithfulness_on_spectra",
+                Lmac::InputFidelity => "input_fidelity",
+            },
+            Metric::Lmac(which, fidelity::LmacMask::TopPercent(_)) => match which {
+                Lmac::AverageIncrease => "average_increase_top_{p}",
+                Lmac::AverageDrop => "average_drop_top_{p}",
+                Lmac::AverageGain => "average_gain_top_{p}",
+                Lmac::FaithfulnessOnSpectra => "faithfulness_on_spectra_top_{p}",
+                Lmac::InputFidelity => "input_fidelity_top_{p}",
+            },
+            Metric::ComprehensivenessTop(_) => "comprehensiveness_top_{p}",
+            Metric::SufficiencyTop(_) => "sufficiency_top_{p}",
+            Metric::PositiveMaskFraction => "positive_mask_fraction",
             Metric::ModalityShareAudio => "modality_share_audio",
             Metric::Complexity => "complexity",
             Metric::Sparseness => "sparseness",
@@ -456,7 +517,10 @@ mod tests {
         );
         assert_eq!(
             Metric::parse("average_drop"),
-            Some(Metric::Lmac(Lmac::AverageDrop))
+            Some(Metric::Lmac(
+                Lmac::AverageDrop,
+                fidelity::LmacMask::Positive
+            ))
         );
         assert_eq!(
             Metric::parse("recall_at_10_lyrics"),
@@ -473,7 +537,27 @@ mod tests {
         assert_eq!(Metric::parse("jaccard_at_0"), None);
         assert_eq!(Metric::parse("recall_at_5_drums"), None);
         assert_eq!(Metric::parse("scor"), None);
-        assert!(!info("sufficiency_at_2").unwrap().higher_is_better);
+        assert_eq!(info("sufficiency_at_2").unwrap().better, Better::Lower);
+        assert_eq!(
+            info("modality_share_audio").unwrap().better,
+            Better::Neither
+        );
+        assert_eq!(
+            Metric::parse("average_drop_top_10"),
+            Some(Metric::Lmac(
+                Lmac::AverageDrop,
+                fidelity::LmacMask::TopPercent(10)
+            ))
+        );
+        assert_eq!(
+            Metric::parse("comprehensiveness_top_20"),
+            Some(Metric::ComprehensivenessTop(20))
+        );
+        assert_eq!(Metric::parse("sufficiency_top_101"), None);
+        assert_eq!(
+            info("input_fidelity_top_20").unwrap().name,
+            "input_fidelity_top_{p}"
+        );
         assert_eq!(Metric::parse("vsi").unwrap().scope(), Scope::Repeats);
         assert_eq!(
             Metric::parse("attention_overlap_at_3_lyrics"),
@@ -489,7 +573,7 @@ mod tests {
         );
         // Every catalogue name without a number parses.
         for m in catalogue() {
-            if !m.name.contains("{k}") {
+            if !m.name.contains("{k}") && !m.name.contains("{p}") {
                 assert!(Metric::parse(m.name).is_some(), "{}", m.name);
             }
         }

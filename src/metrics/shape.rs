@@ -17,14 +17,15 @@ pub fn modality_share_audio(weights: &[(usize, f64)], features: &[Feature]) -> f
 }
 
 /// **Complexity** (lower is better): the entropy of `p_j = |w_j| / Σ|w|` with logarithm base
-/// `d` (the number of weights), in [0, 1]: 0 when one feature carries everything, 1 when all
-/// weigh the same. Source: Bhatt, Weller & Moura (2020), "Evaluating and aggregating
-/// feature-based model explanations"; it equals Quantus' `Complexity` divided by `ln d`. NaN
-/// when every weight is zero (an explanation that says nothing is not "simple"); 0 for a
-/// single non-zero weight.
-pub fn complexity(weights: &[(usize, f64)]) -> f64 {
+/// `D`, the number of `weights`, in [0, 1]: 0 when one feature carries everything, 1 when all
+/// weigh the same. Given the union space's dense weights (0 for every feature the explainer did
+/// not weigh), so that values compare across explainers. Source: Bhatt, Weller & Moura (2020),
+/// "Evaluating and aggregating feature-based model explanations"; it equals Quantus'
+/// `Complexity` divided by `ln D`. NaN when every weight is zero (an explanation that says
+/// nothing is not "simple"); 0 for a single non-zero weight.
+pub fn complexity(weights: &[f64]) -> f64 {
     let d = weights.len();
-    let total: f64 = weights.iter().map(|(_, w)| w.abs()).sum();
+    let total: f64 = weights.iter().map(|w| w.abs()).sum();
     if total <= 0.0 || !total.is_finite() {
         return f64::NAN;
     }
@@ -33,7 +34,7 @@ pub fn complexity(weights: &[(usize, f64)]) -> f64 {
     }
     let entropy: f64 = weights
         .iter()
-        .map(|(_, w)| w.abs() / total)
+        .map(|w| w.abs() / total)
         .filter(|p| *p > 0.0)
         .map(|p| -p * p.ln())
         .sum();
@@ -41,13 +42,22 @@ pub fn complexity(weights: &[(usize, f64)]) -> f64 {
 }
 
 /// **Sparseness** (higher is better, [0, 1)): the Gini index of the |weights| (0 when every
-/// weight is equal, near 1 when one carries everything), as Quantus' `Sparseness` computes it
-/// for one explanation (normalised by its largest |weight|, then `+1e-7`; see
-/// [`super::audio_xai::sparseness`]). Source: Chalasani et al. (2020), Quantus (Hedström et
-/// al. 2023). NaN where Quantus refuses the explanation (all weights zero or equal).
-pub fn sparseness(weights: &[(usize, f64)]) -> f64 {
-    let values: Vec<f64> = weights.iter().map(|(_, w)| *w).collect();
-    super::audio_xai::sparseness(&values).unwrap_or(f64::NAN)
+/// weight is equal, near 1 when one carries everything), computed as Quantus' `Sparseness`
+/// computes it for one explanation (|w| normalised by the largest, then `+1e-7`; see
+/// [`super::audio_xai::gini_index`]). Given the union space's dense weights (0 for features the
+/// explainer did not weigh). Source: Chalasani et al. (2020), Quantus (Hedström et al. 2023).
+/// NaN only for an all-zero explanation (Quantus also refuses all-negative or all-equal
+/// attributions; on |w| over the union neither is a reason to drop an explanation).
+pub fn sparseness(weights: &[f64]) -> f64 {
+    let largest = weights.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    if largest <= 0.0 || !largest.is_finite() {
+        return f64::NAN;
+    }
+    let normalised: Vec<f64> = weights
+        .iter()
+        .map(|w| w.abs() / largest + super::audio_xai::SPARSENESS_EPS)
+        .collect();
+    super::audio_xai::gini_index(&normalised)
 }
 
 #[cfg(test)]
@@ -68,18 +78,28 @@ mod tests {
         assert!(modality_share_audio(&[(0, 0.0)], &features).is_nan());
         let lyrics_only = modality_share_audio(&[(1, 0.4)], &features);
         assert!(lyrics_only == 0.0 && lyrics_only.is_sign_positive());
-        assert_eq!(complexity(&[(0, 1.0), (1, 0.0), (2, 0.0)]), 0.0);
-        assert!((complexity(&[(0, 0.5), (1, -0.5), (2, 0.5)]) - 1.0).abs() < 1e-12);
-        let middle = complexity(&[(0, 0.8), (1, 0.1), (2, 0.1)]);
+        assert_eq!(complexity(&[1.0, 0.0, 0.0]), 0.0);
+        assert!((complexity(&[0.5, -0.5, 0.5]) - 1.0).abs() < 1e-12);
+        let middle = complexity(&[0.8, 0.1, 0.1]);
         assert!(middle > 0.0 && middle < 1.0);
     }
 
     #[test]
     fn an_all_zero_explanation_has_no_complexity_and_no_sparseness() {
         // It used to score 0, the best complexity there is.
-        assert!(complexity(&[(0, 0.0), (1, 0.0), (2, 0.0)]).is_nan());
+        assert!(complexity(&[0.0, 0.0, 0.0]).is_nan());
         assert!(complexity(&[]).is_nan());
-        assert!(sparseness(&[(0, 0.0), (1, 0.0)]).is_nan());
-        assert!(sparseness(&[(0, 1.0), (1, 0.0), (2, 0.0)]) > 0.6);
+        assert!(sparseness(&[0.0, 0.0]).is_nan());
+        assert!(sparseness(&[1.0, 0.0, 0.0]) > 0.6);
+    }
+
+    #[test]
+    fn an_all_negative_explanation_has_a_sparseness() {
+        // Quantus refuses all-negative attributions; over |w| it is as sparse as its mirror.
+        let negative = sparseness(&[-1.0, 0.0, 0.0, -0.1]);
+        assert!(negative.is_finite());
+        assert_eq!(negative, sparseness(&[1.0, 0.0, 0.0, 0.1]));
+        // the same explanation in a larger union space (more unexplained features) is sparser
+        assert!(sparseness(&[1.0, 0.5, 0.0, 0.0, 0.0, 0.0]) > sparseness(&[1.0, 0.5]));
     }
 }

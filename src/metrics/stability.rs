@@ -44,13 +44,18 @@ fn mean_finite(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// The `k` features with the largest non-zero |weight| (ties among them to the lower index),
-/// over `d` features: fewer than `k` when fewer weights are non-zero, so that features with no
-/// weight never make two explanations look alike.
-pub fn top_k(weights: &[(usize, f64)], d: usize, k: usize) -> BTreeSet<usize> {
+/// The `k` features with the largest non-zero |weight| over `d` features, ties among them by
+/// `tie_ranks` (the instance's permutation, [`crate::seeds::tie_rank`] of each feature's name;
+/// the same for every repeat): fewer than `k` when fewer weights are non-zero, so that features
+/// with no weight never make two explanations look alike.
+pub fn top_k(weights: &[(usize, f64)], d: usize, k: usize, tie_ranks: &[u64]) -> BTreeSet<usize> {
     let v = dense(weights, d);
     let mut order: Vec<usize> = (0..d).filter(|&j| v[j] != 0.0).collect();
-    order.sort_by(|&a, &b| v[b].abs().total_cmp(&v[a].abs()).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        v[b].abs()
+            .total_cmp(&v[a].abs())
+            .then(tie_ranks[a].cmp(&tie_ranks[b]))
+    });
     order.into_iter().take(k).collect()
 }
 
@@ -59,8 +64,11 @@ pub fn top_k(weights: &[(usize, f64)], d: usize, k: usize) -> BTreeSet<usize> {
 /// sets is left out). NaN with fewer than two repeats.
 /// Source: the usual set-stability measure of feature attributions (e.g. Alvarez-Melis &
 /// Jaakkola 2018 use it for robustness).
-pub fn jaccard_at_k(repeats: &[Repeat], d: usize, k: usize) -> f64 {
-    let sets: Vec<BTreeSet<usize>> = repeats.iter().map(|r| top_k(&r.weights, d, k)).collect();
+pub fn jaccard_at_k(repeats: &[Repeat], d: usize, k: usize, tie_ranks: &[u64]) -> f64 {
+    let sets: Vec<BTreeSet<usize>> = repeats
+        .iter()
+        .map(|r| top_k(&r.weights, d, k, tie_ranks))
+        .collect();
     mean_finite(pairs(sets.len()).map(|(a, b)| {
         let inter = sets[a].intersection(&sets[b]).count() as f64;
         let union = sets[a].union(&sets[b]).count() as f64;
@@ -242,15 +250,17 @@ pub fn coefficient_stdevs(
     (0..k).map(|a| v[[a, a]].max(0.0).sqrt()).collect()
 }
 
-/// Top-k feature names by |weight| (ties to the earlier entry).
-fn top_k_names(weights: &[(String, f64)], k: usize) -> BTreeSet<&str> {
+/// Top-k feature names by |weight| (ties by the instance's permutation of names seeded with
+/// `ties`, [`crate::seeds::tie_rank`]).
+fn top_k_names(weights: &[(String, f64)], k: usize, ties: u64) -> BTreeSet<&str> {
+    let rank = |i: usize| crate::seeds::tie_rank(ties, &weights[i].0);
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by(|&a, &b| {
         weights[b]
             .1
             .abs()
             .total_cmp(&weights[a].1.abs())
-            .then(a.cmp(&b))
+            .then(rank(a).cmp(&rank(b)))
     });
     order
         .into_iter()
@@ -267,9 +277,10 @@ pub fn robustness_jaccard(
     original: &[(String, f64)],
     perturbed: &[(String, f64)],
     k: usize,
+    ties: u64,
 ) -> f64 {
-    let a = top_k_names(original, k);
-    let b = top_k_names(perturbed, k);
+    let a = top_k_names(original, k, ties);
+    let b = top_k_names(perturbed, k, ties);
     let union = a.union(&b).count();
     if union == 0 {
         return f64::NAN;
@@ -314,7 +325,7 @@ mod tests {
     fn identical_repeats_are_perfectly_stable() {
         let r = repeat(&[(0, 0.5), (2, -0.2), (3, 0.1)]);
         let rs = vec![r.clone(), r.clone(), r];
-        assert_eq!(jaccard_at_k(&rs, 5, 2), 1.0);
+        assert_eq!(jaccard_at_k(&rs, 5, 2, &[0; 5]), 1.0);
         assert!((kendall_tau(&rs, 5) - 1.0).abs() < 1e-12);
         assert!((spearman_rho(&rs, 5) - 1.0).abs() < 1e-12);
         assert_eq!(vsi(&rs), 1.0);
@@ -323,9 +334,9 @@ mod tests {
     #[test]
     fn disjoint_selections_share_nothing() {
         let rs = vec![repeat(&[(0, 0.5), (1, 0.4)]), repeat(&[(2, 0.5), (3, 0.4)])];
-        assert_eq!(jaccard_at_k(&rs, 4, 2), 0.0);
+        assert_eq!(jaccard_at_k(&rs, 4, 2, &[0; 4]), 0.0);
         assert_eq!(vsi(&rs), 0.0);
-        assert!(jaccard_at_k(&rs[..1], 4, 2).is_nan());
+        assert!(jaccard_at_k(&rs[..1], 4, 2, &[0; 4]).is_nan());
     }
 
     #[test]
@@ -346,9 +357,9 @@ mod tests {
         // Two explanations with one non-zero weight each, on different features: with ties filled
         // by the lowest index, their top-3 sets shared two zero-weight features (Jaccard 0.5).
         let rs = vec![repeat(&[(3, 0.5)]), repeat(&[(4, 0.5)])];
-        assert_eq!(top_k(&rs[0].weights, 6, 3).len(), 1);
-        assert_eq!(jaccard_at_k(&rs, 6, 3), 0.0);
-        assert!(jaccard_at_k(&[repeat(&[(0, 0.0)]), repeat(&[(1, 0.0)])], 2, 2).is_nan());
+        assert_eq!(top_k(&rs[0].weights, 6, 3, &[0; 6]).len(), 1);
+        assert_eq!(jaccard_at_k(&rs, 6, 3, &[0; 6]), 0.0);
+        assert!(jaccard_at_k(&[repeat(&[(0, 0.0)]), repeat(&[(1, 0.0)])], 2, 2, &[0; 2]).is_nan());
     }
 
     #[test]
@@ -359,8 +370,8 @@ mod tests {
             ("the".to_string(), 0.01),
         ];
         let b = vec![("drums1".to_string(), 0.35), ("fire".to_string(), 0.45)];
-        assert_eq!(robustness_jaccard(&a, &b, 2), 1.0);
-        assert_eq!(robustness_jaccard(&a, &b, 3), 2.0 / 3.0);
+        assert_eq!(robustness_jaccard(&a, &b, 2, 0), 1.0);
+        assert_eq!(robustness_jaccard(&a, &b, 3, 0), 2.0 / 3.0);
         let change = relative_weight_change(&a, &b);
         let expected =
             ((0.05f64).powi(2) * 2.0 + 0.01f64.powi(2)).sqrt() / (0.25f64 + 0.09 + 0.0001).sqrt();

@@ -1,6 +1,7 @@
 //! Models: the [`Classifier`] trait every model implements, and the built-in models that need
 //! no files. Batching and composition live outside the model.
 
+pub mod additive;
 pub mod attention;
 pub mod compose;
 pub mod memo;
@@ -74,6 +75,13 @@ pub trait Classifier: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the model's output is exactly additive in the instance's audio components and
+    /// words, so that leave-one-out effects are its exact contributions (what the `oracle`
+    /// explainer needs). Only the built-in models with known contributions say yes.
+    fn is_additive(&self) -> bool {
+        false
+    }
+
     /// Whether the model's audio and text encoders run apart from each other and from the
     /// fusion (a split model), so that crossed sampling pays off; otherwise why not.
     fn separable(&self) -> std::result::Result<(), String> {
@@ -144,15 +152,35 @@ pub fn load_model_with(spec: &str, options: &onnx::LoadOptions) -> Result<Box<dy
     if !path.is_file() {
         return Err(Error::input(
             "--model",
-            format!("`{spec}` is neither a built-in model (builtin:planted, builtin:audio, builtin:lyrics, builtin:multimodal) nor an existing model.yaml file"),
+            format!(
+                "`{spec}` is neither a built-in model ({}) nor an existing model.yaml file",
+                BUILTIN_MODELS.join(", ")
+            ),
         ));
     }
     Ok(Box::new(onnx::OnnxModel::load_with(path, options)?))
 }
 
-/// The built-in models by name: `builtin:planted` (known decision rule) and the trained
-/// `builtin:audio`, `builtin:lyrics`, `builtin:multimodal` (see [`trained`]).
+/// The names of the built-in models.
+pub const BUILTIN_MODELS: [&str; 8] = [
+    "builtin:planted",
+    "builtin:audio",
+    "builtin:lyrics",
+    "builtin:multimodal",
+    "builtin:additive",
+    "builtin:additive_mute_lyrics",
+    "builtin:additive_mute_audio",
+    "builtin:interaction",
+];
+
+/// The built-in models by name: `builtin:planted` (known decision rule), the trained
+/// `builtin:audio`, `builtin:lyrics`, `builtin:multimodal` (see [`trained`]), and the models with
+/// known contributions `builtin:additive`, `builtin:additive_mute_lyrics`,
+/// `builtin:additive_mute_audio` and `builtin:interaction` (see [`additive`]).
 pub fn builtin(spec: &str) -> Result<Box<dyn Classifier>> {
+    if let Some(fusion) = additive::Fusion::ALL.into_iter().find(|f| f.spec() == spec) {
+        return Ok(Box::new(additive::AdditiveModel::new(fusion)));
+    }
     match spec {
         "builtin:planted" => Ok(Box::new(planted::PlantedModel::new())),
         "builtin:audio" => Ok(Box::new(trained::trained(trained::Inputs::Audio)?)),
@@ -160,7 +188,10 @@ pub fn builtin(spec: &str) -> Result<Box<dyn Classifier>> {
         "builtin:multimodal" => Ok(Box::new(trained::trained(trained::Inputs::Multimodal)?)),
         other => Err(Error::input(
             "--model",
-            format!("unknown model `{other}`; the built-in models are: builtin:planted, builtin:audio, builtin:lyrics, builtin:multimodal"),
+            format!(
+                "unknown model `{other}`; the built-in models are: {}",
+                BUILTIN_MODELS.join(", ")
+            ),
         )),
     }
 }
@@ -205,6 +236,9 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 
     fn multilabel(&self) -> bool {
         (**self).multilabel()
+    }
+    fn is_additive(&self) -> bool {
+        (**self).is_additive()
     }
 
     fn input_note(&self, samples: usize, sample_rate: u32) -> Option<String> {

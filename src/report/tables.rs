@@ -28,6 +28,8 @@ pub struct TableStyle {
     /// Bold exactly these `(row, column)` cells (e.g. the significantly best); when given,
     /// `bold_best` is ignored.
     pub bold_cells: Option<std::collections::BTreeSet<(usize, String)>>,
+    /// Notes printed under the table (what was tested, n), one paragraph each.
+    pub notes: Vec<String>,
 }
 
 fn table_error(path: &Path, e: PolarsError) -> Error {
@@ -58,6 +60,12 @@ fn latex_escape(s: &str) -> String {
             '^' => out.push_str(r"\textasciicircum{}"),
             '±' => out.push_str(r"$\pm$"),
             '†' => out.push_str(r"$^\dagger$"),
+            'Δ' => out.push_str(r"$\Delta$"),
+            '↑' => out.push_str(r"$\uparrow$"),
+            '↓' => out.push_str(r"$\downarrow$"),
+            '−' => out.push_str(r"$-$"),
+            '–' => out.push_str("--"),
+            '×' => out.push_str(r"$\times$"),
             _ => out.push(c),
         }
     }
@@ -190,6 +198,9 @@ pub fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
             .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
+    for note in &style.notes {
+        out.push_str(&format!("\n{note}\n"));
+    }
     out
 }
 
@@ -214,6 +225,12 @@ pub fn to_html(df: &DataFrame, style: &TableStyle) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table>\n");
+    for note in &style.notes {
+        out.push_str(&format!(
+            "<p class=\"musiclime-note\">{}</p>\n",
+            html_escape(note)
+        ));
+    }
     out
 }
 
@@ -259,6 +276,9 @@ pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
         out.push_str(" \\\\\n");
     }
     out.push_str("\\bottomrule\n\\end{tabular}\n");
+    for note in &style.notes {
+        out.push_str(&format!("\\par{{\\footnotesize {}}}\n", latex_escape(note)));
+    }
     out
 }
 
@@ -332,6 +352,7 @@ mod tests {
             ],
             bold_best: true,
             bold_cells: None,
+            notes: Vec::new(),
         }
     }
 

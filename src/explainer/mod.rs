@@ -8,6 +8,8 @@
 //! seeded, every input depends only on its own mask, and the model sees the rows of a batch in
 //! order.
 
+mod baselines;
+
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -21,12 +23,50 @@ use crate::neighborhood::sampler::SamplerKind;
 use crate::neighborhood::sampler::{perturb, Perturbations, PerturbedModality, SamplerParams};
 use crate::neighborhood::Neighborhood;
 
+/// How an explainer finds its weights. Every strategy explains the features of
+/// [`ExplainParams::modality`] and returns the same [`ExplainOutcome`], so baselines are swapped
+/// by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// LIME: one neighbourhood over the modality (both modalities: MusicLIME).
+    #[default]
+    Lime,
+    /// LIME on the audio alone and on the lyrics alone, half the samples each (the audio half
+    /// gets the odd one), the weights concatenated: what MusicLIME has (both modalities) without
+    /// what it adds (joint perturbation). Each half is a complete LIME run over its own
+    /// modality's features: distances over those features, the explainer's kernel, its own
+    /// surrogate.
+    Separate,
+    /// Weights drawn i.i.d. from a standard normal (a random ranking): the floor of every
+    /// metric. Seeded by the sampler's seed's [`crate::seeds::Purpose::RandomExplainer`]
+    /// sub-seed; one model call (the unperturbed instance).
+    Random,
+    /// The exact contributions of an additive model ([`Classifier::is_additive`]): each
+    /// feature's leave-one-out effect `f(x) − f(x without it)`, every other feature kept.
+    Oracle,
+}
+
+impl Strategy {
+    /// Its name, as a method in configs spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Lime => "lime",
+            Strategy::Separate => "lime_separate",
+            Strategy::Random => "random",
+            Strategy::Oracle => "oracle",
+        }
+    }
+}
+
 /// Parameters of one explanation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExplainParams {
-    /// Which modality is perturbed.
+    /// Which modality is explained (perturbed, for LIME).
     pub modality: PerturbedModality,
+    /// How the weights are found.
+    pub strategy: Strategy,
     /// Neighbourhood size, sampler and seed.
     pub sampler: SamplerParams,
     /// Number of perturbed samples composed together (and prepared while the model runs the
@@ -43,6 +83,7 @@ impl Default for ExplainParams {
     fn default() -> Self {
         ExplainParams {
             modality: PerturbedModality::Both,
+            strategy: Strategy::Lime,
             sampler: SamplerParams::default(),
             batch_size: 64,
             run: RunSettings::default(),
@@ -155,6 +196,27 @@ pub fn explain_instance_with(
     progress: &mut dyn FnMut(usize),
 ) -> Result<ExplainOutcome> {
     check_params(params, model)?;
+    match params.strategy {
+        Strategy::Lime => explain_with_lime(predictor, audio, lyrics, model, params, progress),
+        Strategy::Separate if params.modality == PerturbedModality::Both => {
+            baselines::explain_separately(predictor, audio, lyrics, model, params, progress)
+        }
+        // One modality to explain (a unimodal model, or no words): plain LIME on it.
+        Strategy::Separate => explain_with_lime(predictor, audio, lyrics, model, params, progress),
+        Strategy::Random => baselines::explain_randomly(predictor, audio, lyrics, model, params),
+        Strategy::Oracle => baselines::explain_exactly(predictor, audio, lyrics, model, params),
+    }
+}
+
+/// LIME over the features of `params.modality`: sample, predict, fit.
+fn explain_with_lime(
+    predictor: &dyn InstancePredictor,
+    audio: &dyn Factorization,
+    lyrics: &LyricFeatures,
+    model: &dyn Classifier,
+    params: &ExplainParams,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ExplainOutcome> {
     let counts_before = predictor.counts();
     let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
@@ -165,10 +227,7 @@ pub fn explain_instance_with(
         model,
         progress,
     )?;
-    let classes = model.class_names().len();
-    let predicted_label = (0..classes)
-        .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
-        .unwrap_or(0);
+    let predicted_label = predicted_of(&probs);
     let refit_params = with_resolved_labels(params, &probs, predicted_label, model)?;
     let neighborhood = Neighborhood {
         masks: perturbations.masks,
@@ -195,6 +254,14 @@ pub fn explain_instance_with(
     })
 }
 
+/// The class with the highest output on row 0 (the unperturbed instance; ties to the lower
+/// index).
+fn predicted_of(probs: &Array2<f64>) -> usize {
+    (0..probs.ncols())
+        .max_by(|&a, &b| probs[[0, a]].total_cmp(&probs[[0, b]]).then(b.cmp(&a)))
+        .unwrap_or(0)
+}
+
 /// Every parameter, and the labels against the model's classes, before any model call.
 fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
     if params.batch_size == 0 {
@@ -217,6 +284,7 @@ fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
     }
     params.refit.kernel.check()?;
     params.refit.surrogate.check()?;
+    baselines::check_strategy(params, model)?;
     // Unknown class names and bad thresholds fail before any model call.
     params.refit.labels.check(model.name())?;
     if let LabelChoice::Labels(labels) = &params.refit.labels {
