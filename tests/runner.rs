@@ -574,22 +574,25 @@ fn comparisons_and_the_paper_table_come_from_the_report_key_and_bad_keys_stop_th
     let mut lines = comparisons.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "cell,metric,a,b,n,mean_diff,ci_low,ci_high,wilcoxon_statistic,p_value,p_holm,rank_biserial,better"
+        "cell,metric,model,a,b,n,mean_diff,ci_low,ci_high,wilcoxon_statistic,p_value,p_holm,rank_biserial,better"
     );
     // musiclime against lime_lyrics only (the reference), per cell and metric, paired over
     // the two instances.
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 4 * 4, "{comparisons}");
     assert!(
-        rows.iter().all(|r| r.contains(",musiclime,lime_lyrics,2,")),
+        rows.iter()
+            .all(|r| r.contains(",planted,musiclime,lime_lyrics,2,")),
         "{comparisons}"
     );
     let paper = std::fs::read_to_string(tables.join("paper.md")).unwrap();
     assert!(
-        paper.starts_with("| explainer | cell | deletion_auc ↓ | precision_at_k_lyrics ↑ |"),
+        paper.starts_with("| explainer | cell | model | deletion_auc ↓ | deletion_auc Δ | precision_at_k_lyrics ↑ | precision_at_k_lyrics Δ |"),
         "{paper}"
     );
-    assert_eq!(paper.lines().count(), 2 + 2 * 4, "{paper}");
+    let rows = paper.lines().filter(|l| l.starts_with('|')).count();
+    assert_eq!(rows, 2 + 2 * 4, "{paper}");
+    assert!(paper.contains("n = 2 instances"), "{paper}");
     assert!(paper.contains(" ± "), "{paper}");
     let tex = std::fs::read_to_string(tables.join("paper.tex")).unwrap();
     assert!(tex.contains(r"$\pm$") && !tex.contains('±'), "{tex}");

@@ -472,7 +472,9 @@ fn instance_curves(
     explainer: &str,
     metric: &str,
 ) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let mut by_instance: BTreeMap<&str, Vec<(&Vec<f64>, &Vec<f64>)>> = BTreeMap::new();
+    // instance -> its repeats' (fractions, values)
+    type Points<'r> = (&'r Vec<f64>, &'r Vec<f64>);
+    let mut by_instance: BTreeMap<&str, Vec<Points>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.explainer == explainer) {
         for (i, (name, values)) in r.curves.iter().enumerate() {
             let Some(fractions) = r.curve_fractions.get(i) else {

@@ -353,12 +353,15 @@ pub fn compare(
     out
 }
 
+/// An explainer's name and its value per instance.
+type ExplainerValues<'v> = (&'v String, &'v BTreeMap<String, f64>);
+
 /// The explainers of `by_explainer` grouped by model, in order of first appearance.
 fn by_model<'v>(
     by_explainer: &'v [(String, BTreeMap<String, f64>)],
     models: &BTreeMap<String, String>,
-) -> Vec<(String, Vec<(&'v String, &'v BTreeMap<String, f64>)>)> {
-    let mut groups: Vec<(String, Vec<(&String, &BTreeMap<String, f64>)>)> = Vec::new();
+) -> Vec<(String, Vec<ExplainerValues<'v>>)> {
+    let mut groups: Vec<(String, Vec<ExplainerValues>)> = Vec::new();
     for (name, values) in by_explainer {
         let model = models.get(name).cloned().unwrap_or_default();
         match groups.iter_mut().find(|(m, _)| *m == model) {

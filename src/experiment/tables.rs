@@ -476,9 +476,17 @@ fn paper_notes(
         "{n}; values are the mean over instances (each the mean of its repeats) ± the 95 % t half-width."
     ));
     if let Some(r) = reference {
+        let mut per_cell: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in tests
+            .iter()
+            .filter(|c| better_of(&c.metric) != Better::Neither)
+        {
+            *per_cell.entry(&c.cell).or_default() += 1;
+        }
+        let count = per_cell.values().max().copied().unwrap_or(0);
+        let scope = if per_cell.len() > 1 { " per cell" } else { "" };
         notes.push(format!(
-            "Δ: paired difference to {r} (row − {r}) with its 95 % paired t interval, and the matched-pairs rank-biserial r; {PAPER_REFERENCE_MARK}: two-sided Wilcoxon signed-rank p < 0.05 after Holm's correction over the table's {} tests (metrics × baselines).",
-            tests.iter().filter(|c| better_of(&c.metric) != Better::Neither).count()
+            "Δ: paired difference to {r} (row − {r}) with its 95 % paired t interval, and the matched-pairs rank-biserial r; {PAPER_REFERENCE_MARK}: two-sided Wilcoxon signed-rank p < 0.05 after Holm's correction over the table's {count} tests{scope} (metrics × baselines).",
         ));
     }
     notes.push("Bold: significantly better (Holm-corrected Wilcoxon, direction by R+ − R−) than every other listed explainer of the same model; metrics without ↑/↓ are descriptive and never tested.".into());
