@@ -108,6 +108,22 @@ impl Default for LabelChoice {
 }
 
 impl LabelChoice {
+    /// The choice of three optional settings, as configs and flags give them: explicit
+    /// `labels` first, then `top_labels`, then `threshold`, else the default (the predicted
+    /// label).
+    pub fn from_options(
+        labels: Option<Vec<LabelRef>>,
+        top_labels: Option<usize>,
+        threshold: Option<f64>,
+    ) -> LabelChoice {
+        match (labels, top_labels, threshold) {
+            (Some(l), _, _) => LabelChoice::Labels(l),
+            (None, Some(k), _) => LabelChoice::TopLabels(k),
+            (None, None, Some(t)) => LabelChoice::Threshold(t),
+            (None, None, None) => LabelChoice::default(),
+        }
+    }
+
     /// Checks what can be checked without the model: a threshold in [0, 1], a non-zero k.
     pub fn check(&self, origin: &str) -> Result<()> {
         match self {

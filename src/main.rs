@@ -238,12 +238,8 @@ impl SurrogateArgs {
                 ..SurrogateParams::default()
             },
             labels: {
-                let labels = match (&self.labels, self.top_labels, self.threshold) {
-                    (Some(labels), _, _) => LabelChoice::Labels(labels.clone()),
-                    (None, Some(k), _) => LabelChoice::TopLabels(k),
-                    (None, None, Some(t)) => LabelChoice::Threshold(t),
-                    (None, None, None) => LabelChoice::default(),
-                };
+                let labels =
+                    LabelChoice::from_options(self.labels.clone(), self.top_labels, self.threshold);
                 labels.check(match labels {
                     LabelChoice::Threshold(_) => "--threshold",
                     LabelChoice::TopLabels(_) => "--top-labels",
@@ -475,6 +471,7 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
         &args.model,
         &LoadOptions {
             execution_providers: args.execution_providers.clone(),
+            max_batch: args.max_batch,
             ..LoadOptions::default()
         },
     )?;

@@ -29,8 +29,6 @@ use crate::audio::Audio;
 use crate::error::{Error, Result};
 use crate::fs::write_atomically;
 
-/// The sources of a synthetic track, in stem order.
-pub const SYNTH_SOURCES: [&str; 4] = ["vocals", "drums", "bass", "other"];
 /// The source whose loud segments indicate each class.
 pub const CLASS_SOURCES: [&str; 4] = ["drums", "vocals", "bass", "other"];
 /// Words that indicate each class.
@@ -96,7 +94,7 @@ pub struct PlantedTruth {
 pub struct SynthTrack {
     /// Identifier (`track000`, …).
     pub id: String,
-    /// The four stems, in [`SYNTH_SOURCES`] order.
+    /// The four stems, in [`crate::factorize::DEFAULT_SOURCES`] order.
     pub stems: Vec<(String, Vec<f32>)>,
     /// The lyrics.
     pub lyrics: String,

@@ -226,3 +226,72 @@ fn an_experiment_on_the_late_fusion_model_scores_attention_agreement_on_both_mod
     assert!(stderr.contains("attention_spearman_audio"), "{stderr}");
     assert!(!dir.path().join("refused/store").exists());
 }
+
+#[test]
+fn a_users_max_batch_bounds_every_model_run() {
+    use musiclime::explainer::{explain_instance, ExplainParams};
+    use musiclime::factorize::SourceSegments;
+    use musiclime::lyrics::{LyricFeatures, LyricsParams};
+    use musiclime::model::onnx::LoadOptions;
+    let expected = expected();
+    for name in ["late_fusion", "ast"] {
+        let model = &expected["models"][name];
+        let path = fixtures().join(model["model"].as_str().unwrap());
+        let cases = model["cases"].as_array().unwrap();
+        let inputs: Vec<ModelInput> = cases.iter().chain(cases).map(case_input).collect();
+        // Without a cap, one run takes every item (6 clips, more with patches).
+        let uncapped = OnnxModel::load(&path).unwrap();
+        uncapped.predict(&inputs).unwrap();
+        assert!(
+            uncapped.largest_run() > 2,
+            "{name}: {}",
+            uncapped.largest_run()
+        );
+        let load = |max_batch| {
+            let options = LoadOptions {
+                max_batch: Some(max_batch),
+                ..LoadOptions::default()
+            };
+            OnnxModel::load_with(&path, &options).unwrap()
+        };
+        // Scores (what clip scores run), attention maps, and an explanation's model runs.
+        let capped = load(2);
+        capped.predict(&inputs).unwrap();
+        assert!(
+            capped.largest_run() <= 2,
+            "{name} scores: {}",
+            capped.largest_run()
+        );
+        let capped = load(2);
+        capped.attention(&inputs[..3], false).unwrap();
+        assert!(
+            capped.largest_run() <= 2,
+            "{name} attention: {}",
+            capped.largest_run()
+        );
+        let capped = load(2);
+        let input = &inputs[0];
+        let len = input.audio.len();
+        let bounds: Vec<(usize, usize)> =
+            (0..4).map(|s| (s * len / 4, (s + 1) * len / 4)).collect();
+        let audio = SourceSegments::temporal(input.audio.clone(), bounds, input.sample_rate);
+        let lyrics = LyricFeatures::new(&input.lyrics, &LyricsParams::default()).unwrap();
+        let mut params = ExplainParams::default();
+        params.sampler.num_samples = 20;
+        params.batch_size = 8;
+        if !capped.reads().1 {
+            params.modality = musiclime::neighborhood::sampler::PerturbedModality::Audio;
+        }
+        let outcome = explain_instance(&audio, &lyrics, &capped, &params, &mut |_| {}).unwrap();
+        assert!(
+            outcome.counts.largest_run <= 2,
+            "{name}: {:?}",
+            outcome.counts
+        );
+        assert!(
+            capped.largest_run() <= 2,
+            "{name} explanation: {}",
+            capped.largest_run()
+        );
+    }
+}

@@ -457,6 +457,19 @@ impl ExperimentConfig {
         )
     }
 
+    /// The cap on items per run for every run of model `model` that belongs to no one
+    /// explainer (attention maps, clip scores): the smallest `max_batch` any explainer of the
+    /// model sets, in any grid cell (`None`: the model's own).
+    pub fn max_batch_of(&self, model: &str) -> Option<usize> {
+        let cells = self.grid_cells();
+        self.explainers
+            .iter()
+            .filter(|e| e.model == model)
+            .flat_map(|e| cells.iter().filter_map(move |c| e.with_cell(c).ok()))
+            .filter_map(|e| e.max_batch)
+            .min()
+    }
+
     /// The experiment's name.
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("experiment")
@@ -570,7 +583,7 @@ impl ExperimentConfig {
                 let swept = explainer.with_cell(&cell).map_err(|e| {
                     Error::in_file(path, format!("at `grid` for `explainers[{i}]`: {e}"))
                 })?;
-                if let Err(message) = swept.check_labels().and_then(|()| swept.check_sampling()) {
+                if let Err(message) = swept.check_labels().and_then(|()| swept.check_params()) {
                     let at = match cell.values.is_empty() {
                         true => format!("explainers[{i}]"),
                         false => format!("grid ({}) for `explainers[{i}]`", cell.name),
@@ -748,38 +761,14 @@ impl ExplainerConfig {
         }
     }
 
-    /// The sampler's parameters (`num_samples`, the `crossed` grid and its method), the batch
-    /// sizes.
-    fn check_sampling(&self) -> std::result::Result<(), String> {
-        let sampler = crate::neighborhood::sampler::SamplerParams {
-            num_samples: self.num_samples,
-            sampler: self.sampler,
-            seed: 0,
-            audio_masks: self.audio_masks,
-        };
-        let named = |e: Error| match e {
+    /// Every parameter of its explanations ([`crate::explainer::ExplainParams::check`]), the
+    /// error naming the key.
+    fn check_params(&self) -> std::result::Result<(), String> {
+        self.explain_params(0).check().map_err(|e| match e {
             Error::Param { name, message } => format!("`{name}` {message}"),
+            Error::Input { message, .. } => message,
             other => other.to_string(),
-        };
-        sampler.check().map_err(named)?;
-        if self.sampler == crate::neighborhood::sampler::SamplerKind::Crossed
-            && self.method != Method::Musiclime
-        {
-            return Err(format!("`sampler: crossed` crosses audio masks with lyric masks, which only `musiclime` draws; `{}` draws no such grid, so use `sampler: paper` (a split model still encodes the modality held fixed only once)", self.method.name()));
-        }
-        if self.method == Method::LimeSeparate && self.num_samples < 4 {
-            return Err(format!("`num_samples` is {}; `lime_separate` gives each modality half, and each half needs at least 2 rows", self.num_samples));
-        }
-        if self.batch_size == 0 {
-            return Err("`batch_size` must be at least 1".into());
-        }
-        if self.max_batch == Some(0) {
-            return Err(
-                "`max_batch` must be at least 1 (the most clips × patches one model run receives)"
-                    .into(),
-            );
-        }
-        Ok(())
+        })
     }
 
     /// At most one of `labels`, `top_labels` and `threshold`, each in range.
@@ -802,13 +791,11 @@ impl ExplainerConfig {
     /// Which labels this explainer explains (`labels`, `top_labels` or `threshold`; default:
     /// the predicted label).
     pub fn label_choice(&self) -> crate::explanation::LabelChoice {
-        use crate::explanation::LabelChoice;
-        match (&self.labels, self.top_labels, self.threshold) {
-            (Some(l), _, _) => LabelChoice::Labels(l.clone()),
-            (None, Some(k), _) => LabelChoice::TopLabels(k),
-            (None, None, Some(t)) => LabelChoice::Threshold(t),
-            (None, None, None) => LabelChoice::default(),
-        }
+        crate::explanation::LabelChoice::from_options(
+            self.labels.clone(),
+            self.top_labels,
+            self.threshold,
+        )
     }
 
     /// This explainer with the grid cell's values applied (type-checked like the config).
@@ -913,5 +900,40 @@ grid:
         );
         let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
         assert!(config.check(Path::new("c.yaml")).is_err());
+    }
+
+    #[test]
+    fn every_parameter_is_checked_before_any_unit() {
+        for (setting, key) in [
+            ("kernel_width: 0", "kernel_width"),
+            ("num_features: 0", "num_features"),
+            ("max_batch: 0", "max_batch"),
+            ("batch_size: 0", "batch_size"),
+            ("distance_scale: -1", "distance_scale"),
+            ("top_labels: 0", "top_labels"),
+            ("num_samples: 1", "num_samples"),
+        ] {
+            let text = GOOD
+                .replace("num_samples: 300}", &format!("{setting}}}"))
+                .replace("  num_samples: [100, 200]\n", "");
+            let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
+            let error = config.check(Path::new("c.yaml")).unwrap_err().to_string();
+            assert!(error.contains(key), "{setting}: {error}");
+            assert!(error.contains("explainers[1]"), "{setting}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_models_cap_is_the_smallest_any_of_its_explainers_sets() {
+        let text = GOOD
+            .replace("model: planted}", "model: planted, max_batch: 6}")
+            .replace(
+                "num_samples: [100, 200]",
+                "num_samples: [100, 200]\n  max_batch: [4, 9]",
+            );
+        let config = ExperimentConfig::parse(&text, Path::new("c.yaml")).unwrap();
+        assert_eq!(config.max_batch_of("planted"), Some(4));
+        let plain = ExperimentConfig::parse(GOOD, Path::new("c.yaml")).unwrap();
+        assert_eq!(plain.max_batch_of("planted"), None);
     }
 }

@@ -94,7 +94,11 @@ pub fn preflight(
     problems.extend(lyrics_problems(config, &instances));
     let mut models = BTreeMap::new();
     for (name, spec) in &config.models {
-        match load_model_with(&model_path(spec, config_path), load) {
+        let load = LoadOptions {
+            max_batch: config.max_batch_of(name),
+            ..load.clone()
+        };
+        match load_model_with(&model_path(spec, config_path), &load) {
             Ok(model) => {
                 models.insert(name.clone(), model);
             }

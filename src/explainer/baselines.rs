@@ -14,41 +14,40 @@ use crate::factorize::Factorization;
 use crate::features::FeatureSpace;
 use crate::lyrics::LyricFeatures;
 use crate::model::{Classifier, InstancePredictor};
-use crate::neighborhood::sampler::{PerturbedModality, SamplerKind};
+use crate::neighborhood::sampler::PerturbedModality;
 use crate::neighborhood::Neighborhood;
 use crate::seeds::{sub_seed, Purpose};
 use crate::surrogate::SurrogateFit;
 
-/// What a strategy needs of the parameters and of the model, before any model call.
-pub(super) fn check_strategy(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
-    match params.strategy {
-        Strategy::Separate => {
-            if params.sampler.sampler == SamplerKind::Crossed {
-                return Err(Error::param(
-                    "sampler",
-                    "`lime_separate` draws one neighbourhood per modality; `crossed` crosses the two, so use `sampler: paper`",
-                ));
-            }
-            if params.modality == PerturbedModality::Both && params.sampler.num_samples < 4 {
-                return Err(Error::param(
-                    "num_samples",
-                    format!(
-                        "is {}; `lime_separate` gives each modality half, and each half needs at least 2 rows",
-                        params.sampler.num_samples
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        Strategy::Oracle if !model.is_additive() => Err(Error::param(
+/// What a strategy needs of the parameters alone.
+pub(super) fn check_strategy_params(params: &ExplainParams) -> Result<()> {
+    if params.strategy == Strategy::Separate
+        && params.modality == PerturbedModality::Both
+        && params.sampler.num_samples < 4
+    {
+        return Err(Error::param(
+            "num_samples",
+            format!(
+                "is {}; `lime_separate` gives each modality half, and each half needs at least 2 rows",
+                params.sampler.num_samples
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a strategy needs of the model, before any model call.
+pub(super) fn check_strategy_model(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
+    if params.strategy == Strategy::Oracle && !model.is_additive() {
+        return Err(Error::param(
             "method",
             format!(
                 "`oracle` needs a model whose exact contributions are known (an additive model such as builtin:additive); {} is not one",
                 model.name()
             ),
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
 }
 
 /// LIME on the audio alone (the first `ceil(n / 2)` samples, the sampler's seed) and on the

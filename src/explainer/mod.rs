@@ -262,18 +262,49 @@ fn predicted_of(probs: &Array2<f64>) -> usize {
         .unwrap_or(0)
 }
 
-/// Every parameter, and the labels against the model's classes, before any model call.
+impl ExplainParams {
+    /// Every parameter on its own, before any model is loaded: the batch sizes, the sampler,
+    /// the kernel, the surrogate, the label choice and what the strategy needs of them. The one
+    /// validator of an explanation's parameters: `validate`, a run's preflight, the command
+    /// line and the notebook all call it (errors name the key).
+    pub fn check(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::param("batch_size", "must be at least 1"));
+        }
+        if self.run.max_batch == Some(0) {
+            return Err(Error::param(
+                "max_batch",
+                "must be at least 1 (the most clips × patches one model run receives)",
+            ));
+        }
+        self.sampler.check()?;
+        if self.sampler.sampler == SamplerKind::Crossed {
+            let why = if self.modality != PerturbedModality::Both {
+                "this explainer perturbs one modality (lime_audio / lime_lyrics)".to_string()
+            } else if self.strategy != Strategy::Lime {
+                format!("`{}` draws no such grid", self.strategy.name())
+            } else {
+                String::new()
+            };
+            if !why.is_empty() {
+                return Err(Error::param(
+                    "sampler",
+                    format!("`crossed` crosses audio masks with lyric masks, which only MusicLIME draws, but {why}; use `sampler: paper` (a split model still encodes the modality held fixed only once)"),
+                ));
+            }
+        }
+        self.refit.kernel.check()?;
+        self.refit.surrogate.check()?;
+        self.refit.labels.check("the explainer's labels")?;
+        baselines::check_strategy_params(self)
+    }
+}
+
+/// Every parameter ([`ExplainParams::check`]), and what it needs of `model` (split encoders
+/// for crossed sampling, known contributions for the oracle, label names among its classes),
+/// before any model call.
 fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
-    if params.batch_size == 0 {
-        return Err(Error::param("batch_size", "must be at least 1"));
-    }
-    if params.run.max_batch == Some(0) {
-        return Err(Error::param(
-            "max_batch",
-            "must be at least 1 (the most clips × patches one model run receives)",
-        ));
-    }
-    params.sampler.check()?;
+    params.check()?;
     if params.sampler.sampler == SamplerKind::Crossed {
         model.separable().map_err(|why| {
             Error::param(
@@ -282,11 +313,8 @@ fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
             )
         })?;
     }
-    params.refit.kernel.check()?;
-    params.refit.surrogate.check()?;
-    baselines::check_strategy(params, model)?;
-    // Unknown class names and bad thresholds fail before any model call.
-    params.refit.labels.check(model.name())?;
+    baselines::check_strategy_model(params, model)?;
+    // Unknown class names fail before any model call.
     if let LabelChoice::Labels(labels) = &params.refit.labels {
         for l in labels {
             l.index(

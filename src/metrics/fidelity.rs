@@ -337,29 +337,7 @@ pub fn faithfulness_correlation(probe: &Probe, weights: &[f64], seed: u64) -> Re
         .iter()
         .map(|s| s.iter().map(|&j| weights[j]).sum())
         .collect();
-    Ok(pearson(&sums, &drops))
-}
-
-/// Pearson correlation; NaN when either side is constant, i.e. when its spread is below
-/// 1e-9 of its magnitude (float noise is no signal).
-pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    if is_constant(a, va) || is_constant(b, vb) {
-        return f64::NAN;
-    }
-    cov / (va * vb).sqrt()
-}
-
-/// Whether `values` (with summed squared deviation `ss`) are constant up to float noise: their
-/// standard deviation is at most 1e-9 of their largest magnitude (or exactly 0).
-fn is_constant(values: &[f64], ss: f64) -> bool {
-    let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let sd = (ss / values.len().max(1) as f64).sqrt();
-    ss <= 0.0 || sd <= 1e-9 * scale
+    Ok(crate::statistics::pearson(&sums, &drops))
 }
 
 #[cfg(test)]
@@ -560,8 +538,8 @@ mod tests {
         // A spread of 1e-12 on values near 0.5 used to count as a signal.
         let noisy: Vec<f64> = (0..10).map(|i| 0.5 + 1e-13 * i as f64).collect();
         let other: Vec<f64> = (0..10).map(|i| i as f64).collect();
-        assert!(pearson(&noisy, &other).is_nan());
-        assert!((pearson(&other, &other) - 1.0).abs() < 1e-12);
+        assert!(crate::statistics::pearson(&noisy, &other).is_nan());
+        assert!((crate::statistics::pearson(&other, &other) - 1.0).abs() < 1e-12);
     }
 
     #[test]

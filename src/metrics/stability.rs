@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
+use crate::statistics::average_ranks;
 use crate::surrogate::linalg::cholesky;
 use crate::surrogate::ridge::WeightedDesign;
 
@@ -121,29 +122,9 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
     (concordant - discordant) as f64 / denominator
 }
 
-/// Ranks from 1, ties given their average rank.
-fn average_ranks(v: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut ranks = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            ranks[k] = rank;
-        }
-        i = j + 1;
-    }
-    ranks
-}
-
 /// Spearman's rho: the Pearson correlation of average ranks; NaN when either is constant.
 pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    super::fidelity::pearson(&average_ranks(a), &average_ranks(b))
+    crate::statistics::pearson(&average_ranks(a).0, &average_ranks(b).0)
 }
 
 /// **VSI**, variables stability index (higher is better, [0, 1]): over pairs of repeats, the
@@ -381,7 +362,7 @@ mod tests {
     #[test]
     fn ranks_average_ties() {
         assert_eq!(
-            average_ranks(&[3.0, 1.0, 3.0, 2.0]),
+            average_ranks(&[3.0, 1.0, 3.0, 2.0]).0,
             vec![3.5, 1.0, 3.5, 2.0]
         );
         assert!((kendall_tau_b(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);

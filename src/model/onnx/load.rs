@@ -30,6 +30,9 @@ impl OnnxModel {
         if let Some(providers) = &options.execution_providers {
             spec.execution_providers = Some(providers.clone());
         }
+        if options.max_batch.is_some() {
+            spec.max_batch = options.max_batch;
+        }
         let name = path.display().to_string();
         let in_spec = |e: Error| match e {
             Error::Input {
@@ -108,6 +111,7 @@ impl OnnxModel {
             stages,
             groups,
             provider,
+            largest_run: std::sync::atomic::AtomicU64::new(0),
         };
         model.check_input_types()?;
         model.check_attention_keys()?;

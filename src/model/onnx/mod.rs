@@ -72,6 +72,9 @@ pub struct LoadOptions {
     pub intra_threads: Option<usize>,
     /// Execution providers, in order of preference.
     pub execution_providers: Option<Vec<ExecutionProvider>>,
+    /// The most model items (clips × patches) one ONNX Runtime run receives, for every run of
+    /// the model (explanations, attention maps, clip scores); overrides the spec's `max_batch`.
+    pub max_batch: Option<usize>,
 }
 
 /// An ONNX classifier.
@@ -87,6 +90,8 @@ pub struct OnnxModel {
     groups: StageGroups,
     /// The execution provider the sessions run on.
     provider: ExecutionProvider,
+    /// The most items one ONNX Runtime run has received since the model was loaded.
+    largest_run: std::sync::atomic::AtomicU64,
 }
 
 impl OnnxModel {
@@ -105,8 +110,15 @@ impl OnnxModel {
         self.provider
     }
 
-    /// The most model items one ONNX Runtime run receives: `override_max` (a flag or config
-    /// key), else the spec's `max_batch`, else [`spec::DEFAULT_MAX_BATCH`].
+    /// The most items one ONNX Runtime run has received since the model was loaded (every
+    /// path: explanations, attention maps, clip scores).
+    pub fn largest_run(&self) -> u64 {
+        self.largest_run.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most model items one ONNX Runtime run receives: `override_max` (an explainer's
+    /// key), else the spec's `max_batch` (which [`LoadOptions::max_batch`] overrides), else
+    /// [`spec::DEFAULT_MAX_BATCH`].
     pub fn max_batch(&self, override_max: Option<usize>) -> usize {
         override_max
             .or(self.spec.max_batch)

@@ -64,8 +64,9 @@ pub fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<ExecutionPr
             Err(Error::in_file(
                 spec_path,
                 format!(
-                    "`execution_providers`: {} was asked for strictly, but the ONNX Runtime library at {} has only {}; install onnxruntime-gpu (`.venv/bin/pip install onnxruntime-gpu==1.31.1`, with CUDA and cuDNN) or point ORT_DYLIB_PATH at a CUDA build, or add `cpu` to the list to fall back",
+                    "`execution_providers`: {} was asked for strictly, but the ONNX Runtime library at {} has only {}; install onnxruntime-gpu (`.venv/bin/pip install onnxruntime-gpu=={}`, with CUDA and cuDNN) or point ORT_DYLIB_PATH at a CUDA build, or add `cpu` to the list to fall back",
                     asked.join(", "),
+                    super::runtime::ORT_VERSION,
                     super::runtime::find_library()
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|m| m),

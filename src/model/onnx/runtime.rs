@@ -12,11 +12,22 @@ use ort::environment::Environment;
 
 use crate::error::{Error, Result};
 
+/// The ONNX Runtime version, as a literal (the one place it is typed).
+macro_rules! ort_version {
+    () => {
+        "1.31.1"
+    };
+}
+
 /// The ONNX Runtime version the crate is built against.
-pub const ORT_VERSION: &str = "1.31.1";
+pub const ORT_VERSION: &str = ort_version!();
 
 /// How to install the runtime.
-pub const INSTALL_HINT: &str = "python3 -m venv .venv && .venv/bin/pip install onnxruntime==1.31.1 (or `just setup`), or set ORT_DYLIB_PATH to libonnxruntime.so";
+pub const INSTALL_HINT: &str = concat!(
+    "python3 -m venv .venv && .venv/bin/pip install onnxruntime==",
+    ort_version!(),
+    " (or `just setup`), or set ORT_DYLIB_PATH to libonnxruntime.so"
+);
 
 static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
 

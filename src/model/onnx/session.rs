@@ -150,6 +150,8 @@ impl OnnxModel {
         let mut parts: Vec<HashMap<String, NamedTensor>> = Vec::new();
         for start in (0..items).step_by(max_batch.max(1)) {
             let end = (start + max_batch).min(items);
+            self.largest_run
+                .fetch_max((end - start) as u64, std::sync::atomic::Ordering::Relaxed);
             let chunk = if start == 0 && end == items {
                 inputs.clone()
             } else {
