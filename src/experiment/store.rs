@@ -214,3 +214,26 @@ impl UnitRecord {
             .unwrap_or_else(|| label.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_without_a_fit_reloads_with_its_nans() {
+        let label = StoredLabel {
+            label: 1,
+            intercept: f64::NAN,
+            score: f64::NAN,
+            local_pred: 0.25,
+            model_output: 0.5,
+            weights: vec![(0, -0.5)],
+            stdevs: None,
+        };
+        let json = serde_json::to_string(&label).unwrap();
+        assert!(json.contains("\"score\":null"), "{json}");
+        let back: StoredLabel = serde_json::from_str(&json).unwrap();
+        assert!(back.intercept.is_nan() && back.score.is_nan());
+        assert_eq!((back.local_pred, back.weights), (0.25, vec![(0, -0.5)]));
+    }
+}

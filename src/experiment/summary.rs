@@ -58,13 +58,55 @@ pub struct GroupSummary {
 /// the same model that has the metric has a value.
 pub type InstanceValues = Vec<((String, String), Vec<(String, BTreeMap<String, f64>)>)>;
 
-/// Each explainer's model (config key), by explainer name.
-pub fn models_of(config: &ExperimentConfig) -> BTreeMap<String, String> {
-    config
-        .explainers
-        .iter()
-        .map(|e| (e.name.clone(), e.model.clone()))
-        .collect()
+/// Who is compared with whom. Explainers are compared only when they explain the same model;
+/// for a metric whose value depends on which modality an explainer covers
+/// ([`Metric::depends_on_modality`]: the `_within` fidelity metrics, `sparseness`,
+/// `complexity`), only when they also explain the same modality.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    models: BTreeMap<String, String>,
+    modalities: BTreeMap<String, &'static str>,
+}
+
+impl Groups {
+    /// The groups of the config's explainers.
+    pub fn of(config: &ExperimentConfig) -> Self {
+        let name = |m: crate::neighborhood::sampler::PerturbedModality| match m {
+            crate::neighborhood::sampler::PerturbedModality::Both => "both",
+            crate::neighborhood::sampler::PerturbedModality::Audio => "audio",
+            crate::neighborhood::sampler::PerturbedModality::Lyrics => "lyrics",
+        };
+        Groups {
+            models: config
+                .explainers
+                .iter()
+                .map(|e| (e.name.clone(), e.model.clone()))
+                .collect(),
+            modalities: config
+                .explainers
+                .iter()
+                .map(|e| (e.name.clone(), name(e.method.modality())))
+                .collect(),
+        }
+    }
+
+    /// The model an explainer explains.
+    pub fn model(&self, explainer: &str) -> &str {
+        self.models.get(explainer).map_or("", String::as_str)
+    }
+
+    /// The comparison group of `explainer` for `metric`: its model, and its modality where
+    /// the metric depends on it.
+    pub fn group(&self, explainer: &str, metric: &str) -> String {
+        let model = self.model(explainer);
+        match Metric::parse(metric).is_some_and(Metric::depends_on_modality) {
+            true => format!(
+                "{model} ({})",
+                self.modalities.get(explainer).copied().unwrap_or("")
+            ),
+            false => model.to_string(),
+        }
+    }
 }
 
 /// The value of every instance for every explainer × cell × metric: a metric of one
@@ -81,7 +123,7 @@ pub fn instance_values(
     stability: &[StabilityRow],
     explainers: Option<&[String]>,
 ) -> InstanceValues {
-    let models = models_of(config);
+    let groups = Groups::of(config);
     let chosen: Vec<&str> = config
         .explainers
         .iter()
@@ -122,20 +164,19 @@ pub fn instance_values(
                     by_explainer.push((explainer.to_string(), means));
                 }
             }
-            keep_common_instances_per_model(&mut by_explainer, &models);
+            keep_common_instances_per_group(&mut by_explainer, |e| groups.group(e, metric));
             out.push(((cell.name.clone(), metric.clone()), by_explainer));
         }
     }
     out
 }
 
-/// Within each group of explainers sharing a model, keeps only the instances every one of them
-/// has.
-fn keep_common_instances_per_model(
+/// Within each comparison group ([`Groups::group`]), keeps only the instances every one of its
+/// explainers has.
+fn keep_common_instances_per_group(
     by_explainer: &mut [(String, BTreeMap<String, f64>)],
-    models: &BTreeMap<String, String>,
+    model: impl Fn(&str) -> String,
 ) {
-    let model = |e: &str| models.get(e).cloned().unwrap_or_default();
     let groups: BTreeSet<String> = by_explainer.iter().map(|(e, _)| model(e)).collect();
     for group in groups {
         let members: Vec<usize> = (0..by_explainer.len())
@@ -315,29 +356,39 @@ fn compare_pair(
     }
 }
 
-/// Sets `p_holm` of every comparison of `family` by Holm's correction over the family.
+/// Sets `p_holm` of every comparison of `family` by Holm's correction over the family. A test
+/// that ran but has no p-value (every difference zero) counts as p = 1, so that it still
+/// counts in the family's size; only a comparison without data is left out.
 fn holm_over(family: &mut [Comparison]) {
     let p: Vec<f64> = family
         .iter()
-        .map(|c| c.paired.as_ref().map_or(f64::NAN, |p| p.wilcoxon.p_value))
+        .map(|c| {
+            c.paired
+                .as_ref()
+                .map_or(f64::NAN, |p| match p.wilcoxon.p_value {
+                    v if v.is_nan() => 1.0,
+                    v => v,
+                })
+        })
         .collect();
     for (c, adjusted) in family.iter_mut().zip(statistics::holm(&p)) {
         c.p_holm = adjusted;
     }
 }
 
-/// Paired comparisons per cell, metric and model (explainers on different models are never
-/// compared): with a `reference`, the reference against each other explainer of its model;
-/// every pair of explainers with values on the other models (or without a reference); Holm's
-/// correction within each cell, metric and model.
+/// Paired comparisons per cell, metric and comparison group ([`Groups`]: explainers on
+/// different models are never compared): with a `reference`, the reference against each
+/// other explainer of its group; every pair of explainers with values in the other groups (or
+/// without a reference); Holm's correction within each cell, metric and group.
 pub fn compare(
     values: &InstanceValues,
     reference: Option<&str>,
-    models: &BTreeMap<String, String>,
+    groups: &Groups,
 ) -> Vec<Comparison> {
     let mut out = Vec::new();
     for ((cell, metric), by_explainer) in values {
-        for (model, members) in by_model(by_explainer, models) {
+        for (_, members) in by_group(by_explainer, |e| groups.group(e, metric)) {
+            let model = groups.model(members[0].0).to_string();
             let names: Vec<&String> = members.iter().map(|(n, _)| *n).collect();
             let of = |name: &String| members.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
             let mut family: Vec<Comparison> = pairs(&names, reference)
@@ -356,14 +407,14 @@ pub fn compare(
 /// An explainer's name and its value per instance.
 type ExplainerValues<'v> = (&'v String, &'v BTreeMap<String, f64>);
 
-/// The explainers of `by_explainer` grouped by model, in order of first appearance.
-fn by_model<'v>(
+/// The explainers of `by_explainer` grouped by `group_of`, in order of first appearance.
+fn by_group<'v>(
     by_explainer: &'v [(String, BTreeMap<String, f64>)],
-    models: &BTreeMap<String, String>,
+    group_of: impl Fn(&str) -> String,
 ) -> Vec<(String, Vec<ExplainerValues<'v>>)> {
     let mut groups: Vec<(String, Vec<ExplainerValues>)> = Vec::new();
     for (name, values) in by_explainer {
-        let model = models.get(name).cloned().unwrap_or_default();
+        let model = group_of(name);
         match groups.iter_mut().find(|(m, _)| *m == model) {
             Some((_, members)) => members.push((name, values)),
             None => groups.push((model, vec![(name, values)])),
@@ -380,10 +431,10 @@ pub fn reference_comparisons(
     values: &InstanceValues,
     reference: &str,
     metrics: &[String],
-    models: &BTreeMap<String, String>,
+    groups: &Groups,
 ) -> Vec<Comparison> {
     let mut per_cell: BTreeMap<String, Vec<Comparison>> = BTreeMap::new();
-    for c in compare(values, Some(reference), models)
+    for c in compare(values, Some(reference), groups)
         .into_iter()
         .filter(|c| c.a == reference && metrics.contains(&c.metric))
     {

@@ -10,9 +10,9 @@ use super::config::PaperTable;
 use super::config::{ExperimentConfig, GridCell};
 use super::store::UnitRecord;
 use super::summary::{
-    accuracy, better_of, compare, global_by_group, instance_values, models_of,
-    reference_comparisons, significantly_best, summarize, tag_accuracy, Comparison, GroupSummary,
-    InstanceValues, MetricStats, TagAccuracy,
+    accuracy, better_of, compare, global_by_group, instance_values, reference_comparisons,
+    significantly_best, summarize, tag_accuracy, Comparison, GroupSummary, Groups, InstanceValues,
+    MetricStats, TagAccuracy,
 };
 use super::unit_metrics::{stability_rows, StabilityRow};
 use crate::error::{Error, Result};
@@ -82,14 +82,14 @@ pub fn write_tables(
     }
     let values = instance_values(config, cells, records, &stability, None);
     let summaries = summarize(config, cells, records, &values);
-    let models = models_of(config);
-    let all_pairs = compare(&values, None, &models);
+    let groups = Groups::of(config);
+    let all_pairs = compare(&values, None, &groups);
     let best = significantly_best(&all_pairs);
     let (summary, style) = summary_table(config, cells, &summaries, &best)?;
     write("summary", summary, &style)?;
     let reference = config.report.as_ref().and_then(|r| r.reference.as_deref());
     let comparisons = match reference {
-        Some(_) => compare(&values, reference, &models),
+        Some(_) => compare(&values, reference, &groups),
         None => all_pairs,
     };
     if !comparisons.is_empty() {
@@ -375,10 +375,10 @@ pub(crate) fn paper_table(
         .clone()
         .unwrap_or_else(|| config.explainers.iter().map(|e| e.name.clone()).collect());
     let values = instance_values(config, cells, records, stability, Some(&listed));
-    let models = models_of(config);
-    let best = significantly_best(&compare(&values, None, &models));
+    let groups = Groups::of(config);
+    let best = significantly_best(&compare(&values, None, &groups));
     let tests = match reference {
-        Some(r) => reference_comparisons(&values, r, &table.metrics, &models),
+        Some(r) => reference_comparisons(&values, r, &table.metrics, &groups),
         None => Vec::new(),
     };
     let summaries = summarize(config, cells, records, &values);
@@ -391,7 +391,7 @@ pub(crate) fn paper_table(
         columns.push(column("cell", &rows, |g| g.cell.clone()));
     }
     columns.push(column("model", &rows, |g| {
-        models.get(&g.explainer).cloned().unwrap_or_default()
+        groups.model(&g.explainer).to_string()
     }));
     let mut bold = std::collections::BTreeSet::new();
     let mut directions = Vec::new();
@@ -430,7 +430,7 @@ pub(crate) fn paper_table(
             directions,
             bold_best: false,
             bold_cells: Some(bold),
-            notes: paper_notes(&values, &listed, reference, &tests, &models),
+            notes: paper_notes(&values, table, &listed, reference, &tests, &groups),
         },
     ))
 }
@@ -457,14 +457,16 @@ fn paired_difference_text(c: &Comparison) -> String {
 /// not tested against each other.
 fn paper_notes(
     values: &InstanceValues,
+    table: &PaperTable,
     listed: &[String],
     reference: Option<&str>,
     tests: &[Comparison],
-    models: &BTreeMap<String, String>,
+    groups: &Groups,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let counts: std::collections::BTreeSet<usize> = values
         .iter()
+        .filter(|((_, metric), _)| table.metrics.contains(metric))
         .flat_map(|(_, by)| by.iter().map(|(_, v)| v.len()))
         .collect();
     let n = match (counts.first(), counts.last()) {
@@ -489,13 +491,15 @@ fn paper_notes(
             "Δ: paired difference to {r} (row − {r}) with its 95 % paired t interval, and the matched-pairs rank-biserial r; {PAPER_REFERENCE_MARK}: two-sided Wilcoxon signed-rank p < 0.05 after Holm's correction over the table's {count} tests{scope} (metrics × baselines).",
         ));
     }
-    notes.push("Bold: significantly better (Holm-corrected Wilcoxon, direction by R+ − R−) than every other listed explainer of the same model; metrics without ↑/↓ are descriptive and never tested.".into());
+    notes.push("Bold: significantly better than every other listed explainer of the same model (all pairs, Wilcoxon, Holm within each metric and model, direction by R+ − R−), so a value may be bold without † or carry † without bold; metrics without ↑/↓ are descriptive and never tested.".into());
+    if table.metrics.iter().any(|m| {
+        crate::metrics::Metric::parse(m).is_some_and(crate::metrics::Metric::depends_on_modality)
+    }) {
+        notes.push("Metrics that depend on the modality an explainer covers (`_within` fidelity, sparseness, complexity) are tested only between explainers of the same modality.".into());
+    }
     let mut by_model: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for e in listed {
-        by_model
-            .entry(models.get(e).map_or("", String::as_str))
-            .or_default()
-            .push(e);
+        by_model.entry(groups.model(e)).or_default().push(e);
     }
     if by_model.len() > 1 {
         let groups: Vec<String> = by_model
@@ -638,7 +642,7 @@ metrics: [deletion_auc, modality_share_audio]
         }
     }
 
-    /// n = 20 instances: `shifted` = reference + 0.1 on both metrics (deletion: worse), `same`
+    /// n = 20 instances: `shifted` = reference + 0.1…0.104 on both metrics (deletion: worse), `same`
     /// = reference ± a small symmetric wobble, `elsewhere` (another model) far better.
     fn records() -> Vec<UnitRecord> {
         let mut out = Vec::new();
@@ -646,7 +650,8 @@ metrics: [deletion_auc, modality_share_audio]
             let base = 0.3 + 0.01 * ((i * 7) % 11) as f64;
             let wobble = if i % 2 == 0 { 0.001 } else { -0.001 } * (1 + i / 2) as f64;
             out.push(record(i, "reference", "m", [base, 0.5]));
-            out.push(record(i, "shifted", "m", [base + 0.1, 0.6]));
+            let shift = 0.1 + 0.002 * (i % 3) as f64;
+            out.push(record(i, "shifted", "m", [base + shift, 0.5 + shift]));
             out.push(record(i, "same", "m", [base + wobble, 0.5 + wobble]));
             out.push(record(i, "elsewhere", "other", [0.0, 0.9]));
         }
@@ -676,9 +681,9 @@ metrics: [deletion_auc, modality_share_audio]
                 .unwrap_or_else(|| panic!("{name} in {md}"))
                 .to_string()
         };
-        // shifted − reference = +0.100 exactly, significant after Holm: †
+        // shifted − reference = +0.1019 (CI [+0.1013, +0.1027]), significant after Holm: †
         assert!(
-            line("shifted").contains("+0.100 [+0.100, +0.100], r = +1.00†"),
+            line("shifted").contains("+0.102 [+0.101, +0.103], r = +1.00†"),
             "{md}"
         );
         // no shift: no mark

@@ -170,7 +170,7 @@ pub(crate) fn unit_metric(
 }
 
 /// Explains a slightly perturbed copy of the instance (noise on the audio, or one word deleted)
-/// with the same parameters and seed, always including `label`; `None` when the perturbation
+/// with the same parameters and seed (`random` with a fresh draw), always including `label`; `None` when the perturbation
 /// does not apply (no words to delete).
 pub(crate) fn reexplain(
     perturbation: Perturbation,
@@ -183,6 +183,11 @@ pub(crate) fn reexplain(
 ) -> Result<Option<ExplainOutcome>> {
     let mut params = params.clone();
     params.refit.labels = LabelChoice::Labels(vec![label.into()]);
+    if params.strategy == crate::explainer::Strategy::Random {
+        // The same seed would redraw the same weights and score a perfect robustness: the
+        // floor draws again, so its robustness is chance.
+        params.sampler.seed = crate::seeds::sub_seed(seed, crate::seeds::Purpose::RandomExplainer);
+    }
     let silent = &mut |_| {};
     match perturbation {
         Perturbation::Noise => {

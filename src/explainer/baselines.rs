@@ -83,6 +83,15 @@ pub(super) fn explain_separately(
         sub_seed(params.sampler.seed, Purpose::Sampler),
     );
     let a = explain_with_lime(predictor, audio, lyrics, model, &audio_params, progress)?;
+    // Both halves explain exactly the audio half's labels.
+    let mut lyrics_params = lyrics_params;
+    lyrics_params.refit.labels = crate::explanation::LabelChoice::Labels(
+        a.explanation
+            .labels
+            .iter()
+            .map(|l| l.label.into())
+            .collect(),
+    );
     let l = explain_with_lime(
         predictor,
         audio,
@@ -91,29 +100,41 @@ pub(super) fn explain_separately(
         &lyrics_params,
         &mut |done| progress(audio_samples + done),
     )?;
-    let mut outcome = concatenate_halves(a, l)?;
+    let mut outcome = concatenate_halves(a, l, params.refit.surrogate.num_features)?;
     outcome.counts = predictor.counts().since(&counts_before);
     Ok(outcome)
 }
 
 /// One explanation from an audio-only and a lyrics-only one of the same instance.
-fn concatenate_halves(a: ExplainOutcome, l: ExplainOutcome) -> Result<ExplainOutcome> {
+/// Per label, the weights of both halves, the `num_features` largest |weights| kept (each half
+/// selected up to `num_features` of its own).
+fn concatenate_halves(
+    a: ExplainOutcome,
+    l: ExplainOutcome,
+    num_features: usize,
+) -> Result<ExplainOutcome> {
     let offset = a.explanation.features.len();
-    if a.explanation.labels.len() != l.explanation.labels.len() {
-        return Err(Error::Internal(
-            "the two halves of lime_separate explained different labels".into(),
-        ));
-    }
     let labels = a
         .explanation
         .labels
         .iter()
-        .zip(&l.explanation.labels)
-        .map(|(la, ll)| {
+        .map(|la| {
+            let ll = l
+                .explanation
+                .labels
+                .iter()
+                .find(|ll| ll.label == la.label)
+                .ok_or_else(|| {
+                    Error::Internal(format!(
+                        "the lyrics half of lime_separate did not explain label {}",
+                        la.label
+                    ))
+                })?;
             let mut weights = la.fit.weights.clone();
             weights.extend(ll.fit.weights.iter().map(|&(j, w)| (j + offset, w)));
             sort_by_magnitude(&mut weights);
-            LabelExplanation {
+            weights.truncate(num_features);
+            Ok(LabelExplanation {
                 label: la.label,
                 name: la.name.clone(),
                 model_output: la.model_output,
@@ -123,9 +144,9 @@ fn concatenate_halves(a: ExplainOutcome, l: ExplainOutcome) -> Result<ExplainOut
                     local_pred: la.fit.local_pred + ll.fit.local_pred - la.model_output,
                     weights,
                 },
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let mut features = a.explanation.features.clone();
     features.extend(l.explanation.features.iter().cloned());
     let (na, da) = a.neighborhood.masks.dim();
@@ -296,7 +317,9 @@ fn outcome_of(
     }
 }
 
-/// Random weights: for each explained label, one standard normal draw per feature, from ChaCha8
+/// Random weights: for each explained label, one standard normal draw per feature (the
+/// `num_features` largest |weights| kept, as the surrogate's feature selection keeps at most
+/// that many), from ChaCha8
 /// seeded with the [`Purpose::RandomExplainer`] sub-seed of the sampler's seed. The intercept,
 /// score and local prediction are NaN (nothing was fitted).
 pub(super) fn explain_randomly(
@@ -320,6 +343,7 @@ pub(super) fn explain_randomly(
                 .map(|k| (k, standard_normal(&mut rng)))
                 .collect();
             sort_by_magnitude(&mut weights);
+            weights.truncate(params.refit.surrogate.num_features);
             SurrogateFit {
                 intercept: f64::NAN,
                 score: f64::NAN,
@@ -339,9 +363,10 @@ pub(super) fn explain_randomly(
 }
 
 /// The oracle: each explained feature's leave-one-out effect `f(x) − f(x without it)` (every
-/// other feature kept), which for an additive model is its exact contribution. The intercept is
-/// `f(x) − Σ w` (the output without the explained features), the local prediction `f(x)`; the
-/// score is NaN (nothing was fitted). `1 + d` model rows.
+/// other feature kept), which for an additive model is its exact contribution (the
+/// `num_features` largest |weights| kept). The intercept is `f(x) − Σ w` over all explained
+/// features (the output without them), the local prediction `f(x)`; the score is NaN (nothing
+/// was fitted). `1 + d` model rows.
 pub(super) fn explain_exactly(
     predictor: &dyn InstancePredictor,
     audio: &dyn Factorization,
@@ -377,6 +402,7 @@ pub(super) fn explain_exactly(
                 .collect();
             let total: f64 = weights.iter().map(|(_, w)| w).sum();
             sort_by_magnitude(&mut weights);
+            weights.truncate(params.refit.surrogate.num_features);
             SurrogateFit {
                 intercept: p[0] - total,
                 score: f64::NAN,

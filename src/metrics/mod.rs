@@ -357,6 +357,23 @@ impl Metric {
         }
     }
 
+    /// Whether its value depends on which modality an explainer covers, so that only
+    /// explainers of the same modality compare on it: the `_within` fidelity metrics (each
+    /// explainer's own features), `sparseness` and `complexity` (an explanation silent on a
+    /// whole modality is sparser by construction).
+    pub fn depends_on_modality(self) -> bool {
+        matches!(
+            self,
+            Metric::DeletionAuc(_, Space::Within)
+                | Metric::InsertionAuc(_, Space::Within)
+                | Metric::Comprehensiveness(_, Space::Within)
+                | Metric::Sufficiency(_, Space::Within)
+                | Metric::FaithfulnessCorrelation(Space::Within)
+                | Metric::Sparseness
+                | Metric::Complexity
+        )
+    }
+
     /// Its catalogue entry.
     pub fn info(self) -> &'static MetricInfo {
         let template = match self {

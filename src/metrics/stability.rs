@@ -231,11 +231,13 @@ pub fn coefficient_stdevs(
     (0..k).map(|a| v[[a, a]].max(0.0).sqrt()).collect()
 }
 
-/// Top-k feature names by |weight| (ties by the instance's permutation of names seeded with
-/// `ties`, [`crate::seeds::tie_rank`]).
+/// Top-k feature names by non-zero |weight| (ties by the instance's permutation of names seeded
+/// with `ties`, [`crate::seeds::tie_rank`]; zero weights never enter, as in [`top_k`]).
 fn top_k_names(weights: &[(String, f64)], k: usize, ties: u64) -> BTreeSet<&str> {
     let rank = |i: usize| crate::seeds::tie_rank(ties, &weights[i].0);
-    let mut order: Vec<usize> = (0..weights.len()).collect();
+    let mut order: Vec<usize> = (0..weights.len())
+        .filter(|&i| weights[i].1 != 0.0)
+        .collect();
     order.sort_by(|&a, &b| {
         weights[b]
             .1
