@@ -527,8 +527,7 @@ impl ExperimentConfig {
         for metric in &self.metrics {
             match crate::metrics::info(metric) {
                 None => {
-                    let known: Vec<&str> =
-                        crate::metrics::catalogue().iter().map(|m| m.name).collect();
+                    let known: Vec<&str> = crate::metrics::catalogue().map(|m| m.name).collect();
                     return bad(
                         "metrics".into(),
                         format!("unknown metric `{metric}`; known: {}", known.join(", ")),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::config::{ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell};
 use super::dataset::Instance;
 use super::store::{StoredLabel, UnitRecord};
-use super::unit_metrics::{predicted_stdevs, reexplain, unit_metric, MetricContext, NamedWeights};
+use super::unit_metrics::{predicted_stdevs, reexplain};
 use crate::audio::decode::decode_file;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
@@ -22,7 +22,7 @@ use crate::features::Feature;
 use crate::fs::safe_file_name;
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::fidelity::Spaces;
-use crate::metrics::{Metric, MetricSet, Perturbation};
+use crate::metrics::{Metric, MetricContext, MetricSet, NamedWeights, Perturbation};
 use crate::model::attention::AttentionMap;
 use crate::model::{instance_predictor, Classifier, ModelInput};
 
@@ -251,7 +251,7 @@ pub fn run_unit(
     };
     let mut metrics: Vec<(String, f64)> = Vec::new();
     for (name, metric) in context.metrics.iter() {
-        if let Some(v) = unit_metric(name, *metric, &metric_context)? {
+        if let Some(v) = metric.value(name, &metric_context)? {
             metrics.push((name.clone(), v));
         }
     }

@@ -15,7 +15,16 @@ pub mod ranking;
 pub mod shape;
 pub mod stability;
 
-use crate::features::Modality;
+use std::collections::BTreeSet;
+
+use crate::error::Result;
+use crate::explanation::LabelExplanation;
+use crate::features::{Feature, Modality};
+use crate::lyrics::LyricFeatures;
+use crate::model::attention::AttentionMap;
+use crate::seeds::UnitSeeds;
+use audio_xai::LmacScores;
+use fidelity::{Curve, Spaces};
 
 /// Which way a metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,74 +49,126 @@ pub struct MetricInfo {
     pub needs_ground_truth: bool,
 }
 
-macro_rules! metric {
-    ($name:expr, $better:ident, $truth:expr, $description:expr) => {
-        MetricInfo {
-            name: $name,
-            better: Better::$better,
-            description: $description,
-            needs_ground_truth: $truth,
+/// One row of the metric table: its catalogue entry and the metric its name makes (with the
+/// number in its `{k}` or `{p}`, when it has one).
+struct Row {
+    info: MetricInfo,
+    make: fn(Option<usize>) -> Metric,
+}
+
+macro_rules! row {
+    ($name:expr, $better:ident, $truth:expr, $description:expr, $make:expr) => {
+        Row {
+            info: MetricInfo {
+                name: $name,
+                better: Better::$better,
+                description: $description,
+                needs_ground_truth: $truth,
+            },
+            make: $make,
         }
     };
 }
 
+/// Steps of `deletion_auc` and `insertion_auc` when the name gives none.
+pub const DEFAULT_STEPS: usize = 10;
+
+/// The number a `{k}` or `{p}` name always has (the parser supplies it).
+fn n(k: Option<usize>) -> usize {
+    k.unwrap_or(1)
+}
+
+use attention::Agreement;
+use attention::AttentionSource::{FirstToken, Rollout};
+use fidelity::LmacMask;
+
+/// **The metric table**, the one place each metric is named: its name (a `{k}` takes a count,
+/// a `{p}` a percentage in 1..=100), direction, whether it needs planted truth, description and
+/// range, and the [`Metric`] the name makes. The catalogue, [`Metric::parse`] and
+/// [`Metric::info`] all read it.
+static TABLE: &[Row] = &[
+    row!("score", Higher, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]", |_| Metric::Score),
+    row!("local_error", Lower, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]", |_| Metric::LocalError),
+    row!("deletion_auc", Lower, false, "area under p(label) as the instance's audio components and words are removed, the explained ones first by signed weight (10 steps; deletion_auc_{k}: k steps), [0, 1]", |_| Metric::DeletionAuc(DEFAULT_STEPS, Space::Union)),
+    row!("insertion_auc", Higher, false, "area under p(label) as the instance's audio components and words are added to an empty input, the explained ones first by signed weight (10 steps; insertion_auc_{k}: k steps), [0, 1]", |_| Metric::InsertionAuc(DEFAULT_STEPS, Space::Union)),
+    row!("deletion_auc_{k}", Lower, false, "deletion_auc with k steps, [0, 1]", |k| Metric::DeletionAuc(n(k), Space::Union)),
+    row!("insertion_auc_{k}", Higher, false, "insertion_auc with k steps, [0, 1]", |k| Metric::InsertionAuc(n(k), Space::Union)),
+    row!("comprehensiveness_at_{k}", Higher, false, "p(x) - p(x without its top k features) (ERASER at one k, not the AOPC average), [-1, 1]", |k| Metric::Comprehensiveness(n(k), Space::Union)),
+    row!("sufficiency_at_{k}", Lower, false, "p(x) - p(only its top k features: every other component and word removed) (ERASER at one k, not the AOPC average), [-1, 1]", |k| Metric::Sufficiency(n(k), Space::Union)),
+    row!("faithfulness_correlation", Higher, false, "Pearson correlation of summed weights and probability drops over 50 random subsets of the instance's features (Bhatt et al.), [-1, 1]", |_| Metric::FaithfulnessCorrelation(Space::Union)),
+    row!("deletion_auc_within", Lower, false, "deletion AUC over the explainer's own features only (the other modality stays whole), [0, 1]", |_| Metric::DeletionAuc(DEFAULT_STEPS, Space::Within)),
+    row!("insertion_auc_within", Higher, false, "insertion AUC over the explainer's own features only (the other modality stays whole), [0, 1]", |_| Metric::InsertionAuc(DEFAULT_STEPS, Space::Within)),
+    row!("deletion_auc_within_{k}", Lower, false, "deletion_auc_within with k steps, [0, 1]", |k| Metric::DeletionAuc(n(k), Space::Within)),
+    row!("insertion_auc_within_{k}", Higher, false, "insertion_auc_within with k steps, [0, 1]", |k| Metric::InsertionAuc(n(k), Space::Within)),
+    row!("comprehensiveness_within_at_{k}", Higher, false, "comprehensiveness over the explainer's own features only, [-1, 1]", |k| Metric::Comprehensiveness(n(k), Space::Within)),
+    row!("sufficiency_within_at_{k}", Lower, false, "sufficiency over the explainer's own features only (the other modality stays whole), [-1, 1]", |k| Metric::Sufficiency(n(k), Space::Within)),
+    row!("faithfulness_correlation_within", Higher, false, "faithfulness correlation over the explainer's own features only, [-1, 1]", |_| Metric::FaithfulnessCorrelation(Space::Within)),
+    row!("average_increase", Higher, false, "L-MAC AI: 100 if p_c rises when only the positively weighted features are kept (all else removed), else 0; its mean is the share of instances, [0, 100]", |_| Metric::Lmac(Lmac::AverageIncrease, LmacMask::Positive)),
+    row!("average_drop", Lower, false, "L-MAC AD: 100 max(0, p_c(x) - p_c(only the positively weighted features)) / p_c(x), [0, 100]", |_| Metric::Lmac(Lmac::AverageDrop, LmacMask::Positive)),
+    row!("average_gain", Higher, false, "L-MAC AG: 100 max(0, p_c(only the positively weighted features) - p_c(x)) / (1 - p_c(x)), [0, 100]", |_| Metric::Lmac(Lmac::AverageGain, LmacMask::Positive)),
+    row!("faithfulness_on_spectra", Higher, false, "L-MAC FF: p_c(x) - p_c(x without the positively weighted features), [-1, 1]", |_| Metric::Lmac(Lmac::FaithfulnessOnSpectra, LmacMask::Positive)),
+    row!("input_fidelity", Higher, false, "L-MAC Fid-In: 1 if the prediction stays the same when only the positively weighted features are kept, else 0, [0, 1]", |_| Metric::Lmac(Lmac::InputFidelity, LmacMask::Positive)),
+    row!("average_increase_top_{p}", Higher, false, "L-MAC AI with the top p % of the union space as the mask (same size for every explainer), [0, 100]", |p| Metric::Lmac(Lmac::AverageIncrease, LmacMask::TopPercent(n(p)))),
+    row!("average_drop_top_{p}", Lower, false, "L-MAC AD with the top p % of the union space as the mask, [0, 100]", |p| Metric::Lmac(Lmac::AverageDrop, LmacMask::TopPercent(n(p)))),
+    row!("average_gain_top_{p}", Higher, false, "L-MAC AG with the top p % of the union space as the mask, [0, 100]", |p| Metric::Lmac(Lmac::AverageGain, LmacMask::TopPercent(n(p)))),
+    row!("faithfulness_on_spectra_top_{p}", Higher, false, "L-MAC FF with the top p % of the union space as the mask, [-1, 1]", |p| Metric::Lmac(Lmac::FaithfulnessOnSpectra, LmacMask::TopPercent(n(p)))),
+    row!("input_fidelity_top_{p}", Higher, false, "L-MAC Fid-In with the top p % of the union space as the mask, [0, 1]", |p| Metric::Lmac(Lmac::InputFidelity, LmacMask::TopPercent(n(p)))),
+    row!("comprehensiveness_top_{p}", Higher, false, "p(x) - p(x without the top p % of the union space), the same number of features for every explainer, [-1, 1]", |p| Metric::ComprehensivenessTop(n(p))),
+    row!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]", |p| Metric::SufficiencyTop(n(p))),
+    row!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)", |_| Metric::PositiveMaskFraction),
+    row!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)", |_| Metric::ModalityShareAudio),
+    row!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation", |_| Metric::Complexity),
+    row!("sparseness", Higher, false, "Gini index of |weights| over the union space (0 for features the explainer did not weigh; Quantus Sparseness), [0, 1); NaN for an all-zero explanation", |_| Metric::Sparseness),
+    row!("precision_at_k_audio", Higher, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]", |_| Metric::PrecisionAtK(Modality::Audio, None)),
+    row!("precision_at_k_lyrics", Higher, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]", |_| Metric::PrecisionAtK(Modality::Lyrics, None)),
+    row!("precision_at_{k}_audio", Higher, true, "planted audio components among the top k audio features (a fixed k), [0, 1]", |k| Metric::PrecisionAtK(Modality::Audio, Some(n(k)))),
+    row!("precision_at_{k}_lyrics", Higher, true, "planted words among the top k lyric features (a fixed k), [0, 1]", |k| Metric::PrecisionAtK(Modality::Lyrics, Some(n(k)))),
+    row!("recall_at_{k}_audio", Higher, true, "share of the planted audio components found among the top k audio features, [0, 1]", |k| Metric::RecallAtK(Modality::Audio, n(k))),
+    row!("recall_at_{k}_lyrics", Higher, true, "share of the planted words found among the top k lyric features, [0, 1]", |k| Metric::RecallAtK(Modality::Lyrics, n(k))),
+    row!("auroc_audio", Higher, true, "AUROC of |weight| separating planted from other audio components, [0, 1]", |_| Metric::Auroc(Modality::Audio)),
+    row!("auroc_lyrics", Higher, true, "AUROC of |weight| separating planted from other words, [0, 1]", |_| Metric::Auroc(Modality::Lyrics)),
+    row!("attention_spearman_audio", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per time segment, [-1, 1]", |_| Metric::Attention(FirstToken, Agreement::Spearman, Modality::Audio)),
+    row!("attention_spearman_lyrics", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per word, [-1, 1]", |_| Metric::Attention(FirstToken, Agreement::Spearman, Modality::Lyrics)),
+    row!("attention_kendall_audio", Higher, false, "Kendall tau-b between |weight| and first-token attention per time segment, [-1, 1]", |_| Metric::Attention(FirstToken, Agreement::Kendall, Modality::Audio)),
+    row!("attention_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and first-token attention per word, [-1, 1]", |_| Metric::Attention(FirstToken, Agreement::Kendall, Modality::Lyrics)),
+    row!("attention_overlap_at_{k}_audio", Higher, false, "overlap of the top-k segments by |weight| and by first-token attention, [0, 1]", |k| Metric::Attention(FirstToken, Agreement::OverlapAtK(n(k)), Modality::Audio)),
+    row!("attention_overlap_at_{k}_lyrics", Higher, false, "overlap of the top-k words by |weight| and by first-token attention, [0, 1]", |k| Metric::Attention(FirstToken, Agreement::OverlapAtK(n(k)), Modality::Lyrics)),
+    row!("rollout_spearman_audio", Higher, false, "Spearman rho between |weight| and attention rollout per time segment (square maps only), [-1, 1]", |_| Metric::Attention(Rollout, Agreement::Spearman, Modality::Audio)),
+    row!("rollout_spearman_lyrics", Higher, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]", |_| Metric::Attention(Rollout, Agreement::Spearman, Modality::Lyrics)),
+    row!("rollout_kendall_audio", Higher, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]", |_| Metric::Attention(Rollout, Agreement::Kendall, Modality::Audio)),
+    row!("rollout_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]", |_| Metric::Attention(Rollout, Agreement::Kendall, Modality::Lyrics)),
+    row!("noise_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with noise at 30 dB SNR, [0, 1]", |k| Metric::Robustness(Perturbation::Noise, Change::JaccardAtK(n(k)))),
+    row!("noise_weight_change", Lower, false, "robustness: relative L2 change of the weights under noise at 30 dB SNR, [0, inf)", |_| Metric::Robustness(Perturbation::Noise, Change::Weights)),
+    row!("edit_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with one word deleted, [0, 1]", |k| Metric::Robustness(Perturbation::Edit, Change::JaccardAtK(n(k)))),
+    row!("edit_weight_change", Lower, false, "robustness: relative L2 change of the weights when one word is deleted, [0, inf)", |_| Metric::Robustness(Perturbation::Edit, Change::Weights)),
+    row!("jaccard_at_{k}", Higher, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]", |k| Metric::JaccardAtK(n(k))),
+    row!("kendall_tau", Higher, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]", |_| Metric::KendallTau),
+    row!("spearman_rho", Higher, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]", |_| Metric::SpearmanRho),
+    row!("vsi", Higher, false, "stability: variables stability index (Visani et al.), share of shared selected features across repeats, [0, 1]", |_| Metric::Vsi),
+    row!("csi", Higher, false, "stability: coefficients stability index (Visani et al.), share of overlapping 95% coefficient intervals across repeats, [0, 1]", |_| Metric::Csi),
+];
+
 /// Every metric the runner can compute.
-pub fn catalogue() -> &'static [MetricInfo] {
-    &[
-        metric!("score", Higher, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]"),
-        metric!("local_error", Lower, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]"),
-        metric!("deletion_auc", Lower, false, "area under p(label) as the instance's audio components and words are removed, the explained ones first by signed weight (10 steps; deletion_auc_{k}: k steps), [0, 1]"),
-        metric!("insertion_auc", Higher, false, "area under p(label) as the instance's audio components and words are added to an empty input, the explained ones first by signed weight (10 steps; insertion_auc_{k}: k steps), [0, 1]"),
-        metric!("comprehensiveness_at_{k}", Higher, false, "p(x) - p(x without its top k features) (ERASER at one k, not the AOPC average), [-1, 1]"),
-        metric!("sufficiency_at_{k}", Lower, false, "p(x) - p(only its top k features: every other component and word removed) (ERASER at one k, not the AOPC average), [-1, 1]"),
-        metric!("faithfulness_correlation", Higher, false, "Pearson correlation of summed weights and probability drops over 50 random subsets of the instance's features (Bhatt et al.), [-1, 1]"),
-        metric!("deletion_auc_within", Lower, false, "deletion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
-        metric!("insertion_auc_within", Higher, false, "insertion AUC over the explainer's own features only (the other modality stays whole), [0, 1]"),
-        metric!("comprehensiveness_within_at_{k}", Higher, false, "comprehensiveness over the explainer's own features only, [-1, 1]"),
-        metric!("sufficiency_within_at_{k}", Lower, false, "sufficiency over the explainer's own features only (the other modality stays whole), [-1, 1]"),
-        metric!("faithfulness_correlation_within", Higher, false, "faithfulness correlation over the explainer's own features only, [-1, 1]"),
-        metric!("average_increase", Higher, false, "L-MAC AI: 100 if p_c rises when only the positively weighted features are kept (all else removed), else 0; its mean is the share of instances, [0, 100]"),
-        metric!("average_drop", Lower, false, "L-MAC AD: 100 max(0, p_c(x) - p_c(only the positively weighted features)) / p_c(x), [0, 100]"),
-        metric!("average_gain", Higher, false, "L-MAC AG: 100 max(0, p_c(only the positively weighted features) - p_c(x)) / (1 - p_c(x)), [0, 100]"),
-        metric!("faithfulness_on_spectra", Higher, false, "L-MAC FF: p_c(x) - p_c(x without the positively weighted features), [-1, 1]"),
-        metric!("input_fidelity", Higher, false, "L-MAC Fid-In: 1 if the prediction stays the same when only the positively weighted features are kept, else 0, [0, 1]"),
-        metric!("average_increase_top_{p}", Higher, false, "L-MAC AI with the top p % of the union space as the mask (same size for every explainer), [0, 100]"),
-        metric!("average_drop_top_{p}", Lower, false, "L-MAC AD with the top p % of the union space as the mask, [0, 100]"),
-        metric!("average_gain_top_{p}", Higher, false, "L-MAC AG with the top p % of the union space as the mask, [0, 100]"),
-        metric!("faithfulness_on_spectra_top_{p}", Higher, false, "L-MAC FF with the top p % of the union space as the mask, [-1, 1]"),
-        metric!("input_fidelity_top_{p}", Higher, false, "L-MAC Fid-In with the top p % of the union space as the mask, [0, 1]"),
-        metric!("comprehensiveness_top_{p}", Higher, false, "p(x) - p(x without the top p % of the union space), the same number of features for every explainer, [-1, 1]"),
-        metric!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]"),
-        metric!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)"),
-        metric!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)"),
-        metric!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation"),
-        metric!("sparseness", Higher, false, "Gini index of |weights| over the union space (0 for features the explainer did not weigh; Quantus Sparseness), [0, 1); NaN for an all-zero explanation"),
-        metric!("precision_at_k_audio", Higher, true, "planted audio components among the top k audio features (k = number planted; precision_at_{k}_audio: fixed k), [0, 1]"),
-        metric!("precision_at_k_lyrics", Higher, true, "planted words among the top k lyric features (k = number planted; precision_at_{k}_lyrics: fixed k), [0, 1]"),
-        metric!("recall_at_{k}_audio", Higher, true, "share of the planted audio components found among the top k audio features, [0, 1]"),
-        metric!("recall_at_{k}_lyrics", Higher, true, "share of the planted words found among the top k lyric features, [0, 1]"),
-        metric!("auroc_audio", Higher, true, "AUROC of |weight| separating planted from other audio components, [0, 1]"),
-        metric!("auroc_lyrics", Higher, true, "AUROC of |weight| separating planted from other words, [0, 1]"),
-        metric!("attention_spearman_audio", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per time segment, [-1, 1]"),
-        metric!("attention_spearman_lyrics", Higher, false, "Spearman rho between |weight| and last-layer first-token attention per word, [-1, 1]"),
-        metric!("attention_kendall_audio", Higher, false, "Kendall tau-b between |weight| and first-token attention per time segment, [-1, 1]"),
-        metric!("attention_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and first-token attention per word, [-1, 1]"),
-        metric!("attention_overlap_at_{k}_audio", Higher, false, "overlap of the top-k segments by |weight| and by first-token attention, [0, 1]"),
-        metric!("attention_overlap_at_{k}_lyrics", Higher, false, "overlap of the top-k words by |weight| and by first-token attention, [0, 1]"),
-        metric!("rollout_spearman_audio", Higher, false, "Spearman rho between |weight| and attention rollout per time segment (square maps only), [-1, 1]"),
-        metric!("rollout_spearman_lyrics", Higher, false, "Spearman rho between |weight| and attention rollout per word (square maps only), [-1, 1]"),
-        metric!("rollout_kendall_audio", Higher, false, "Kendall tau-b between |weight| and attention rollout per time segment, [-1, 1]"),
-        metric!("rollout_kendall_lyrics", Higher, false, "Kendall tau-b between |weight| and attention rollout per word, [-1, 1]"),
-        metric!("noise_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with noise at 30 dB SNR, [0, 1]"),
-        metric!("noise_weight_change", Lower, false, "robustness: relative L2 change of the weights under noise at 30 dB SNR, [0, inf)"),
-        metric!("edit_jaccard_at_{k}", Higher, false, "robustness: top-k Jaccard between the explanations of the instance and of a copy with one word deleted, [0, 1]"),
-        metric!("edit_weight_change", Lower, false, "robustness: relative L2 change of the weights when one word is deleted, [0, inf)"),
-        metric!("jaccard_at_{k}", Higher, false, "stability: mean pairwise Jaccard of the top-k |weight| sets across repeats, [0, 1]"),
-        metric!("kendall_tau", Higher, false, "stability: mean pairwise Kendall tau-b of the weights across repeats, [-1, 1]"),
-        metric!("spearman_rho", Higher, false, "stability: mean pairwise Spearman rho of the weights across repeats, [-1, 1]"),
-        metric!("vsi", Higher, false, "stability: variables stability index (Visani et al.), share of shared selected features across repeats, [0, 1]"),
-        metric!("csi", Higher, false, "stability: coefficients stability index (Visani et al.), share of overlapping 95% coefficient intervals across repeats, [0, 1]"),
-    ]
+pub fn catalogue() -> impl Iterator<Item = &'static MetricInfo> {
+    TABLE.iter().map(|r| &r.info)
+}
+
+impl Row {
+    /// The metric `name` makes by this row's pattern, if it matches.
+    fn parse(&self, name: &str) -> Option<Metric> {
+        let pattern = self.info.name;
+        let Some((prefix, rest)) = pattern.split_once('{') else {
+            return (name == pattern).then(|| (self.make)(None));
+        };
+        let (placeholder, suffix) = rest.split_once('}')?;
+        let number: usize = name
+            .strip_prefix(prefix)?
+            .strip_suffix(suffix)?
+            .parse()
+            .ok()?;
+        let in_range = number > 0 && (placeholder != "p" || number <= 100);
+        in_range.then(|| (self.make)(Some(number)))
+    }
 }
 
 /// A metric parsed from its config name.
@@ -224,116 +285,28 @@ pub enum Scope {
 }
 
 impl Metric {
-    /// Parses a config name; `None` for unknown names.
+    /// Parses a config name by the metric table; `None` for unknown names.
     pub fn parse(name: &str) -> Option<Metric> {
-        let number = |prefix: &str, suffix: &str| -> Option<usize> {
-            name.strip_prefix(prefix)?
-                .strip_suffix(suffix)?
-                .parse()
-                .ok()
-                .filter(|k: &usize| *k > 0)
-        };
-        let percent = |prefix: &str| number(prefix, "").filter(|p| *p <= 100);
-        let modality = |s: &str| match s {
-            "audio" => Some(Modality::Audio),
-            "lyrics" => Some(Modality::Lyrics),
+        TABLE.iter().find_map(|row| row.parse(name))
+    }
+
+    /// The number its name carries (`k` steps or features, `p` percent), if any.
+    fn number(self) -> Option<usize> {
+        match self {
+            Metric::DeletionAuc(k, _)
+            | Metric::InsertionAuc(k, _)
+            | Metric::Comprehensiveness(k, _)
+            | Metric::Sufficiency(k, _)
+            | Metric::ComprehensivenessTop(k)
+            | Metric::SufficiencyTop(k)
+            | Metric::RecallAtK(_, k)
+            | Metric::JaccardAtK(k)
+            | Metric::Lmac(_, LmacMask::TopPercent(k))
+            | Metric::Attention(_, Agreement::OverlapAtK(k), _)
+            | Metric::Robustness(_, Change::JaccardAtK(k)) => Some(k),
+            Metric::PrecisionAtK(_, k) => k,
             _ => None,
-        };
-        Some(match name {
-            "score" => Metric::Score,
-            "local_error" => Metric::LocalError,
-            "deletion_auc" => Metric::DeletionAuc(10, Space::Union),
-            "insertion_auc" => Metric::InsertionAuc(10, Space::Union),
-            "faithfulness_correlation" => Metric::FaithfulnessCorrelation(Space::Union),
-            "deletion_auc_within" => Metric::DeletionAuc(10, Space::Within),
-            "insertion_auc_within" => Metric::InsertionAuc(10, Space::Within),
-            "faithfulness_correlation_within" => Metric::FaithfulnessCorrelation(Space::Within),
-            "average_increase" => Metric::Lmac(Lmac::AverageIncrease, fidelity::LmacMask::Positive),
-            "average_drop" => Metric::Lmac(Lmac::AverageDrop, fidelity::LmacMask::Positive),
-            "average_gain" => Metric::Lmac(Lmac::AverageGain, fidelity::LmacMask::Positive),
-            "faithfulness_on_spectra" => {
-                Metric::Lmac(Lmac::FaithfulnessOnSpectra, fidelity::LmacMask::Positive)
-            }
-            "input_fidelity" => Metric::Lmac(Lmac::InputFidelity, fidelity::LmacMask::Positive),
-            "positive_mask_fraction" => Metric::PositiveMaskFraction,
-            "modality_share_audio" => Metric::ModalityShareAudio,
-            "complexity" => Metric::Complexity,
-            "sparseness" => Metric::Sparseness,
-            "precision_at_k_audio" => Metric::PrecisionAtK(Modality::Audio, None),
-            "precision_at_k_lyrics" => Metric::PrecisionAtK(Modality::Lyrics, None),
-            "auroc_audio" => Metric::Auroc(Modality::Audio),
-            "auroc_lyrics" => Metric::Auroc(Modality::Lyrics),
-            "kendall_tau" => Metric::KendallTau,
-            "spearman_rho" => Metric::SpearmanRho,
-            "vsi" => Metric::Vsi,
-            "noise_weight_change" => Metric::Robustness(Perturbation::Noise, Change::Weights),
-            "edit_weight_change" => Metric::Robustness(Perturbation::Edit, Change::Weights),
-            "csi" => Metric::Csi,
-            _ => {
-                if let Some(k) = number("deletion_auc_within_", "") {
-                    Metric::DeletionAuc(k, Space::Within)
-                } else if let Some(k) = number("insertion_auc_within_", "") {
-                    Metric::InsertionAuc(k, Space::Within)
-                } else if let Some(k) = number("deletion_auc_", "") {
-                    Metric::DeletionAuc(k, Space::Union)
-                } else if let Some(k) = number("insertion_auc_", "") {
-                    Metric::InsertionAuc(k, Space::Union)
-                } else if let Some(p) = percent("comprehensiveness_top_") {
-                    Metric::ComprehensivenessTop(p)
-                } else if let Some(p) = percent("sufficiency_top_") {
-                    Metric::SufficiencyTop(p)
-                } else if let Some(p) = percent("average_increase_top_") {
-                    Metric::Lmac(Lmac::AverageIncrease, fidelity::LmacMask::TopPercent(p))
-                } else if let Some(p) = percent("average_drop_top_") {
-                    Metric::Lmac(Lmac::AverageDrop, fidelity::LmacMask::TopPercent(p))
-                } else if let Some(p) = percent("average_gain_top_") {
-                    Metric::Lmac(Lmac::AverageGain, fidelity::LmacMask::TopPercent(p))
-                } else if let Some(p) = percent("faithfulness_on_spectra_top_") {
-                    Metric::Lmac(
-                        Lmac::FaithfulnessOnSpectra,
-                        fidelity::LmacMask::TopPercent(p),
-                    )
-                } else if let Some(p) = percent("input_fidelity_top_") {
-                    Metric::Lmac(Lmac::InputFidelity, fidelity::LmacMask::TopPercent(p))
-                } else if let Some(k) = number("comprehensiveness_at_", "") {
-                    Metric::Comprehensiveness(k, Space::Union)
-                } else if let Some(k) = number("sufficiency_at_", "") {
-                    Metric::Sufficiency(k, Space::Union)
-                } else if let Some(k) = number("comprehensiveness_within_at_", "") {
-                    Metric::Comprehensiveness(k, Space::Within)
-                } else if let Some(k) = number("sufficiency_within_at_", "") {
-                    Metric::Sufficiency(k, Space::Within)
-                } else if let Some(k) = number("noise_jaccard_at_", "") {
-                    Metric::Robustness(Perturbation::Noise, Change::JaccardAtK(k))
-                } else if let Some(k) = number("edit_jaccard_at_", "") {
-                    Metric::Robustness(Perturbation::Edit, Change::JaccardAtK(k))
-                } else if let Some(k) = number("jaccard_at_", "") {
-                    Metric::JaccardAtK(k)
-                } else {
-                    let (rest, m) = name.rsplit_once('_')?;
-                    let m = modality(m)?;
-                    use attention::{Agreement, AttentionSource};
-                    let attention = |source, how| Metric::Attention(source, how, m);
-                    if rest == "attention_spearman" {
-                        attention(AttentionSource::FirstToken, Agreement::Spearman)
-                    } else if rest == "attention_kendall" {
-                        attention(AttentionSource::FirstToken, Agreement::Kendall)
-                    } else if rest == "rollout_spearman" {
-                        attention(AttentionSource::Rollout, Agreement::Spearman)
-                    } else if rest == "rollout_kendall" {
-                        attention(AttentionSource::Rollout, Agreement::Kendall)
-                    } else if let Some(k) = number_of(rest, "attention_overlap_at_") {
-                        attention(AttentionSource::FirstToken, Agreement::OverlapAtK(k))
-                    } else if let Some(k) = number_of(rest, "precision_at_") {
-                        Metric::PrecisionAtK(m, Some(k))
-                    } else if let Some(k) = number_of(rest, "recall_at_") {
-                        Metric::RecallAtK(m, k)
-                    } else {
-                        return None;
-                    }
-                }
-            }
-        })
+        }
     }
 
     /// Where it is computed.
@@ -374,86 +347,16 @@ impl Metric {
         )
     }
 
-    /// Its catalogue entry.
+    /// Its row of the metric table. Every metric a name can make has one (tested), so there
+    /// is no fallback.
     pub fn info(self) -> &'static MetricInfo {
-        let template = match self {
-            Metric::Score => "score",
-            Metric::LocalError => "local_error",
-            Metric::DeletionAuc(_, Space::Union) => "deletion_auc",
-            Metric::InsertionAuc(_, Space::Union) => "insertion_auc",
-            Metric::Comprehensiveness(_, Space::Union) => "comprehensiveness_at_{k}",
-            Metric::Sufficiency(_, Space::Union) => "sufficiency_at_{k}",
-            Metric::FaithfulnessCorrelation(Space::Union) => "faithfulness_correlation",
-            Metric::DeletionAuc(_, Space::Within) => "deletion_auc_within",
-            Metric::InsertionAuc(_, Space::Within) => "insertion_auc_within",
-            Metric::Comprehensiveness(_, Space::Within) => "comprehensiveness_within_at_{k}",
-            Metric::Sufficiency(_, Space::Within) => "sufficiency_within_at_{k}",
-            Metric::FaithfulnessCorrelation(Space::Within) => "faithfulness_correlation_within",
-            Metric::Lmac(which, fidelity::LmacMask::Positive) => match which {
-                Lmac::AverageIncrease => "average_increase",
-                Lmac::AverageDrop => "average_drop",
-                Lmac::AverageGain => "average_gain",
-                Lmac::FaithfulnessOnSpectra => "faithfulness_on_spectra",
-                Lmac::InputFidelity => "input_fidelity",
-            },
-            Metric::Lmac(which, fidelity::LmacMask::TopPercent(_)) => match which {
-                Lmac::AverageIncrease => "average_increase_top_{p}",
-                Lmac::AverageDrop => "average_drop_top_{p}",
-                Lmac::AverageGain => "average_gain_top_{p}",
-                Lmac::FaithfulnessOnSpectra => "faithfulness_on_spectra_top_{p}",
-                Lmac::InputFidelity => "input_fidelity_top_{p}",
-            },
-            Metric::ComprehensivenessTop(_) => "comprehensiveness_top_{p}",
-            Metric::SufficiencyTop(_) => "sufficiency_top_{p}",
-            Metric::PositiveMaskFraction => "positive_mask_fraction",
-            Metric::ModalityShareAudio => "modality_share_audio",
-            Metric::Complexity => "complexity",
-            Metric::Sparseness => "sparseness",
-            Metric::PrecisionAtK(Modality::Lyrics, _) => "precision_at_k_lyrics",
-            Metric::PrecisionAtK(_, _) => "precision_at_k_audio",
-            Metric::RecallAtK(Modality::Lyrics, _) => "recall_at_{k}_lyrics",
-            Metric::RecallAtK(_, _) => "recall_at_{k}_audio",
-            Metric::Auroc(Modality::Lyrics) => "auroc_lyrics",
-            Metric::Auroc(_) => "auroc_audio",
-            Metric::Attention(source, how, m) => {
-                use attention::{Agreement, AttentionSource};
-                let lyrics = m == Modality::Lyrics;
-                match (source, how, lyrics) {
-                    (AttentionSource::Rollout, Agreement::Kendall, false) => {
-                        "rollout_kendall_audio"
-                    }
-                    (AttentionSource::Rollout, Agreement::Kendall, true) => {
-                        "rollout_kendall_lyrics"
-                    }
-                    (AttentionSource::Rollout, _, false) => "rollout_spearman_audio",
-                    (AttentionSource::Rollout, _, true) => "rollout_spearman_lyrics",
-                    (_, Agreement::Kendall, false) => "attention_kendall_audio",
-                    (_, Agreement::Kendall, true) => "attention_kendall_lyrics",
-                    (_, Agreement::OverlapAtK(_), false) => "attention_overlap_at_{k}_audio",
-                    (_, Agreement::OverlapAtK(_), true) => "attention_overlap_at_{k}_lyrics",
-                    (_, _, false) => "attention_spearman_audio",
-                    (_, _, true) => "attention_spearman_lyrics",
-                }
-            }
-            Metric::Robustness(Perturbation::Noise, Change::Weights) => "noise_weight_change",
-            Metric::Robustness(Perturbation::Noise, _) => "noise_jaccard_at_{k}",
-            Metric::Robustness(Perturbation::Edit, Change::Weights) => "edit_weight_change",
-            Metric::Robustness(Perturbation::Edit, _) => "edit_jaccard_at_{k}",
-            Metric::JaccardAtK(_) => "jaccard_at_{k}",
-            Metric::KendallTau => "kendall_tau",
-            Metric::SpearmanRho => "spearman_rho",
-            Metric::Vsi => "vsi",
-            Metric::Csi => "csi",
-        };
-        catalogue()
+        let number = self.number();
+        TABLE
             .iter()
-            .find(|m| m.name == template)
-            .unwrap_or(&catalogue()[0])
+            .find(|row| (row.make)(number) == self)
+            .map(|row| &row.info)
+            .expect("every metric has a row in the metric table")
     }
-}
-
-fn number_of(text: &str, prefix: &str) -> Option<usize> {
-    text.strip_prefix(prefix)?.parse().ok().filter(|k| *k > 0)
 }
 
 /// The catalogue entry of the metric called `name`.
@@ -511,6 +414,160 @@ impl MetricSet {
     /// Whether `metric` is among them.
     pub fn contains(&self, metric: Metric) -> bool {
         self.0.iter().any(|(_, m)| *m == metric)
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// Computing a metric of one explanation
+// -------------------------------------------------------------------------------------------
+
+/// An explanation's weights by feature name.
+pub type NamedWeights = Vec<(String, f64)>;
+
+/// What the metrics of one explanation may look at.
+#[derive(Clone, Copy)]
+pub struct MetricContext<'a> {
+    /// Where curve metrics leave their curves.
+    pub curves: &'a std::cell::RefCell<Vec<(String, Curve)>>,
+    /// The predicted label's weights by feature name.
+    pub original: &'a [(String, f64)],
+    /// The same for the explanations of perturbed copies (`None`: the perturbation does not
+    /// apply, e.g. an edit of empty lyrics).
+    pub robustness: &'a [(Perturbation, Option<NamedWeights>)],
+    /// The explanation of the predicted label.
+    pub label: &'a LabelExplanation,
+    /// The explanation's features.
+    pub features: &'a [Feature],
+    /// The planted features of the instance, when known.
+    pub planted: Option<&'a BTreeSet<String>>,
+    /// The fidelity probes, orders and weights of both feature spaces.
+    pub spaces: &'a Spaces<'a>,
+    /// The L-MAC scores per mask, computed the first time one is asked for.
+    pub lmac: &'a std::cell::RefCell<Vec<(LmacMask, LmacScores)>>,
+    /// The unit's seeds by purpose.
+    pub seeds: UnitSeeds,
+    /// The model's attention maps of the instance (none when it has none).
+    pub attention: &'a [AttentionMap],
+    /// The instance's lyric features.
+    pub lyrics: &'a LyricFeatures,
+}
+
+impl Metric {
+    /// Its value for the explanation of the predicted label in `context` (metrics of one
+    /// explanation; some query the model again); `None` for metrics across repeats, which
+    /// [`stability`] computes from every repeat. `name` labels the curves it leaves.
+    pub fn value(self, name: &str, context: &MetricContext) -> Result<Option<f64>> {
+        let metric = self;
+        let MetricContext {
+            curves,
+            original,
+            robustness,
+            label,
+            features,
+            planted,
+            spaces,
+            lmac,
+            seeds,
+            attention: attention_maps,
+            lyrics,
+        } = *context;
+        let weights = &label.fit.weights;
+        let empty = BTreeSet::new();
+        let planted = planted.unwrap_or(&empty);
+        let lmac = |mask: LmacMask| -> Result<LmacScores> {
+            if let Some((_, scores)) = lmac.borrow().iter().find(|(m, _)| *m == mask) {
+                return Ok(*scores);
+            }
+            let scores = fidelity::lmac(spaces, mask)?;
+            lmac.borrow_mut().push((mask, scores));
+            Ok(scores)
+        };
+        let union = |f: fn(&[f64]) -> f64| f(spaces.get(Space::Union).2);
+        let ties = seeds.ties;
+        Ok(Some(match metric {
+            Metric::Score => label.fit.score,
+            Metric::LocalError => (label.model_output - label.fit.local_pred).abs(),
+            Metric::ModalityShareAudio => shape::modality_share_audio(weights, features),
+            Metric::Complexity => union(shape::complexity),
+            Metric::Sparseness => union(shape::sparseness),
+            Metric::PositiveMaskFraction => fidelity::positive_mask_fraction(spaces),
+            Metric::PrecisionAtK(m, None) => {
+                ground_truth::precision_at_k(weights, features, m, planted, ties)
+            }
+            Metric::PrecisionAtK(m, Some(k)) => {
+                ground_truth::precision_at_fixed_k(weights, features, m, planted, k, ties)
+            }
+            Metric::RecallAtK(m, k) => {
+                ground_truth::recall_at_k(weights, features, m, planted, k, ties)
+            }
+            Metric::Auroc(m) => ground_truth::auroc(weights, features, m, planted),
+            Metric::DeletionAuc(steps, space) => {
+                let (probe, order, _) = spaces.get(space);
+                let (auc, curve) = fidelity::deletion(probe, order, steps)?;
+                curves.borrow_mut().push((name.to_string(), curve));
+                auc
+            }
+            Metric::InsertionAuc(steps, space) => {
+                let (probe, order, _) = spaces.get(space);
+                let (auc, curve) = fidelity::insertion(probe, order, steps)?;
+                curves.borrow_mut().push((name.to_string(), curve));
+                auc
+            }
+            Metric::Comprehensiveness(k, space) => {
+                let (probe, order, _) = spaces.get(space);
+                fidelity::comprehensiveness(probe, order, k)?
+            }
+            Metric::Sufficiency(k, space) => {
+                let (probe, order, _) = spaces.get(space);
+                fidelity::sufficiency(probe, order, k)?
+            }
+            Metric::ComprehensivenessTop(p) => {
+                let (probe, order, dense) = spaces.get(Space::Union);
+                fidelity::comprehensiveness(probe, order, fidelity::top_count(dense.len(), p))?
+            }
+            Metric::SufficiencyTop(p) => {
+                let (probe, order, dense) = spaces.get(Space::Union);
+                fidelity::sufficiency(probe, order, fidelity::top_count(dense.len(), p))?
+            }
+            Metric::FaithfulnessCorrelation(space) => {
+                let (probe, _, dense) = spaces.get(space);
+                fidelity::faithfulness_correlation(probe, dense, seeds.faithfulness)?
+            }
+            Metric::Lmac(which, mask) => {
+                let scores = lmac(mask)?;
+                match which {
+                    Lmac::AverageIncrease => scores.average_increase,
+                    Lmac::AverageDrop => scores.average_drop_published,
+                    Lmac::AverageGain => scores.average_gain_published,
+                    Lmac::FaithfulnessOnSpectra => scores.faithfulness_on_spectra,
+                    Lmac::InputFidelity => scores.input_fidelity,
+                }
+            }
+            Metric::Attention(source, how, modality) => attention::agreement(
+                attention::unit_masses(attention_maps, source, modality, weights, features, lyrics),
+                how,
+            ),
+            Metric::Robustness(perturbation, change) => {
+                match robustness
+                    .iter()
+                    .find(|(p, _)| *p == perturbation)
+                    .and_then(|(_, w)| w.as_ref())
+                {
+                    None => f64::NAN,
+                    Some(perturbed) => match change {
+                        Change::JaccardAtK(k) => {
+                            stability::robustness_jaccard(original, perturbed, k, ties)
+                        }
+                        Change::Weights => stability::relative_weight_change(original, perturbed),
+                    },
+                }
+            }
+            Metric::JaccardAtK(_)
+            | Metric::KendallTau
+            | Metric::SpearmanRho
+            | Metric::Vsi
+            | Metric::Csi => return Ok(None),
+        }))
     }
 }
 
@@ -587,6 +644,20 @@ mod tests {
         assert_eq!(
             info("rollout_kendall_audio").unwrap().name,
             "rollout_kendall_audio"
+        );
+        // Every row's name parses to a metric whose row is that row (numbers: 3).
+        for m in catalogue() {
+            let name = m.name.replace("{k}", "3").replace("{p}", "3");
+            let metric = Metric::parse(&name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(metric.info().name, m.name, "{name}");
+        }
+        assert_eq!(
+            Metric::parse("deletion_auc_20"),
+            Some(Metric::DeletionAuc(20, Space::Union))
+        );
+        assert_eq!(
+            Metric::parse("insertion_auc_within_7"),
+            Some(Metric::InsertionAuc(7, Space::Within))
         );
         // Every catalogue name without a number parses.
         for m in catalogue() {
