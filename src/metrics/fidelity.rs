@@ -152,6 +152,17 @@ pub fn top_count(d: usize, percent: usize) -> usize {
     count.clamp(d.min(1), d)
 }
 
+/// The share of the union space an explanation gives any (non-zero) weight: how much of the
+/// instance it speaks about at all, in [0, 1]. A unimodal explainer covers at most its own
+/// modality's share.
+pub fn explained_fraction(spaces: &Spaces) -> f64 {
+    let (_, _, weights) = spaces.get(Space::Union);
+    if weights.is_empty() {
+        return f64::NAN;
+    }
+    weights.iter().filter(|w| **w != 0.0).count() as f64 / weights.len() as f64
+}
+
 /// The share of the union space an explanation weighs positively: the size of the mask of the
 /// positive-mask L-MAC metrics, in [0, 1].
 pub fn positive_mask_fraction(spaces: &Spaces) -> f64 {
@@ -501,6 +512,8 @@ mod tests {
                 (comprehensiveness_2 - 0.40).abs() < 1e-12,
                 "comprehensiveness@2 {comprehensiveness_2}"
             );
+            assert_eq!(explained_fraction(&spaces), 0.5);
+            assert_eq!(positive_mask_fraction(&spaces), 0.25);
         }
     }
 

@@ -116,6 +116,7 @@ static TABLE: &[Row] = &[
     row!("comprehensiveness_top_{p}", Higher, false, "p(x) - p(x without the top p % of the union space), the same number of features for every explainer, [-1, 1]", |p| Metric::ComprehensivenessTop(n(p))),
     row!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]", |p| Metric::SufficiencyTop(n(p))),
     row!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)", |_| Metric::PositiveMaskFraction),
+    row!("explained_fraction", Neither, false, "share of the union space the explainer gives any non-zero weight (descriptive: a unimodal explainer covers at most its modality), [0, 1]", |_| Metric::ExplainedFraction),
     row!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)", |_| Metric::ModalityShareAudio),
     row!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation", |_| Metric::Complexity),
     row!("sparseness", Higher, false, "Gini index of |weights| over the union space (0 for features the explainer did not weigh; Quantus Sparseness), [0, 1); NaN for an all-zero explanation", |_| Metric::Sparseness),
@@ -196,6 +197,8 @@ pub enum Metric {
     SufficiencyTop(usize),
     /// Share of the union space weighted positively.
     PositiveMaskFraction,
+    /// Share of the union space with any weight.
+    ExplainedFraction,
     /// Share of |weight| on audio.
     ModalityShareAudio,
     /// Entropy of |weights|.
@@ -491,6 +494,7 @@ impl Metric {
             Metric::Complexity => union(shape::complexity),
             Metric::Sparseness => union(shape::sparseness),
             Metric::PositiveMaskFraction => fidelity::positive_mask_fraction(spaces),
+            Metric::ExplainedFraction => fidelity::explained_fraction(spaces),
             Metric::PrecisionAtK(m, None) => {
                 ground_truth::precision_at_k(weights, features, m, planted, ties)
             }
