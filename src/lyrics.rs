@@ -100,6 +100,39 @@ fn python_compatible(pattern: &str) -> String {
     out
 }
 
+/// The splitter of `split_expression` and its anchored form, compiled once per expression for
+/// the life of the process (a model that splits lyrics in every prediction would otherwise
+/// compile them for every perturbed sample).
+fn compiled(split_expression: &str) -> Result<(Regex, Regex)> {
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, (Regex, Regex)>>,
+    > = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(split_expression).cloned())
+    {
+        return Ok(found);
+    }
+    let translated = python_compatible(split_expression);
+    let bad = |e: regex::Error| {
+        Error::param(
+            "split_expression",
+            format!("`{split_expression}` is not a valid regular expression: {e}"),
+        )
+    };
+    let splitter = Regex::new(&translated).map_err(bad)?;
+    let anchored = Regex::new(&format!(r"\A(?:{translated})")).map_err(bad)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(
+            split_expression.to_string(),
+            (splitter.clone(), anchored.clone()),
+        );
+    }
+    Ok((splitter, anchored))
+}
+
 impl LyricFeatures {
     /// Cuts `raw` into features with the given parameters.
     pub fn new(raw: &str, params: &LyricsParams) -> Result<Self> {
@@ -116,15 +149,7 @@ impl LyricFeatures {
 
     /// Word features exactly as `IndexedString(raw, split_expression, bow, mask_string)`.
     pub fn words(raw: &str, split_expression: &str, bow: bool, mask_string: &str) -> Result<Self> {
-        let translated = python_compatible(split_expression);
-        let bad = |e: regex::Error| {
-            Error::param(
-                "split_expression",
-                format!("`{split_expression}` is not a valid regular expression: {e}"),
-            )
-        };
-        let splitter = Regex::new(&translated).map_err(bad)?;
-        let anchored = Regex::new(&format!(r"\A(?:{translated})")).map_err(bad)?;
+        let (splitter, anchored) = compiled(split_expression)?;
         if splitter.is_match("") {
             return Err(Error::param(
                 "split_expression",

@@ -12,9 +12,9 @@ use musiclime::error::{Error, Result};
 use musiclime::experiment::config::{ExplainerConfig, Method};
 use musiclime::experiment::runner::{run, validate, RunOptions};
 use musiclime::experiment::shard::Shard;
-use musiclime::explainer::{explain_instance, instance_modality, ExplainParams};
+use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
 use musiclime::explanation::{refit, LabelChoice, LabelRef, RefitParams};
-use musiclime::factorize::{choose_factorization, factorize, FactorizationKind, DEFAULT_SEGMENTS};
+use musiclime::factorize::{factorize_track, FactorizationKind, DEFAULT_SEGMENTS};
 use musiclime::frontend::npy::write_npy;
 use musiclime::frontend::AudioFrontend;
 use musiclime::fs::write_atomically;
@@ -477,25 +477,15 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
     )?;
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
-    let (modality, lyrics_note) = instance_modality(
-        model.as_ref(),
-        params.modality,
-        &lyrics,
-        "--modality",
-        &args.lyrics.display().to_string(),
-    )?;
-    params.modality = modality;
-    if let Some(note) = lyrics_note {
-        eprintln!("warning: {note}");
-    }
     let audio = decode_file(&args.audio)?;
-    let note = model.input_note(audio.samples.len(), audio.sample_rate);
-    if let Some(note) = &note {
-        eprintln!("note: {note}");
-    }
     let origin = args.audio.display().to_string();
-    let kind = choose_factorization(factorization_of(&args)?, args.stems.is_some(), &origin)?;
-    let factorization = factorize(&audio, kind, args.stems.as_deref(), args.segments, &origin)?;
+    let factorization = factorize_track(
+        &audio,
+        factorization_of(&args)?,
+        args.stems.as_deref(),
+        args.segments,
+        &origin,
+    )?;
     let bar =
         ProgressBar::with_draw_target(Some(args.num_samples as u64), ProgressDrawTarget::stderr());
     bar.set_style(
@@ -504,14 +494,26 @@ fn run_explain(args: ExplainArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     bar.set_message(format!("explaining with {}", model.name()));
-    let outcome = explain_instance(
-        &factorization,
-        &lyrics,
-        model.as_ref(),
-        &params,
-        &mut |done| bar.set_position(done as u64),
-    )?;
+    let lyrics_source = args.lyrics.display().to_string();
+    let track = TrackParts {
+        audio: &factorization,
+        lyrics: &lyrics,
+        lyrics_source: &lyrics_source,
+        origin: "--modality",
+    };
+    let explained = explain_track(model.as_ref(), track, &params, &mut |done| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish_and_clear();
+    if let Some(note) = &explained.lyrics_note {
+        eprintln!("warning: {note}");
+    }
+    let note = explained.input_note.clone();
+    if let Some(note) = &note {
+        eprintln!("note: {note}");
+    }
+    let params = explained.params;
+    let outcome = explained.outcome;
     let instance = serde_json::json!({
         "audio": args.audio.display().to_string(),
         "lyrics": args.lyrics.display().to_string(),

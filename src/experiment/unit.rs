@@ -15,7 +15,7 @@ use crate::audio::decode::decode_file;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::explainer::{explain_instance_with, instance_modality, ExplainOutcome, ExplainParams};
+use crate::explainer::{explain_track, ExplainOutcome, ExplainParams, TrackParts};
 use crate::explanation::LabelExplanation;
 use crate::factorize::{choose_factorization, factorize, Factorization, SourceSegments};
 use crate::features::Feature;
@@ -24,7 +24,7 @@ use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::metrics::fidelity::Spaces;
 use crate::metrics::{Metric, MetricContext, MetricSet, NamedWeights, Perturbation};
 use crate::model::attention::AttentionMap;
-use crate::model::{instance_predictor, Classifier, ModelInput};
+use crate::model::{Classifier, ModelInput};
 
 /// What every unit of a run shares.
 pub struct RunContext<'a> {
@@ -186,26 +186,26 @@ pub fn run_unit(
     let cache = &*cache;
     let instance = cache.instance;
     let factorization = &cache.factorizations[&key];
-    let input_note = model
-        .input_note(factorization.signal_len(), factorization.sample_rate())
-        .map(|n| format!("{}: {n}", instance.id));
-    cache.note_once(&explainer.model, input_note, note);
     let seeds = context.config.unit_seeds(&instance.id, unit.repeat);
-    let mut params = explainer.explain_params(seeds.sampler);
     let origin = format!("explainer `{}`", explainer.name);
-    let (modality, modality_note) =
-        instance_modality(model, params.modality, &cache.lyrics, &origin, &instance.id)?;
-    params.modality = modality;
-    cache.note_once("lyrics", modality_note, note);
-    let predictor = instance_predictor(model, factorization, &cache.lyrics, params.run)?;
-    let outcome = explain_instance_with(
-        predictor.as_ref(),
-        factorization,
-        &cache.lyrics,
+    let track = TrackParts {
+        audio: factorization,
+        lyrics: &cache.lyrics,
+        lyrics_source: &instance.id,
+        origin: &origin,
+    };
+    let explained = explain_track(
         model,
-        &params,
+        track,
+        &explainer.explain_params(seeds.sampler),
         progress,
     )?;
+    let input_note = explained
+        .input_note
+        .map(|n| format!("{}: {n}", instance.id));
+    cache.note_once(&explainer.model, input_note, note);
+    cache.note_once("lyrics", explained.lyrics_note, note);
+    let (outcome, predictor, params) = (explained.outcome, explained.predictor, explained.params);
     let predicted = outcome
         .explanation
         .labels

@@ -172,6 +172,76 @@ pub fn instance_modality(
     }
 }
 
+/// One track's parts, made ready for explanations: its audio split into components and its
+/// lyrics into words, with where each came from (for messages).
+#[derive(Clone, Copy)]
+pub struct TrackParts<'a> {
+    /// The audio components.
+    pub audio: &'a dyn Factorization,
+    /// The lyric features.
+    pub lyrics: &'a LyricFeatures,
+    /// Where the lyrics came from (a file, an instance id), named when they have no words.
+    pub lyrics_source: &'a str,
+    /// What asked for the modality (a flag, a config entry, a notebook call), named when the
+    /// model cannot read it.
+    pub origin: &'a str,
+}
+
+/// A track explained by [`explain_track`]: the outcome, the instance as prepared for the model
+/// (to query it again, e.g. for fidelity metrics), the parameters as used (the modality adapted
+/// to the model and the lyrics), and the notes for the user.
+pub struct ExplainedTrack<'a> {
+    /// The explanation, its neighbourhood and the predicted label.
+    pub outcome: ExplainOutcome,
+    /// The prepared instance.
+    pub predictor: Box<dyn InstancePredictor + 'a>,
+    /// The parameters the explanation used.
+    pub params: ExplainParams,
+    /// Why the modality changed (a track without words explains its audio only), if it did.
+    pub lyrics_note: Option<String>,
+    /// How the model reads the track's audio (e.g. padded to one patch), if it says.
+    pub input_note: Option<String>,
+}
+
+/// **Explains one track**: the one path of the command line, the notebook and the runner. The
+/// modality of `params` is adapted to what `model` reads and to the lyrics
+/// ([`instance_modality`]), the instance is prepared once for the model
+/// ([`instance_predictor`]), and explained by the strategy of `params`; `progress` gets the
+/// samples done after each batch.
+pub fn explain_track<'a>(
+    model: &'a dyn Classifier,
+    track: TrackParts<'a>,
+    params: &ExplainParams,
+    progress: &mut dyn FnMut(usize),
+) -> Result<ExplainedTrack<'a>> {
+    let mut params = params.clone();
+    let (modality, lyrics_note) = instance_modality(
+        model,
+        params.modality,
+        track.lyrics,
+        track.origin,
+        track.lyrics_source,
+    )?;
+    params.modality = modality;
+    let input_note = model.input_note(track.audio.signal_len(), track.audio.sample_rate());
+    let predictor = instance_predictor(model, track.audio, track.lyrics, params.run)?;
+    let outcome = explain_instance_with(
+        predictor.as_ref(),
+        track.audio,
+        track.lyrics,
+        model,
+        &params,
+        progress,
+    )?;
+    Ok(ExplainedTrack {
+        outcome,
+        predictor,
+        params,
+        lyrics_note,
+        input_note,
+    })
+}
+
 /// Explains one instance: `audio` split into components, `lyrics` into words.
 /// `progress` is called with the number of samples done after each batch.
 pub fn explain_instance(

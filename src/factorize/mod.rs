@@ -58,6 +58,20 @@ pub fn choose_factorization(
     }
 }
 
+/// Splits a track's `audio` into `segments` time segments of the sources chosen by
+/// [`choose_factorization`] (`requested`, else its stems when it has them, else HPSS): what the
+/// command line and the notebook do with one track.
+pub fn factorize_track(
+    audio: &Audio,
+    requested: Option<FactorizationKind>,
+    stems: Option<&Path>,
+    segments: usize,
+    origin: &str,
+) -> Result<SourceSegments> {
+    let kind = choose_factorization(requested, stems.is_some(), origin)?;
+    factorize(audio, kind, stems, segments, origin)
+}
+
 /// Splits `audio` into `segments` time segments of the sources `kind` asks for. `stems` is the
 /// directory of precomputed stems (required for [`FactorizationKind::Stems`]); `origin` names
 /// the instance in error messages.

@@ -27,13 +27,11 @@ use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method};
 use crate::experiment::runner::{run_config, RunOptions};
-use crate::explainer::{explain_instance_with, instance_modality, ExplainOutcome};
+use crate::explainer::{explain_track, ExplainOutcome, TrackParts};
 use crate::explanation::{Explanation, LabelChoice};
-use crate::factorize::{
-    choose_factorization, factorize, Factorization, FactorizationKind, SourceSegments,
-};
+use crate::factorize::{factorize_track, Factorization, FactorizationKind, SourceSegments};
 use crate::lyrics::{LyricFeatures, LyricsParams};
-use crate::model::{instance_predictor, load_model};
+use crate::model::load_model;
 use crate::synth::SynthParams;
 
 /// An experiment config loaded for changing in code before it runs.
@@ -306,10 +304,9 @@ impl Explainer {
         let model = load_model(&self.model)?;
         let audio = decode_file(&track.audio)?;
         let origin = track.audio.display().to_string();
-        let kind = choose_factorization(self.factorization, track.stems.is_some(), &origin)?;
-        let factorization = factorize(
+        let factorization = factorize_track(
             &audio,
-            kind,
+            self.factorization,
             track.stems.as_deref(),
             self.config.segments,
             &origin,
@@ -317,25 +314,15 @@ impl Explainer {
         let text =
             std::fs::read_to_string(&track.lyrics).map_err(|e| Error::io(&track.lyrics, e))?;
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
-        let mut params = self.config.explain_params(self.seed);
         let lyrics_source = track.lyrics.display().to_string();
-        (params.modality, _) = instance_modality(
-            model.as_ref(),
-            params.modality,
-            &lyrics,
-            "Explainer::method",
-            &lyrics_source,
-        )?;
-        let predictor = instance_predictor(model.as_ref(), &factorization, &lyrics, params.run)?;
-        let outcome = explain_instance_with(
-            predictor.as_ref(),
-            &factorization,
-            &lyrics,
-            model.as_ref(),
-            &params,
-            &mut |_| {},
-        )?;
-        drop(predictor);
+        let parts = TrackParts {
+            audio: &factorization,
+            lyrics: &lyrics,
+            lyrics_source: &lyrics_source,
+            origin: "Explainer::method",
+        };
+        let params = self.config.explain_params(self.seed);
+        let outcome = explain_track(model.as_ref(), parts, &params, &mut |_| {})?.outcome;
         Ok(TrackExplanation {
             track: track.clone(),
             model: self.model.clone(),
