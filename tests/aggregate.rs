@@ -13,11 +13,11 @@ mod common;
 use common::{assert_success, binary};
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paper_aggregates")
+    common::fixture("paper_aggregates")
 }
 
 fn lemma_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lemmas")
+    common::fixture("lemmas")
 }
 
 /// The published sums files (every `.csv` but the class names).

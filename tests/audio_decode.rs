@@ -8,10 +8,10 @@ use musiclime::audio::resample::resample;
 use musiclime::audio::wav::{write_wav, WavEncoding};
 use musiclime::audio::Audio;
 
+mod common;
+
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/audio")
-        .join(name)
+    common::fixture("audio").join(name)
 }
 
 fn reference() -> Vec<f32> {

@@ -10,9 +10,7 @@ mod common;
 use common::{assert_success, binary};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lime_parity")
-        .join(name)
+    common::fixture("lime_parity").join(name)
 }
 
 /// Writes a Parquet file with the given columns (no validation: for bad-input tests).

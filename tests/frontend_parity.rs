@@ -2,7 +2,7 @@
 //! log-mel and torchaudio's Kaldi fbank (NumPy port, checked against kaldi-native-fbank and
 //! torchaudio), as `tests/fixtures/frontend/generate.py` computed them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use musiclime::audio::decode::decode_file;
 use musiclime::frontend::npy::read_npy;
@@ -12,7 +12,7 @@ mod common;
 use common::{assert_success, binary};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frontend")
+    common::fixture("frontend")
 }
 
 fn cases() -> Vec<serde_json::Value> {

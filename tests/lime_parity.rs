@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use musiclime::prelude::*;
 use serde_json::Value;
 
+mod common;
+
 const TOLERANCE: f64 = 1e-6;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lime_parity")
+    common::fixture("lime_parity")
 }
 
 fn close(a: f64, b: f64) -> bool {

@@ -5,12 +5,11 @@
 use musiclime::lyrics::{LyricFeatures, DEFAULT_MASK_STRING};
 use serde_json::Value;
 
+mod common;
+
 #[test]
 fn lyric_features_match_lime_indexed_string() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/lyrics/indexed_string.json"
-    );
+    let path = common::fixture("lyrics/indexed_string.json");
     let fixture: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
     let cases = fixture["cases"].as_array().expect("cases");

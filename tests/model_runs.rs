@@ -8,19 +8,13 @@
 //! MTT musicnn's shapes and about 50 MB of ONNX Runtime memory per 3 s patch) stands in for a
 //! real CNN tagger. ONNX Runtime comes from the project's `.venv` (`just setup`, or `.ci/run`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary, read_json};
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path)
-}
+use common::{assert_success, binary, fixture, read_json};
 
 /// Synthetic tracks (the planted benchmark) in `dir`.
 fn synth(dir: &Path, tracks: usize, seconds: f64, classes: usize) {

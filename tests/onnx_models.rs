@@ -19,7 +19,7 @@ mod common;
 use common::{assert_success, binary, read_json};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx")
+    common::fixture("onnx")
 }
 
 fn expected() -> Value {

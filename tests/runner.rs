@@ -237,7 +237,7 @@ fn labels_outside_a_models_classes_and_onnx_models_are_checked_before_any_work()
     );
 
     // An ONNX model.yaml (relative to the config) whose parameters do not fit its graph.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let fixtures = common::fixture("onnx");
     let spec = std::fs::read_to_string(fixtures.join("lyrics.yaml"))
         .unwrap()
         .replace("max_length: 32", "max_length: 16")
@@ -270,7 +270,7 @@ fn labels_outside_a_models_classes_and_onnx_models_are_checked_before_any_work()
 #[test]
 fn onnx_models_get_fidelity_stability_and_attention_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let fixtures = common::fixture("onnx");
     let text = format!(
         "dataset:\n  synthetic: {{tracks: 1, seed: 3, seconds: 10.0, classes: 4}}\nmodels:\n  multimodal: {}\nexplainers:\n  - {{name: musiclime, method: musiclime, model: multimodal, num_samples: 150}}\nrepeats: 2\nmetrics: [deletion_auc, insertion_auc, comprehensiveness_at_3, sufficiency_at_3, faithfulness_correlation, jaccard_at_5, kendall_tau, spearman_rho, vsi, csi, attention_spearman_audio, attention_spearman_lyrics, attention_overlap_at_3_lyrics, rollout_spearman_lyrics, recall_at_5_audio]\noutput: {}\n",
         fixtures.join("multimodal.yaml").display(),
