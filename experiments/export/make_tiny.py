@@ -13,7 +13,7 @@ format `export.py` reads (see README.md, "The checkpoint directory"):
 * `head.safetensors` (late fusion): the fusion head's state_dict (`layer_norm.*`, `fc.*`);
 * `tokenizer.json`: a byte-level BPE tokenizer in RoBERTa's layout, trained here.
 
-The sizes are the ones of /work/shared/export-notes.md: AST and RoBERTa with hidden size 64,
+The sizes are the ones of the project's export notes: AST and RoBERTa with hidden size 64,
 2 layers, 4 heads, intermediate size 128; AST keeps the real input geometry (128 mel bins, 1024
 frames, 16 × 16 patches with stride 10, so 2 + 12 × 101 tokens). Weights are drawn with a
 larger `initializer_range` (0.2 instead of 0.02) so that the attention maps are far from

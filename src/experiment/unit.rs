@@ -15,13 +15,13 @@ use crate::audio::decode::decode_file;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::explainer::{explain_track, ExplainOutcome, ExplainParams, TrackParts};
+use crate::explainer::{explain_track, ExplainOutcome, ExplainParams, ExplainedTrack, TrackParts};
 use crate::explanation::LabelExplanation;
 use crate::factorize::{choose_factorization, factorize, Factorization, SourceSegments};
 use crate::features::Feature;
 use crate::fs::safe_file_name;
 use crate::lyrics::{LyricFeatures, LyricsParams};
-use crate::metrics::fidelity::Spaces;
+use crate::metrics::fidelity::{Curve, Spaces};
 use crate::metrics::{Metric, MetricContext, MetricSet, NamedWeights, Perturbation};
 use crate::model::attention::AttentionMap;
 use crate::model::{Classifier, ModelInput};
@@ -202,18 +202,66 @@ pub fn run_unit(
     )?;
     let input_note = explained
         .input_note
+        .as_ref()
         .map(|n| format!("{}: {n}", instance.id));
     cache.note_once(&explainer.model, input_note, note);
-    cache.note_once("lyrics", explained.lyrics_note, note);
-    let (outcome, predictor, params) = (explained.outcome, explained.predictor, explained.params);
+    cache.note_once("lyrics", explained.lyrics_note.clone(), note);
+    let outcome = &explained.outcome;
+    let params = &explained.params;
     let predicted = outcome
         .explanation
         .labels
         .iter()
         .find(|l| l.label == outcome.predicted_label)
         .ok_or_else(|| Error::Internal("the predicted label was not explained".into()))?;
+    let (metrics, curves) =
+        metrics_of(context, cache, explainer, key, &explained, predicted, seeds)?;
+    let stdevs = match context.metrics.contains(Metric::Csi)
+        && params.strategy == crate::explainer::Strategy::Lime
+    {
+        true => Some(predicted_stdevs(outcome, predicted, params)?),
+        false => None,
+    };
+    if let (Some(listen), 0, 0) = (&context.config.listen, unit.cell, unit.repeat) {
+        write_listenable(
+            &context.output.join("audio"),
+            &format!("{}_{}", instance.id, explainer.name),
+            factorization,
+            outcome,
+            predicted,
+            listen.top_k,
+        )?;
+    }
+    let mut record = new_record(context, cache, unit, model, outcome, stdevs);
+    record.metrics = metrics;
+    let (curves, fractions) = curves
+        .into_iter()
+        .map(|(name, curve)| ((name, curve.values), curve.fractions))
+        .unzip();
+    record.curves = curves;
+    record.curve_fractions = fractions;
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}
+
+/// Curves by the name of the metric they belong to.
+type NamedCurves = Vec<(String, Curve)>;
+
+/// Every configured metric of a unit's explanation of its predicted label (`predicted`), with
+/// the curves behind the curve metrics: the fidelity spaces ordered by the unit's seeds, the
+/// model's attention maps, the re-explanations robustness asks for.
+fn metrics_of(
+    context: &RunContext,
+    cache: &InstanceCache,
+    explainer: &ExplainerConfig,
+    key: (FactorizationKind, usize),
+    explained: &ExplainedTrack,
+    predicted: &LabelExplanation,
+    seeds: crate::seeds::UnitSeeds,
+) -> Result<(Vec<(String, f64)>, NamedCurves)> {
+    let outcome = &explained.outcome;
     let spaces = Spaces::new(
-        predictor.as_ref(),
+        explained.predictor.as_ref(),
         outcome.space_len,
         &outcome.feature_indices,
         &predicted.fit.weights,
@@ -228,11 +276,11 @@ pub fn run_unit(
     let original = named_weights(predicted, &outcome.explanation.features);
     let robustness = robustness_weights(
         context.metrics,
-        factorization,
+        &cache.factorizations[&key],
         cache,
-        model,
-        &params,
-        &outcome,
+        context.models[&explainer.model].as_ref(),
+        &explained.params,
+        outcome,
         seeds.robustness,
     )?;
     let curves = RefCell::new(Vec::new());
@@ -242,7 +290,7 @@ pub fn run_unit(
         robustness: &robustness,
         label: predicted,
         features: &outcome.explanation.features,
-        planted: context.truth.get(&instance.id),
+        planted: context.truth.get(&cache.instance.id),
         spaces: &spaces,
         lmac: &lmac,
         seeds,
@@ -255,33 +303,7 @@ pub fn run_unit(
             metrics.push((name.clone(), v));
         }
     }
-    let stdevs = match context.metrics.contains(Metric::Csi)
-        && params.strategy == crate::explainer::Strategy::Lime
-    {
-        true => Some(predicted_stdevs(&outcome, predicted, &params)?),
-        false => None,
-    };
-    if let (Some(listen), 0, 0) = (&context.config.listen, unit.cell, unit.repeat) {
-        write_listenable(
-            &context.output.join("audio"),
-            &format!("{}_{}", instance.id, explainer.name),
-            factorization,
-            &outcome,
-            predicted,
-            listen.top_k,
-        )?;
-    }
-    let mut record = new_record(context, cache, unit, model, &outcome, stdevs);
-    record.metrics = metrics;
-    let (curves, fractions) = curves
-        .into_inner()
-        .into_iter()
-        .map(|(name, curve)| ((name, curve.values), curve.fractions))
-        .unzip();
-    record.curves = curves;
-    record.curve_fractions = fractions;
-    record.seconds = started.elapsed().as_secs_f64();
-    Ok(record)
+    Ok((metrics, curves.into_inner()))
 }
 
 /// The record of a unit's explanation (its metrics, curves and wall time still empty).
