@@ -7,6 +7,45 @@
 //! lyric features ([`lyrics`]), the feature space ([`features`]), neighbourhood sampling,
 //! distances and kernels, and Parquet storage ([`neighborhood`]), the local surrogate with
 //! lime-exact feature selection ([`surrogate`]), and the [`explanation::Explanation`] value.
+//!
+//! The five types a user meets first:
+//! - [`factorize::SourceSegments`]: a track's audio as sources × time segments;
+//! - [`lyrics::LyricFeatures`]: its lyrics as words;
+//! - [`model::Classifier`]: the model (`builtin:…`, or an ONNX `model.yaml` through
+//!   [`model::load_model`]);
+//! - [`explainer::ExplainParams`]: how to explain (method, samples, kernel, surrogate, labels),
+//!   checked by [`explainer::ExplainParams::check`];
+//! - [`explainer::ExplainOutcome`]: the [`explanation::Explanation`], its neighbourhood and the
+//!   predicted label, from [`explainer::explain_track`].
+//!
+//! ```
+//! use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
+//! use musiclime::factorize::SourceSegments;
+//! use musiclime::lyrics::{LyricFeatures, LyricsParams};
+//! use musiclime::model::builtin;
+//! use musiclime::synth::SynthParams;
+//!
+//! # fn main() -> musiclime::error::Result<()> {
+//! // A one-second synthetic track: four stems cut into four segments, and its lyrics.
+//! let synth = SynthParams { tracks: 1, seconds: 1.0, ..SynthParams::default() };
+//! let track = synth.track(0);
+//! let len = track.stems[0].1.len();
+//! let bounds = (0..4).map(|s| (s * len / 4, (s + 1) * len / 4)).collect();
+//! let audio = SourceSegments::new(track.stems, bounds, synth.sample_rate);
+//! let lyrics = LyricFeatures::new(&track.lyrics, &LyricsParams::default())?;
+//! // A model whose contributions are known, explained by MusicLIME with 200 samples.
+//! let model = builtin("builtin:additive")?;
+//! let mut params = ExplainParams::default();
+//! params.sampler.num_samples = 200;
+//! params.check()?;
+//! let parts = TrackParts { audio: &audio, lyrics: &lyrics, lyrics_source: "track000", origin: "example" };
+//! let explained = explain_track(model.as_ref(), parts, &params, &mut |_| {})?;
+//! let explanation = &explained.outcome.explanation;
+//! assert_eq!(explanation.features.len(), 16 + lyrics.len());
+//! println!("{}", explanation.summary(5));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod aggregate;
 pub mod audio;
