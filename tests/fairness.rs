@@ -47,6 +47,19 @@ fn params(strategy: Strategy, modality: PerturbedModality, seed: u64) -> Explain
     p
 }
 
+/// The explanation of a track by `strategy` over `modality`, the sampler seeded with `seed`.
+fn explain(
+    model: &dyn musiclime::model::Classifier,
+    audio: &SourceSegments,
+    lyrics: &LyricFeatures,
+    strategy: Strategy,
+    modality: PerturbedModality,
+    seed: u64,
+) -> musiclime::explainer::ExplainOutcome {
+    let params = params(strategy, modality, seed);
+    explain_instance(audio, lyrics, model, &params, &mut |_| {}).unwrap()
+}
+
 /// The dense weights over the space of `outcome`'s predicted label.
 fn dense_weights(outcome: &musiclime::explainer::ExplainOutcome) -> Vec<f64> {
     let label = outcome
@@ -82,14 +95,14 @@ fn the_oracle_gives_exact_contributions_and_the_audio_oracle_scores_its_closed_f
     let model = builtin("builtin:additive").unwrap();
     for index in 0..3 {
         let (audio, lyrics) = track(index);
-        let full = explain_instance(
+        let full = explain(
+            model.as_ref(),
             &audio,
             &lyrics,
-            model.as_ref(),
-            &params(Strategy::Oracle, PerturbedModality::Both, 1),
-            &mut |_| {},
-        )
-        .unwrap();
+            Strategy::Oracle,
+            PerturbedModality::Both,
+            1,
+        );
         let c = dense_weights(&full);
         let label = full.predicted_label;
         let p_all = full.explanation.labels[0].model_output;
@@ -108,14 +121,14 @@ fn the_oracle_gives_exact_contributions_and_the_audio_oracle_scores_its_closed_f
             (p_all - total - none).abs() < 1e-6,
             "{p_all} − {total} vs {none}"
         );
-        let audio_only = explain_instance(
+        let audio_only = explain(
+            model.as_ref(),
             &audio,
             &lyrics,
-            model.as_ref(),
-            &params(Strategy::Oracle, PerturbedModality::Audio, 1),
-            &mut |_| {},
-        )
-        .unwrap();
+            Strategy::Oracle,
+            PerturbedModality::Audio,
+            1,
+        );
         let w = dense_weights(&audio_only);
         let lyric_features = full.space_len - audio_only.feature_indices.len();
         assert!(lyric_features > 0);
@@ -361,22 +374,22 @@ fn validate_refuses_a_control_without_both_modalities_and_an_unlisted_reference(
 fn lime_separate_joins_two_halves_and_the_fidelity_order_ignores_the_sampler() {
     let model = builtin("builtin:additive").unwrap();
     let (audio, lyrics) = track(2);
-    let exact = explain_instance(
+    let exact = explain(
+        model.as_ref(),
         &audio,
         &lyrics,
+        Strategy::Oracle,
+        PerturbedModality::Both,
+        1,
+    );
+    let separate = explain(
         model.as_ref(),
-        &params(Strategy::Oracle, PerturbedModality::Both, 1),
-        &mut |_| {},
-    )
-    .unwrap();
-    let separate = explain_instance(
         &audio,
         &lyrics,
-        model.as_ref(),
-        &params(Strategy::Separate, PerturbedModality::Both, 1),
-        &mut |_| {},
-    )
-    .unwrap();
+        Strategy::Separate,
+        PerturbedModality::Both,
+        1,
+    );
     // Audio features first, then the words, each at its index of the space.
     assert_eq!(
         separate.feature_indices,
@@ -399,14 +412,14 @@ fn lime_separate_joins_two_halves_and_the_fidelity_order_ignores_the_sampler() {
     assert!((label.fit.local_pred - label.model_output).abs() < 0.01);
     // The oracle's weights do not depend on the sampler seed, and neither does the order the
     // fidelity metrics use: it follows the unit's fidelity-order seed alone.
-    let again = explain_instance(
+    let again = explain(
+        model.as_ref(),
         &audio,
         &lyrics,
-        model.as_ref(),
-        &params(Strategy::Oracle, PerturbedModality::Both, 99),
-        &mut |_| {},
-    )
-    .unwrap();
+        Strategy::Oracle,
+        PerturbedModality::Both,
+        99,
+    );
     let config = musiclime::experiment::config::ExperimentConfig::parse(
         "dataset: {synthetic: {tracks: 1}}\nmodels: {m: builtin:additive}\nexplainers: [{name: o, method: oracle, model: m}]\n",
         Path::new("c.yaml"),

@@ -7,7 +7,10 @@ use ndarray::{concatenate, s, Array2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{explain_with_lime, with_resolved_labels, ExplainOutcome, ExplainParams, Strategy};
+use super::{
+    check_batch_output, explain_with_lime, with_resolved_labels, ExplainOutcome, ExplainParams,
+    Strategy,
+};
 use crate::error::{Error, Result};
 use crate::explanation::{Explanation, LabelExplanation};
 use crate::factorize::Factorization;
@@ -215,16 +218,7 @@ fn run_masks(
         let started = std::time::Instant::now();
         let out = predictor.run(prepared)?;
         seconds += started.elapsed().as_secs_f64();
-        if out.dim() != (end - start, classes) {
-            return Err(Error::input(
-                model.name(),
-                format!(
-                    "returned {:?} outputs for a batch of {} with {classes} classes",
-                    out.dim(),
-                    end - start
-                ),
-            ));
-        }
+        check_batch_output(&out, end - start, classes, model)?;
         probs.slice_mut(s![start..end, ..]).assign(&out);
     }
     Ok((probs, seconds))

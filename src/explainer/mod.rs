@@ -434,21 +434,32 @@ fn predict_neighbourhood(
         let (out, seconds) = out;
         model_seconds += seconds;
         let out = out?;
-        if out.dim() != (end - start, classes) {
-            return Err(Error::input(
-                model.name(),
-                format!(
-                    "returned {:?} outputs for a batch of {} with {classes} classes",
-                    out.dim(),
-                    end - start
-                ),
-            ));
-        }
+        check_batch_output(&out, end - start, classes, model)?;
         probs.slice_mut(ndarray::s![start..end, ..]).assign(&out);
         progress(end);
         pending = prepared?;
     }
     Ok((probs, model_seconds))
+}
+
+/// A model's outputs for a batch of `rows` must be `[rows, classes]`; otherwise an error naming
+/// the model.
+fn check_batch_output(
+    out: &Array2<f64>,
+    rows: usize,
+    classes: usize,
+    model: &dyn Classifier,
+) -> Result<()> {
+    if out.dim() != (rows, classes) {
+        return Err(Error::input(
+            model.name(),
+            format!(
+                "returned {:?} outputs for a batch of {rows} with {classes} classes",
+                out.dim()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The refit parameters with explicit labels and a threshold resolved on row 0, the predicted
