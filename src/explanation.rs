@@ -330,6 +330,16 @@ pub struct RefitParams {
     pub labels: LabelChoice,
 }
 
+impl RefitParams {
+    /// The kernel, the surrogate and the label choice, each on its own (`labels_origin` names
+    /// where the labels were given in an error).
+    pub fn check(&self, labels_origin: &str) -> Result<()> {
+        self.kernel.check()?;
+        self.surrogate.check()?;
+        self.labels.check(labels_origin)
+    }
+}
+
 /// Fits one surrogate per explained label on a saved neighbourhood; `origin` names the
 /// neighbourhood's file in error messages.
 pub fn refit(
@@ -338,8 +348,7 @@ pub fn refit(
     origin: &str,
 ) -> Result<Explanation> {
     neighborhood.validate(origin)?;
-    params.kernel.check()?;
-    params.surrogate.check()?;
+    params.check(origin)?;
     let row0: Vec<f64> = neighborhood.probs.row(0).to_vec();
     let labels = params
         .labels

@@ -49,6 +49,33 @@ impl FromStr for MergeWords {
     }
 }
 
+impl MergeWords {
+    /// The lemma table this rule merges with: `table` read from a file, else the embedded
+    /// English one for [`MergeWords::Lemma`] and none for the others. A table with another rule
+    /// is an error naming `--lemmas`.
+    pub fn lemmas(self, table: Option<&Path>) -> Result<std::borrow::Cow<'static, Lemmas>> {
+        use std::borrow::Cow;
+        match (table, self) {
+            (Some(path), MergeWords::Lemma) => Ok(Cow::Owned(Lemmas::read(path)?)),
+            (Some(_), _) => Err(Error::input(
+                "--lemmas",
+                "a lemma table is used only with --merge-words lemma",
+            )),
+            (None, MergeWords::Lemma) => Ok(Cow::Borrowed(Lemmas::english())),
+            (None, _) => Ok(Cow::Owned(Lemmas::default())),
+        }
+    }
+
+    /// What the lyric features are after this rule, for chart titles.
+    pub fn words_title(self) -> &'static str {
+        match self {
+            MergeWords::None => "words",
+            MergeWords::Lower => "words (merged by lower case)",
+            MergeWords::Lemma => "words (merged by lemma)",
+        }
+    }
+}
+
 /// A lower-case word → lemma table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lemmas {

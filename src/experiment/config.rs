@@ -237,6 +237,16 @@ impl Method {
         }
     }
 
+    /// The LIME method that perturbs `modality` (MusicLIME for both).
+    pub fn lime_of(modality: crate::neighborhood::sampler::PerturbedModality) -> Method {
+        use crate::neighborhood::sampler::PerturbedModality;
+        match modality {
+            PerturbedModality::Both => Method::Musiclime,
+            PerturbedModality::Audio => Method::LimeAudio,
+            PerturbedModality::Lyrics => Method::LimeLyrics,
+        }
+    }
+
     /// The modality it explains.
     pub fn modality(self) -> crate::neighborhood::sampler::PerturbedModality {
         use crate::neighborhood::sampler::PerturbedModality;

@@ -61,6 +61,9 @@ pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
     .map_err(polars)
 }
 
+/// Features per class in the `top_k` table when none is asked for (`aggregate --top-k`).
+pub const DEFAULT_TOP_K: usize = 10;
+
 /// Words in the word panel of each class's figure (the paper shows 20).
 pub const FIGURE_WORDS: usize = 20;
 

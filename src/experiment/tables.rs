@@ -70,15 +70,33 @@ pub fn write_tables(
     let plain = TableStyle::default();
     let stability = stability_rows(config, records);
     let mut written = Vec::new();
-    let mut write = |name: &'static str, frame: DataFrame, style: &TableStyle| -> Result<()> {
+    let mut write = |name: &'static str,
+                     caption: &'static str,
+                     frame: DataFrame,
+                     style: &TableStyle|
+     -> Result<()> {
         let rendered = write_table(&tables, name, &frame, style)?;
-        written.push(TableEntry { name, rendered });
+        written.push(TableEntry {
+            name,
+            caption,
+            rendered,
+        });
         Ok(())
     };
-    write("explanations", explanations_table(records)?, &plain)?;
-    write("metrics", metrics_table(records)?, &plain)?;
+    write("explanations", "Every explained label's features: instance, explainer, cell, repeat, label, feature, modality, weight and rank.", explanations_table(records)?, &plain)?;
+    write(
+        "metrics",
+        "One row per explanation and metric (NaN: the metric does not apply).",
+        metrics_table(records)?,
+        &plain,
+    )?;
     if !stability.is_empty() {
-        write("stability", stability_table(&stability)?, &plain)?;
+        write(
+            "stability",
+            "Stability metrics, one value per instance, explainer and cell, across the repeats.",
+            stability_table(&stability)?,
+            &plain,
+        )?;
     }
     let values = instance_values(config, cells, records, &stability, None);
     let summaries = summarize(config, cells, records, &values);
@@ -86,22 +104,23 @@ pub fn write_tables(
     let all_pairs = compare(&values, None, &groups);
     let best = significantly_best(&all_pairs);
     let (summary, style) = summary_table(config, cells, &summaries, &best)?;
-    write("summary", summary, &style)?;
+    write("summary", "One row per explainer × grid cell: mean, standard deviation and 95% CI half-width of every configured metric (↑ higher is better, ↓ lower; best mean in bold). Reproducible byte for byte.", summary, &style)?;
     let reference = config.report.as_ref().and_then(|r| r.reference.as_deref());
     let comparisons = match reference {
         Some(_) => compare(&values, reference, &groups),
         None => all_pairs,
     };
     if !comparisons.is_empty() {
-        write("comparisons", comparisons_table(&comparisons)?, &plain)?;
+        write("comparisons", "Paired comparisons of explainers a and b within a model, per cell and metric: instances in common (n), mean difference with its 95% t interval, Wilcoxon signed-rank statistic and p-value, Holm-adjusted p-value, rank-biserial effect size and which is better.", comparisons_table(&comparisons)?, &plain)?;
     }
     if let Some(table) = config.report.as_ref().and_then(|r| r.table.as_ref()) {
         let (paper, style) = paper_table(table, config, cells, records, &stability, reference)?;
-        write("paper", paper, &style)?;
+        write("paper", "The paper table: one row per model and explainer, the configured metrics with their paired difference to the reference explainer (95% t interval, rank-biserial r); † marks a difference that survives Holm over the table's tests (see the notes below it).", paper, &style)?;
     }
     let per_model = accuracy(records);
     write(
         "accuracy",
+        "Each model's accuracy on the instances with a known label (like the paper's Table 1).",
         accuracy_table(&per_model)?,
         &TableStyle {
             directions: vec![("accuracy".into(), Direction::Higher)],
@@ -114,6 +133,7 @@ pub fn write_tables(
     if !tag_rows.is_empty() {
         write(
             "tag_accuracy",
+            "Multi-label models: per-tag ROC-AUC and PR-AUC (average precision) of the unperturbed inputs' scores against the manifest's `tags`, and their macro means over the tags where they are defined.",
             tag_accuracy_table(&tag_rows)?,
             &TableStyle {
                 directions: vec![
@@ -127,10 +147,20 @@ pub fn write_tables(
         )?;
     }
     let global = global_by_group(config, cells, records);
-    write("global", global_table(&global, records)?, &plain)?;
-    write("timings", timings_table(records)?, &plain)?;
+    write("global", "Global per-class importances (spec §6: LIME, average and homogeneity-weighted importance) per explainer and cell; for multi-label models per tag, each instance contributing to every tag it explains.", global_table(&global, records)?, &plain)?;
+    write(
+        "timings",
+        "Wall time of every unit, in seconds (not reproducible; kept out of the summary).",
+        timings_table(records)?,
+        &plain,
+    )?;
     if !failures.is_empty() {
-        write("failures", failures_table(failures)?, &plain)?;
+        write(
+            "failures",
+            "Instances that could not be read and were skipped, with the reason.",
+            failures_table(failures)?,
+            &plain,
+        )?;
     }
     Ok(TablesData {
         summaries,

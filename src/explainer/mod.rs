@@ -363,9 +363,7 @@ impl ExplainParams {
                 ));
             }
         }
-        self.refit.kernel.check()?;
-        self.refit.surrogate.check()?;
-        self.refit.labels.check("the explainer's labels")?;
+        self.refit.check("the explainer's labels")?;
         baselines::check_strategy_params(self)
     }
 }

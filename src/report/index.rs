@@ -18,12 +18,14 @@ pub struct ChartEntry {
     pub caption: String,
 }
 
-/// One written table: its name and whether it has Markdown and LaTeX renderings (a table
-/// longer than [`super::tables::MAX_RENDERED_ROWS`] has Parquet and CSV only).
+/// One written table: its name, caption and whether it has Markdown and LaTeX renderings (a
+/// table longer than [`super::tables::MAX_RENDERED_ROWS`] has Parquet and CSV only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableEntry {
     /// File stem under `tables/`.
     pub name: &'static str,
+    /// What it holds and how to read it (the writer of the table knows).
+    pub caption: &'static str,
     /// Whether `.md` and `.tex` were written.
     pub rendered: bool,
 }
@@ -48,22 +50,6 @@ impl TableEntry {
     }
 }
 
-/// What each table holds, by name.
-pub fn table_caption(name: &str) -> &'static str {
-    match name {
-        "summary" => "One row per explainer × grid cell: mean, standard deviation and 95% CI half-width of every configured metric (↑ higher is better, ↓ lower; best mean in bold). Reproducible byte for byte.",
-        "explanations" => "Every explained label's features: instance, explainer, cell, repeat, label, feature, modality, weight and rank.",
-        "metrics" => "One row per explanation and metric (NaN: the metric does not apply).",
-        "stability" => "Stability metrics, one value per instance, explainer and cell, across the repeats.",
-        "accuracy" => "Each model's accuracy on the instances with a known label (like the paper's Table 1).",
-        "tag_accuracy" => "Multi-label models: per-tag ROC-AUC and PR-AUC (average precision) of the unperturbed inputs' scores against the manifest's `tags`, and their macro means over the tags where they are defined.",
-        "global" => "Global per-class importances (spec §6: LIME, average and homogeneity-weighted importance) per explainer and cell; for multi-label models per tag, each instance contributing to every tag it explains.",
-        "timings" => "Wall time of every unit, in seconds (not reproducible; kept out of the summary).",
-        "failures" => "Instances that could not be read and were skipped, with the reason.",
-        _ => "",
-    }
-}
-
 use super::tables::html_escape;
 
 /// Writes `index.md` and `index.html` into `output` for the run `name`.
@@ -81,7 +67,7 @@ pub fn write_index(
             "- **{}** — {} {}\n",
             t.name,
             t.markdown_links(),
-            table_caption(t.name)
+            t.caption
         ));
     }
     md.push_str("\nIn a paper: `\\input{tables/summary.tex}` inside a `table` environment (booktabs).\n\n## Charts\n");
@@ -115,7 +101,7 @@ pub fn write_index(
             "<li><b>{}</b>: {} {}</li>\n",
             t.name,
             t.html_links(),
-            html_escape(table_caption(t.name))
+            html_escape(t.caption)
         ));
     }
     html.push_str("</ul>\n<h2>Charts</h2>\n");
