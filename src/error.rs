@@ -75,7 +75,7 @@ impl Error {
     }
 
     /// A parameter out of range.
-    pub fn param(name: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn param(name: &'static str, message: impl Into<String>) -> Self {
         Error::Param {
             name,
             message: message.into(),

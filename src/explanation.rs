@@ -168,7 +168,7 @@ impl LabelChoice {
     }
 
     /// As [`resolve`](Self::resolve), but a threshold no class reaches gives no labels.
-    pub fn resolve_allowing_none(
+    pub(crate) fn resolve_allowing_none(
         &self,
         row0: &[f64],
         classes: Option<&[String]>,

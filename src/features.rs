@@ -84,7 +84,7 @@ impl Feature {
     }
 
     /// A time-only component `T{segment + 1}` (1-based, as the reference names them).
-    pub fn temporal_segment(segment: usize, start_s: f64, end_s: f64) -> Self {
+    pub(crate) fn temporal_segment(segment: usize, start_s: f64, end_s: f64) -> Self {
         Feature {
             source: Some("mix".to_string()),
             segment: Some(segment),
@@ -125,7 +125,7 @@ impl FeatureSpace {
     }
 
     /// Indices of the features of one modality.
-    pub fn indices_of(&self, modality: Modality) -> Vec<usize> {
+    pub(crate) fn indices_of(&self, modality: Modality) -> Vec<usize> {
         self.features
             .iter()
             .enumerate()

@@ -6,7 +6,7 @@ const OFFSET_BASIS: u64 = 0xcbf29ce484222325;
 const PRIME: u64 = 0x100000001b3;
 
 /// FNV-1a 64 of `bytes`.
-pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
     bytes.into_iter().fold(OFFSET_BASIS, |hash, b| {
         (hash ^ u64::from(b)).wrapping_mul(PRIME)
     })

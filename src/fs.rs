@@ -48,7 +48,7 @@ fn temp_suffix() -> String {
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, then `$HOSTNAME`), or `host`.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -60,7 +60,7 @@ pub fn host_name() -> String {
 /// A portable file-name fragment of `text`: ASCII letters, digits, `-`, `_` and `.` are kept,
 /// every other character becomes `_`. Used for every file named after an instance, explainer,
 /// class or grid cell (the result store, charts, listenable audio).
-pub fn safe_file_name(text: &str) -> String {
+pub(crate) fn safe_file_name(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// lime's default separator expression.
-pub const DEFAULT_SPLIT_EXPRESSION: &str = r"\W+";
+pub(crate) const DEFAULT_SPLIT_EXPRESSION: &str = r"\W+";
 /// lime's default mask string for `bow = false`.
 pub const DEFAULT_MASK_STRING: &str = "UNKWORDZ";
 
@@ -253,7 +253,7 @@ impl LyricFeatures {
 
     /// The text with the word occurrence at piece `position` deleted (a one-word edit, for
     /// robustness tests); the text unchanged when `position` is out of range.
-    pub fn without_piece(&self, position: usize) -> String {
+    pub(crate) fn without_piece(&self, position: usize) -> String {
         self.pieces
             .iter()
             .enumerate()

@@ -8,7 +8,7 @@ use crate::fingerprint::fnv1a;
 
 /// What a seed is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// The neighbourhood's masks.
     Sampler,
     /// The permutation that breaks ties (zeros included) in the fidelity order of one
@@ -40,7 +40,7 @@ impl Purpose {
 
 /// The seed for `purpose` derived from `base`: FNV-1a 64 of `base` (little-endian), a 0xfe
 /// separator and the purpose's name.
-pub fn sub_seed(base: u64, purpose: Purpose) -> u64 {
+pub(crate) fn sub_seed(base: u64, purpose: Purpose) -> u64 {
     fnv1a(
         base.to_le_bytes()
             .into_iter()

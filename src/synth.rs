@@ -46,9 +46,9 @@ pub const NEUTRAL_WORDS: [&str; 24] = [
 /// Number of equal time segments the planted evidence is placed in (and the planted model reads).
 pub const SEGMENTS: usize = 10;
 /// Amplitude of a source playing quietly, and loudly (20 dB up).
-pub const QUIET: f32 = 0.02;
+pub(crate) const QUIET: f32 = 0.02;
 /// See [`QUIET`].
-pub const LOUD: f32 = 0.2;
+pub(crate) const LOUD: f32 = 0.2;
 
 /// Parameters of `musiclime synth`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,7 +270,7 @@ impl SynthParams {
 
     /// Whether `dir` holds the tracks these parameters generate (its `synthetic.json`, written
     /// last by [`SynthParams::write`], matches), so that a changed config regenerates them.
-    pub fn written_in(&self, dir: &Path) -> bool {
+    pub(crate) fn written_in(&self, dir: &Path) -> bool {
         std::fs::read_to_string(dir.join(SYNTH_PARAMS_FILE))
             .ok()
             .and_then(|text| serde_json::from_str::<SynthParams>(&text).ok())
@@ -279,7 +279,7 @@ impl SynthParams {
 }
 
 /// The file in a generated dataset's directory that records its [`SynthParams`].
-pub const SYNTH_PARAMS_FILE: &str = "synthetic.json";
+pub(crate) const SYNTH_PARAMS_FILE: &str = "synthetic.json";
 
 /// The four sources of a track, in order vocals, drums, bass, other, each scaled by
 /// `envelope(source, sample)` (the random draws in a fixed order, so a seed gives the same

@@ -136,7 +136,7 @@ pub fn read_explanations(path: &Path, all_weights: bool) -> Result<Sums> {
 
 /// Class names by index from an explanations table's optional `class` column (the runner's
 /// `explanations` table has one); empty when the table has none.
-pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
+pub(crate) fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
     let df = read_frame(path)?;
     if df.column("class").is_err() {
         return Ok(BTreeMap::new());
@@ -159,11 +159,13 @@ pub fn read_class_names(path: &Path) -> Result<BTreeMap<usize, String>> {
 
 /// The file beside a directory of sums that names each file's classes
 /// (`file,label,name`; lines starting with `#` are comments).
-pub const CLASS_NAMES_FILE: &str = "class_names.csv";
+pub(crate) const CLASS_NAMES_FILE: &str = "class_names.csv";
 
 /// Class names by file name (`file` column: a sums file's name, e.g. `emotion_feature.csv`),
 /// then by class index, from a `class_names.csv` (`file,label,name`, `#` comments).
-pub fn read_class_names_table(path: &Path) -> Result<BTreeMap<String, BTreeMap<usize, String>>> {
+pub(crate) fn read_class_names_table(
+    path: &Path,
+) -> Result<BTreeMap<String, BTreeMap<usize, String>>> {
     let df = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
@@ -202,7 +204,7 @@ pub fn read_class_names_table(path: &Path) -> Result<BTreeMap<String, BTreeMap<u
 
 /// Class names for one sums file from the `class_names.csv` beside it, when there is one and
 /// it names the file's classes (else empty); checked against the file's classes.
-pub fn class_names_beside(path: &Path, sums: &Sums) -> Result<BTreeMap<usize, String>> {
+pub(crate) fn class_names_beside(path: &Path, sums: &Sums) -> Result<BTreeMap<usize, String>> {
     let table_path = path.with_file_name(CLASS_NAMES_FILE);
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
     if !table_path.is_file() || file.as_deref() == Some(CLASS_NAMES_FILE) {
@@ -331,7 +333,7 @@ pub fn read_sums_dir(dir: &Path) -> Result<Vec<SumsInput>> {
 
 /// Checks that `names` names every class in `labels`; `source` (a flag or file) is named in the
 /// error.
-pub fn check_class_names(
+pub(crate) fn check_class_names(
     names: &BTreeMap<usize, String>,
     labels: &[usize],
     source: &str,
@@ -373,7 +375,7 @@ pub(super) fn describe(labels: impl Iterator<Item = usize>) -> String {
 
 /// Class names by index from a list (`--class-names a,b,c`: class 0 is `a`); every class in
 /// `labels` must be named, and no name may be empty.
-pub fn class_names_from_list(
+pub(crate) fn class_names_from_list(
     names: &[String],
     labels: &[usize],
 ) -> Result<BTreeMap<usize, String>> {

@@ -31,7 +31,7 @@ impl Sums {
     }
 
     /// Adds a pre-accumulated sum and count.
-    pub fn add_sum(&mut self, label: usize, feature: &str, weight_sum: f64, count: u64) {
+    pub(crate) fn add_sum(&mut self, label: usize, feature: &str, weight_sum: f64, count: u64) {
         let key = (label, feature.to_string());
         match self.index.get(&key) {
             Some(&i) => {
@@ -96,7 +96,7 @@ pub fn audio_component(name: &str) -> Option<(&str, usize)> {
 
 /// Audio source names, in the order the paper's heat maps list them (vocals, bass, drums,
 /// other), then musiclime's other factorizations (temporal `T`, HPSS).
-pub const AUDIO_SOURCES: [&str; 8] = [
+pub(crate) const AUDIO_SOURCES: [&str; 8] = [
     "vocals",
     "bass",
     "drums",

@@ -26,7 +26,7 @@ pub fn hann(n: usize) -> Vec<f32> {
 }
 
 /// An STFT engine for one `n_fft` and hop; plans the FFTs once.
-pub struct Stft {
+pub(crate) struct Stft {
     n_fft: usize,
     hop: usize,
     window: Vec<f32>,
@@ -48,7 +48,7 @@ impl Stft {
     }
 
     /// Number of frames for a signal of `len` samples: `1 + len / hop` (centred).
-    pub fn num_frames(&self, len: usize) -> usize {
+    pub(crate) fn num_frames(&self, len: usize) -> usize {
         1 + len / self.hop
     }
 
@@ -87,7 +87,8 @@ impl Stft {
     /// wherever the window sum is not tiny).
     ///
     /// [`forward`]: Stft::forward
-    pub fn inverse(&self, spectrogram: &Spectrogram, len: usize) -> Vec<f32> {
+    #[cfg(test)]
+    pub(crate) fn inverse(&self, spectrogram: &Spectrogram, len: usize) -> Vec<f32> {
         self.inverse_with(
             spectrogram.frames.len(),
             |t, buffer| buffer.copy_from_slice(&spectrogram.frames[t]),
@@ -98,7 +99,7 @@ impl Stft {
     /// As [`inverse`](Stft::inverse), for `frames` frames that `frame` writes one at a time
     /// into the buffer it is given (`n_fft / 2 + 1` bins), so no whole spectrogram needs to be
     /// held (e.g. a masked copy of one).
-    pub fn inverse_with(
+    pub(crate) fn inverse_with(
         &self,
         frames: usize,
         frame: impl Fn(usize, &mut [Complex<f32>]),

@@ -26,7 +26,7 @@ use crate::report::charts::{
 use crate::report::index::ChartEntry;
 
 /// Everything the charts are drawn from.
-pub struct RunData<'a> {
+pub(crate) struct RunData<'a> {
     /// The config.
     pub config: &'a ExperimentConfig,
     /// The grid cells.
@@ -42,9 +42,9 @@ pub struct RunData<'a> {
 }
 
 /// Most explanation charts drawn per run (instances × explainers of the first cell and repeat).
-pub const MAX_EXPLANATION_CHARTS: usize = 48;
+pub(crate) const MAX_EXPLANATION_CHARTS: usize = 48;
 /// Features in each top-features bar chart.
-pub const TOP_FEATURES: usize = 12;
+pub(crate) const TOP_FEATURES: usize = 12;
 
 /// `(sources in order of appearance, segments, source × segment values)` of the audio
 /// features, with `value(j)` for feature `j`.
@@ -103,7 +103,7 @@ fn cell_values(cells: &[GridCell], name: &str) -> String {
 /// The chart of one explained label: a heat map of the audio components' weights (sources ×
 /// time segments, when the features form such a grid) beside bars of the features with the
 /// largest |weight| (audio blue, words orange).
-pub fn explanation_chart(
+pub(crate) fn explanation_chart(
     title: &str,
     features: &[Feature],
     weights: &[(usize, f64)],
@@ -155,7 +155,7 @@ pub fn explanation_chart(
 }
 
 /// Draws every chart of the run into `dir`; returns what was written, in index order.
-pub fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
+pub(crate) fn write_run_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
     let first_cell = data
         .cells
         .first()

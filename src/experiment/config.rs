@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::explainer::Method;
 pub use crate::factorize::FactorizationKind;
 use crate::synth::SynthParams;
 
@@ -184,100 +185,6 @@ pub struct DatasetConfig {
     /// `musiclime synth` writes it); synthetic datasets have theirs.
     #[serde(default)]
     pub ground_truth: Option<PathBuf>,
-}
-
-/// Which explanation method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Audio components and words together.
-    Musiclime,
-    /// Audio components only (lyrics stay whole).
-    LimeAudio,
-    /// Words only (audio stays whole).
-    LimeLyrics,
-    /// LIME on the audio alone and on the lyrics alone, half the samples each, the weights
-    /// concatenated: the control that separates joint perturbation from having both
-    /// modalities.
-    LimeSeparate,
-    /// Standard normal weights over both modalities' features: the floor of every metric.
-    Random,
-    /// The exact contributions of an additive model (builtin:additive…): the ceiling.
-    Oracle,
-    /// The oracle restricted to the audio components.
-    OracleAudio,
-    /// The oracle restricted to the words.
-    OracleLyrics,
-}
-
-impl Method {
-    /// Every method, in the order of the docs.
-    pub const ALL: [Method; 8] = [
-        Method::Musiclime,
-        Method::LimeAudio,
-        Method::LimeLyrics,
-        Method::LimeSeparate,
-        Method::Random,
-        Method::Oracle,
-        Method::OracleAudio,
-        Method::OracleLyrics,
-    ];
-
-    /// Its name, as configs spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Musiclime => "musiclime",
-            Method::LimeAudio => "lime_audio",
-            Method::LimeLyrics => "lime_lyrics",
-            Method::LimeSeparate => "lime_separate",
-            Method::Random => "random",
-            Method::Oracle => "oracle",
-            Method::OracleAudio => "oracle_audio",
-            Method::OracleLyrics => "oracle_lyrics",
-        }
-    }
-
-    /// The LIME method that perturbs `modality` (MusicLIME for both).
-    pub fn lime_of(modality: crate::neighborhood::sampler::PerturbedModality) -> Method {
-        use crate::neighborhood::sampler::PerturbedModality;
-        match modality {
-            PerturbedModality::Both => Method::Musiclime,
-            PerturbedModality::Audio => Method::LimeAudio,
-            PerturbedModality::Lyrics => Method::LimeLyrics,
-        }
-    }
-
-    /// The modality it explains.
-    pub fn modality(self) -> crate::neighborhood::sampler::PerturbedModality {
-        use crate::neighborhood::sampler::PerturbedModality;
-        match self {
-            Method::LimeAudio | Method::OracleAudio => PerturbedModality::Audio,
-            Method::LimeLyrics | Method::OracleLyrics => PerturbedModality::Lyrics,
-            _ => PerturbedModality::Both,
-        }
-    }
-
-    /// How it finds its weights.
-    pub fn strategy(self) -> crate::explainer::Strategy {
-        use crate::explainer::Strategy;
-        match self {
-            Method::Musiclime | Method::LimeAudio | Method::LimeLyrics => Strategy::Lime,
-            Method::LimeSeparate => Strategy::Separate,
-            Method::Random => Strategy::Random,
-            Method::Oracle | Method::OracleAudio | Method::OracleLyrics => Strategy::Oracle,
-        }
-    }
-
-    /// What the model must read, `(audio, lyrics)`: both for MusicLIME and `lime_separate`,
-    /// its modality for a unimodal method, nothing for `random`.
-    pub fn needs(self) -> (bool, bool) {
-        match self {
-            Method::Musiclime | Method::LimeSeparate | Method::Oracle => (true, true),
-            Method::LimeAudio | Method::OracleAudio => (true, false),
-            Method::LimeLyrics | Method::OracleLyrics => (false, true),
-            Method::Random => (false, false),
-        }
-    }
 }
 
 /// One explainer and its parameters (each may be swept in `grid`).
@@ -448,7 +355,7 @@ impl ExperimentConfig {
     /// The seed of an instance, whatever the repeat: FNV-1a 64 of the config's `seed` and the
     /// instance id (the tie-break permutation of top-k and ground-truth rankings derives from
     /// it, so that ties are broken the same way in every repeat).
-    pub fn instance_seed(&self, instance: &str) -> u64 {
+    pub(crate) fn instance_seed(&self, instance: &str) -> u64 {
         crate::fingerprint::fnv1a(
             self.seed
                 .to_le_bytes()
@@ -470,7 +377,7 @@ impl ExperimentConfig {
     /// The cap on items per run for every run of model `model` that belongs to no one
     /// explainer (attention maps, clip scores): the smallest `max_batch` any explainer of the
     /// model sets, in any grid cell (`None`: the model's own).
-    pub fn max_batch_of(&self, model: &str) -> Option<usize> {
+    pub(crate) fn max_batch_of(&self, model: &str) -> Option<usize> {
         let cells = self.grid_cells();
         self.explainers
             .iter()
@@ -486,7 +393,7 @@ impl ExperimentConfig {
     }
 
     /// The output directory.
-    pub fn output_dir(&self) -> PathBuf {
+    pub(crate) fn output_dir(&self) -> PathBuf {
         self.output
             .clone()
             .unwrap_or_else(|| PathBuf::from("reports").join(self.name()))
@@ -662,7 +569,7 @@ impl ExperimentConfig {
     }
 
     /// The Cartesian product of the grid, in key order (one `default` cell without a grid).
-    pub fn grid_cells(&self) -> Vec<GridCell> {
+    pub(crate) fn grid_cells(&self) -> Vec<GridCell> {
         let mut cells: Vec<Vec<(String, serde_norway::Value)>> = vec![Vec::new()];
         for (key, values) in &self.grid {
             cells = cells
@@ -695,7 +602,7 @@ impl ExperimentConfig {
 }
 
 /// A YAML scalar as plain text (`250`, `lasso_path`, `0.25`).
-pub fn value_text(value: &serde_norway::Value) -> String {
+pub(crate) fn value_text(value: &serde_norway::Value) -> String {
     match value {
         serde_norway::Value::String(s) => s.clone(),
         other => serde_norway::to_string(other)
@@ -737,7 +644,7 @@ impl ExplainerConfig {
     }
 
     /// The parameters of one explanation by this explainer with `seed`.
-    pub fn explain_params(&self, seed: u64) -> crate::explainer::ExplainParams {
+    pub(crate) fn explain_params(&self, seed: u64) -> crate::explainer::ExplainParams {
         use crate::neighborhood::kernel::KernelParams;
         use crate::neighborhood::sampler::SamplerParams;
         crate::explainer::ExplainParams {
@@ -799,7 +706,7 @@ impl ExplainerConfig {
 
     /// Which labels this explainer explains (`labels`, `top_labels` or `threshold`; default:
     /// the predicted label).
-    pub fn label_choice(&self) -> crate::explanation::LabelChoice {
+    pub(crate) fn label_choice(&self) -> crate::explanation::LabelChoice {
         crate::explanation::LabelChoice::from_options(
             self.labels.clone(),
             self.top_labels,
@@ -808,7 +715,7 @@ impl ExplainerConfig {
     }
 
     /// This explainer with the grid cell's values applied (type-checked like the config).
-    pub fn with_cell(&self, cell: &GridCell) -> Result<ExplainerConfig> {
+    pub(crate) fn with_cell(&self, cell: &GridCell) -> Result<ExplainerConfig> {
         if cell.values.is_empty() {
             return Ok(self.clone());
         }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// One instance: an audio file, lyrics, optional label and stems.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// Identifier (unique in the dataset).
     pub id: String,
     /// The audio file.
@@ -65,7 +65,7 @@ fn resolve(base: &Path, value: &str) -> PathBuf {
 /// (one object per line with the same keys). `tags` holds tag names separated by `;` (in JSONL
 /// also a list of names); an empty value means no tag applies. `lyrics` is a path to a UTF-8 file when such a file exists (or the
 /// value ends in `.txt`), and otherwise the lyrics text itself.
-pub fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
+pub(crate) fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
     let base = path.parent().unwrap_or(Path::new("."));
     let rows = match path.extension().and_then(|e| e.to_str()) == Some("jsonl") {
         true => jsonl_rows(path)?,
@@ -246,7 +246,7 @@ fn row_lyrics(row: &Row, base: &Path) -> Result<String> {
 }
 
 /// The instances a dataset config selects: read (or generate into `data_dir`), shuffle, limit.
-pub fn load_dataset(
+pub(crate) fn load_dataset(
     config: &DatasetConfig,
     config_dir: &Path,
     data_dir: &Path,
@@ -284,7 +284,9 @@ pub fn load_dataset(
 
 /// Checks every instance's audio decodes (and its stems directory exists); returns the
 /// instances that pass and `(id, problem)` for those that do not.
-pub fn validate_instances(instances: Vec<Instance>) -> (Vec<Instance>, Vec<(String, String)>) {
+pub(crate) fn validate_instances(
+    instances: Vec<Instance>,
+) -> (Vec<Instance>, Vec<(String, String)>) {
     let mut good = Vec::new();
     let mut failures = Vec::new();
     for instance in instances {

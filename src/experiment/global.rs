@@ -17,7 +17,7 @@ use crate::report::charts::{draw_bars, draw_heatmap, render_figure, Bar, AUDIO, 
 use crate::report::tables::{write_table, Direction, TableStyle};
 
 /// The global importances as a table.
-pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
+pub(crate) fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
     let polars = |e: PolarsError| Error::table(e);
     DataFrame::new(
         global.len(),
@@ -65,7 +65,7 @@ pub fn global_frame(global: &[GlobalImportance]) -> Result<DataFrame> {
 pub const DEFAULT_TOP_K: usize = 10;
 
 /// Words in the word panel of each class's figure (the paper shows 20).
-pub const FIGURE_WORDS: usize = 20;
+pub(crate) const FIGURE_WORDS: usize = 20;
 
 /// What [`write_global`] writes besides the `global` table.
 #[derive(Debug, Clone, Copy)]

@@ -16,7 +16,7 @@ use crate::model::{load_model_with, Classifier};
 use crate::neighborhood::sampler::SamplerKind;
 
 /// What the checks found usable.
-pub struct Checked {
+pub(crate) struct Checked {
     /// The readable instances, in run order.
     pub instances: Vec<Instance>,
     /// Unreadable instances skipped (`on_error: skip`) and why.
@@ -28,7 +28,7 @@ pub struct Checked {
 }
 
 /// The outcome of the checks: what is usable, and every problem found.
-pub struct Preflight {
+pub(crate) struct Preflight {
     /// What is usable.
     pub checked: Checked,
     /// Whether the instances were listed (not so for a synthetic dataset that `validate` does
@@ -40,7 +40,7 @@ pub struct Preflight {
 
 impl Preflight {
     /// The problems as one error naming `config_path`, or `Ok` when there are none.
-    pub fn stop_on_problems(&self, config_path: &Path) -> Result<()> {
+    pub(crate) fn stop_on_problems(&self, config_path: &Path) -> Result<()> {
         if self.problems.is_empty() {
             return Ok(());
         }
@@ -56,7 +56,7 @@ impl Preflight {
 /// written into `<output>/data` when missing (as `run` does); without it, an ungenerated
 /// synthetic dataset is not checked (`validate` writes nothing). With a `shard`, only that
 /// shard's instances are read and checked.
-pub fn preflight(
+pub(crate) fn preflight(
     config: &ExperimentConfig,
     config_path: &Path,
     load: &LoadOptions,

@@ -45,7 +45,7 @@ pub struct RunOptions {
 impl RunOptions {
     /// How the config's models are loaded: the execution providers of these options, else the
     /// config's.
-    pub fn load_options(&self, config: &ExperimentConfig) -> LoadOptions {
+    pub(crate) fn load_options(&self, config: &ExperimentConfig) -> LoadOptions {
         LoadOptions {
             execution_providers: self
                 .execution_providers
@@ -103,7 +103,7 @@ pub fn run(config_path: &Path, options: &RunOptions) -> Result<RunReport> {
 
 /// Runs an experiment config that is already loaded (and checked), e.g. one changed in code;
 /// `config_path` names it in messages and anchors its relative paths.
-pub fn run_config(
+pub(crate) fn run_config(
     config: ExperimentConfig,
     config_path: &Path,
     options: &RunOptions,

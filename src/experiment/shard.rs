@@ -51,7 +51,7 @@ impl Shard {
     /// The shard of the SLURM array task this process runs in, from `SLURM_ARRAY_TASK_ID`,
     /// `SLURM_ARRAY_TASK_MIN` and `SLURM_ARRAY_TASK_COUNT` (read through `var`); `None` outside
     /// an array task.
-    pub fn from_slurm(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
+    pub(crate) fn from_slurm(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
         let Some(id) = var("SLURM_ARRAY_TASK_ID") else {
             return Ok(None);
         };
@@ -138,7 +138,7 @@ impl std::fmt::Display for Shard {
 }
 
 /// The shard (1-based) of `count` that owns instance `id`.
-pub fn shard_of(id: &str, count: usize) -> usize {
+pub(crate) fn shard_of(id: &str, count: usize) -> usize {
     (fnv1a(id.bytes()) % count.max(1) as u64) as usize + 1
 }
 

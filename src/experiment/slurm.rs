@@ -30,7 +30,7 @@ pub struct SlurmLaunch {
 }
 
 /// The settings of a launch: the config's `slurm:` with the command line's flags on top.
-pub fn merged_settings(config: &ExperimentConfig, flags: &SlurmConfig) -> SlurmConfig {
+pub(crate) fn merged_settings(config: &ExperimentConfig, flags: &SlurmConfig) -> SlurmConfig {
     let base = config.slurm.clone().unwrap_or_default();
     SlurmConfig {
         shards: flags.shards.or(base.shards),

@@ -101,11 +101,11 @@ pub struct UnitRecord {
 mod number_or_null {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
         value.is_finite().then_some(*value).serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
     }
 }
@@ -115,7 +115,7 @@ mod number_or_null {
 mod nan_as_null {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         metrics: &[(String, f64)],
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -126,7 +126,7 @@ mod nan_as_null {
         values.serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<(String, f64)>, D::Error> {
         let values: Vec<(String, Option<f64>)> = Vec::deserialize(deserializer)?;
@@ -138,7 +138,7 @@ mod nan_as_null {
 }
 
 /// A directory of unit records.
-pub struct ResultStore {
+pub(crate) struct ResultStore {
     dir: PathBuf,
 }
 
@@ -151,7 +151,7 @@ impl ResultStore {
     }
 
     /// Deletes every stored record (for `--fresh`).
-    pub fn clear(&self) -> Result<()> {
+    pub(crate) fn clear(&self) -> Result<()> {
         match std::fs::remove_dir_all(&self.dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -182,7 +182,7 @@ impl ResultStore {
 
     /// A finished unit's record of the config with hash `config_hash`, if stored; a record
     /// another config computed is an error naming its file (two runs share one store).
-    pub fn load_of(&self, path: &Path, config_hash: &str) -> Result<Option<UnitRecord>> {
+    pub(crate) fn load_of(&self, path: &Path, config_hash: &str) -> Result<Option<UnitRecord>> {
         match self.load(path) {
             Some(record) if record.config_hash.as_deref().is_some_and(|h| h != config_hash) => {
                 Err(Error::in_file(

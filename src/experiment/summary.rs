@@ -42,7 +42,7 @@ impl MetricStats {
 /// One explainer × grid cell: its number of units and the statistics of every configured
 /// metric (in `config.metrics` order), over instances.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupSummary {
+pub(crate) struct GroupSummary {
     /// Explainer name.
     pub explainer: String,
     /// Grid cell name.
@@ -56,11 +56,11 @@ pub struct GroupSummary {
 /// Per (cell, metric), in config order: per explainer (in config order), the value of each
 /// instance (the mean over its repeats), restricted to the instances where every explainer on
 /// the same model that has the metric has a value.
-pub type InstanceValues = Vec<((String, String), Vec<(String, BTreeMap<String, f64>)>)>;
+pub(crate) type InstanceValues = Vec<((String, String), Vec<(String, BTreeMap<String, f64>)>)>;
 
 /// Who is compared with whom. Explainers are compared only when they explain the same model;
 /// for a metric whose value depends on which modality an explainer covers
-/// ([`Metric::depends_on_modality`]: the `_within` fidelity metrics, `sparseness`,
+/// (`Metric::depends_on_modality`: the `_within` fidelity metrics, `sparseness`,
 /// `complexity`), only when they also explain the same modality.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
@@ -116,7 +116,7 @@ impl Groups {
 /// (those sharing a model) are compared on the same instances, and an explainer on another
 /// model never drops an instance. `explainers` limits the explainers (the paper table's);
 /// `None`: all of the config.
-pub fn instance_values(
+pub(crate) fn instance_values(
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],
@@ -198,7 +198,7 @@ fn keep_common_instances_per_group(
 
 /// The summary of every explainer × cell (cells outer, explainers inner, in config order):
 /// per metric, statistics over the instances of [`instance_values`] (`n` instances).
-pub fn summarize(
+pub(crate) fn summarize(
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],
@@ -236,7 +236,7 @@ pub fn summarize(
 }
 
 /// Significance level of the comparisons (Holm-adjusted).
-pub const ALPHA: f64 = 0.05;
+pub(crate) const ALPHA: f64 = 0.05;
 
 /// One paired comparison of two explainers on one metric in one cell, over the instances both
 /// (and every other explainer of their model with the metric) have a value for.
@@ -277,14 +277,14 @@ impl Comparison {
     }
 
     /// Whether the Holm-adjusted p is below [`ALPHA`] and the metric has a direction.
-    pub fn significant(&self) -> bool {
+    pub(crate) fn significant(&self) -> bool {
         self.p_holm < ALPHA && better_of(&self.metric) != Better::Neither
     }
 
     /// Whether `a` is significantly better than `b`: Holm-adjusted p below [`ALPHA`] and the
     /// test statistic `R+ − R−` of `a − b` in the metric's better direction (never for a
     /// metric without one).
-    pub fn a_better(&self) -> bool {
+    pub(crate) fn a_better(&self) -> bool {
         self.significant()
             && match better_of(&self.metric) {
                 Better::Higher => self.shift() > 0.0,
@@ -294,7 +294,7 @@ impl Comparison {
     }
 
     /// Whether `b` is significantly better than `a`.
-    pub fn b_better(&self) -> bool {
+    pub(crate) fn b_better(&self) -> bool {
         self.significant()
             && match better_of(&self.metric) {
                 Better::Higher => self.shift() < 0.0,
@@ -305,7 +305,7 @@ impl Comparison {
 }
 
 /// Which way a metric is better (unknown names: neither).
-pub fn better_of(metric: &str) -> Better {
+pub(crate) fn better_of(metric: &str) -> Better {
     crate::metrics::info(metric).map_or(Better::Neither, |i| i.better)
 }
 
@@ -427,7 +427,7 @@ fn by_group<'v>(
 /// `values` on its model, for each of `metrics`, with Holm's correction over the whole table
 /// of the cell (metrics with a direction × baselines; a descriptive metric's comparison is
 /// kept for its difference and effect size, untested, `p_holm` NaN).
-pub fn reference_comparisons(
+pub(crate) fn reference_comparisons(
     values: &InstanceValues,
     reference: &str,
     metrics: &[String],
@@ -459,7 +459,7 @@ pub fn reference_comparisons(
 /// The `(explainer, cell, metric)` whose mean is significantly better than every other
 /// explainer's of the same model with the metric in that cell (all-pairs comparisons within
 /// the model, Holm-adjusted).
-pub fn significantly_best(
+pub(crate) fn significantly_best(
     comparisons: &[Comparison],
 ) -> std::collections::BTreeSet<(String, String, String)> {
     let mut beaten: BTreeMap<(String, String, String), (usize, usize)> = BTreeMap::new();
@@ -578,7 +578,7 @@ pub fn tag_accuracy(records: &[UnitRecord]) -> Vec<TagAccuracy> {
 /// Global importances (spec §6, positive weights) per explainer × cell, from the first repeat's
 /// explanations of each instance's predicted class (multi-label models: of every explained
 /// tag, so an instance contributes to each tag it explains).
-pub fn global_by_group(
+pub(crate) fn global_by_group(
     config: &ExperimentConfig,
     cells: &[GridCell],
     records: &[UnitRecord],

@@ -47,7 +47,7 @@ pub(crate) fn unit_columns(rows: &[&UnitRecord]) -> Vec<Column> {
 }
 
 /// What the tables were computed from, for the charts.
-pub struct TablesData {
+pub(crate) struct TablesData {
     /// Summary statistics per explainer × cell.
     pub summaries: Vec<GroupSummary>,
     /// `(model, instances, accuracy)`.
@@ -59,7 +59,7 @@ pub struct TablesData {
 }
 
 /// Writes every table of a run under `<output>/tables/`; returns what they were computed from.
-pub fn write_tables(
+pub(crate) fn write_tables(
     output: &Path,
     config: &ExperimentConfig,
     cells: &[GridCell],
@@ -381,7 +381,7 @@ fn comparisons_table(comparisons: &[Comparison]) -> Result<DataFrame> {
 }
 
 /// What follows a paper-table value that differs significantly from `report.reference`'s.
-pub const PAPER_REFERENCE_MARK: &str = "†";
+pub(crate) const PAPER_REFERENCE_MARK: &str = "†";
 
 /// `paper`: the chosen explainers as rows (with the cell when the grid has several), the chosen
 /// metrics as columns, each "mean ± 95% CI" over the instances; with a `reference`, beside each

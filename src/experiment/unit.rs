@@ -27,7 +27,7 @@ use crate::model::attention::AttentionMap;
 use crate::model::{Classifier, ModelInput};
 
 /// What every unit of a run shares.
-pub struct RunContext<'a> {
+pub(crate) struct RunContext<'a> {
     /// The config.
     pub config: &'a ExperimentConfig,
     /// Its grid cells.
@@ -45,7 +45,7 @@ pub struct RunContext<'a> {
 }
 
 /// One unit: which explainer (with its grid cell's values applied), cell and repeat.
-pub struct Unit<'a> {
+pub(crate) struct Unit<'a> {
     /// The explainer, the cell's values applied.
     pub explainer: &'a ExplainerConfig,
     /// Index of the grid cell.
@@ -56,7 +56,7 @@ pub struct Unit<'a> {
 
 /// What the units of one instance share, computed on first use (a fully resumed instance is
 /// never decoded).
-pub struct InstanceCache<'a> {
+pub(crate) struct InstanceCache<'a> {
     instance: &'a Instance,
     lyrics: LyricFeatures,
     audio: OnceCell<Audio>,
@@ -155,7 +155,7 @@ impl<'a> InstanceCache<'a> {
 /// Runs one unit: explains the instance, computes every configured metric, writes the
 /// listenable audio of the first cell and repeat when asked; `progress` gets the samples done,
 /// `note` one-line notes for the user.
-pub fn run_unit(
+pub(crate) fn run_unit(
     context: &RunContext,
     cache: &mut InstanceCache,
     unit: &Unit,

@@ -1,6 +1,6 @@
 //! What the metrics of one unit of work need beyond the explanation (re-explanations of
 //! perturbed copies, the weights' standard deviations), and the stability metrics across the
-//! repeats of an instance. Each metric's value comes from [`Metric::value`].
+//! repeats of an instance. Each metric's value comes from `Metric::value`.
 
 use std::collections::BTreeMap;
 
@@ -83,7 +83,7 @@ pub(crate) fn predicted_stdevs(
 }
 
 /// One row of the `stability` table.
-pub struct StabilityRow {
+pub(crate) struct StabilityRow {
     /// Instance id.
     pub instance: String,
     /// Explainer name.
@@ -98,7 +98,10 @@ pub struct StabilityRow {
 
 /// Metrics across repeats: one value per (instance, explainer, cell) for each configured
 /// stability metric, over the repeats' explanations of their predicted label.
-pub fn stability_rows(config: &ExperimentConfig, records: &[UnitRecord]) -> Vec<StabilityRow> {
+pub(crate) fn stability_rows(
+    config: &ExperimentConfig,
+    records: &[UnitRecord],
+) -> Vec<StabilityRow> {
     let wanted: Vec<(&String, Metric)> = config
         .metrics
         .iter()

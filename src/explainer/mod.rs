@@ -39,7 +39,7 @@ pub enum Strategy {
     /// surrogate.
     Separate,
     /// Weights drawn i.i.d. from a standard normal (a random ranking): the floor of every
-    /// metric. Seeded by the sampler's seed's [`crate::seeds::Purpose::RandomExplainer`]
+    /// metric. Seeded by the sampler's seed's `RandomExplainer` purpose
     /// sub-seed; one model call (the unperturbed instance).
     Random,
     /// The exact contributions of an additive model ([`Classifier::is_additive`]): each
@@ -55,6 +55,98 @@ impl Strategy {
             Strategy::Separate => "lime_separate",
             Strategy::Random => "random",
             Strategy::Oracle => "oracle",
+        }
+    }
+}
+
+/// Which explanation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Audio components and words together.
+    Musiclime,
+    /// Audio components only (lyrics stay whole).
+    LimeAudio,
+    /// Words only (audio stays whole).
+    LimeLyrics,
+    /// LIME on the audio alone and on the lyrics alone, half the samples each, the weights
+    /// concatenated: the control that separates joint perturbation from having both
+    /// modalities.
+    LimeSeparate,
+    /// Standard normal weights over both modalities' features: the floor of every metric.
+    Random,
+    /// The exact contributions of an additive model (builtin:additive…): the ceiling.
+    Oracle,
+    /// The oracle restricted to the audio components.
+    OracleAudio,
+    /// The oracle restricted to the words.
+    OracleLyrics,
+}
+
+impl Method {
+    /// Every method, in the order of the docs.
+    pub const ALL: [Method; 8] = [
+        Method::Musiclime,
+        Method::LimeAudio,
+        Method::LimeLyrics,
+        Method::LimeSeparate,
+        Method::Random,
+        Method::Oracle,
+        Method::OracleAudio,
+        Method::OracleLyrics,
+    ];
+
+    /// Its name, as configs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Musiclime => "musiclime",
+            Method::LimeAudio => "lime_audio",
+            Method::LimeLyrics => "lime_lyrics",
+            Method::LimeSeparate => "lime_separate",
+            Method::Random => "random",
+            Method::Oracle => "oracle",
+            Method::OracleAudio => "oracle_audio",
+            Method::OracleLyrics => "oracle_lyrics",
+        }
+    }
+
+    /// The LIME method that perturbs `modality` (MusicLIME for both).
+    pub fn lime_of(modality: PerturbedModality) -> Method {
+        match modality {
+            PerturbedModality::Both => Method::Musiclime,
+            PerturbedModality::Audio => Method::LimeAudio,
+            PerturbedModality::Lyrics => Method::LimeLyrics,
+        }
+    }
+
+    /// The modality it explains.
+    pub fn modality(self) -> PerturbedModality {
+        match self {
+            Method::LimeAudio | Method::OracleAudio => PerturbedModality::Audio,
+            Method::LimeLyrics | Method::OracleLyrics => PerturbedModality::Lyrics,
+            _ => PerturbedModality::Both,
+        }
+    }
+
+    /// How it finds its weights.
+    pub fn strategy(self) -> Strategy {
+        use Strategy;
+        match self {
+            Method::Musiclime | Method::LimeAudio | Method::LimeLyrics => Strategy::Lime,
+            Method::LimeSeparate => Strategy::Separate,
+            Method::Random => Strategy::Random,
+            Method::Oracle | Method::OracleAudio | Method::OracleLyrics => Strategy::Oracle,
+        }
+    }
+
+    /// What the model must read, `(audio, lyrics)`: both for MusicLIME and `lime_separate`,
+    /// its modality for a unimodal method, nothing for `random`.
+    pub fn needs(self) -> (bool, bool) {
+        match self {
+            Method::Musiclime | Method::LimeSeparate | Method::Oracle => (true, true),
+            Method::LimeAudio | Method::OracleAudio => (true, false),
+            Method::LimeLyrics | Method::OracleLyrics => (false, true),
+            Method::Random => (false, false),
         }
     }
 }
@@ -488,7 +580,7 @@ impl ExplainOutcome {
     /// The keep-mask over the `n_audio` audio components that keeps the `top_k` components with
     /// the largest positive weights for `label` (what makes the explanation listenable), or
     /// `None` when the explanation has no audio features.
-    pub fn top_audio_mask(
+    pub(crate) fn top_audio_mask(
         &self,
         label: &crate::explanation::LabelExplanation,
         n_audio: usize,

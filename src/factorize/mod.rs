@@ -216,11 +216,6 @@ impl SourceSegments {
         }
     }
 
-    /// The source names, in order.
-    pub fn source_names(&self) -> Vec<&str> {
-        self.sources.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
     /// The segments' sample ranges.
     pub fn bounds(&self) -> &[(usize, usize)] {
         &self.bounds
@@ -234,7 +229,7 @@ impl SourceSegments {
     /// A copy with independent Gaussian noise added to every source, at `snr_db` dB below the
     /// mixture's power in total (each of `n` sources gets `1/n` of the noise power), drawn from
     /// ChaCha8 seeded with `seed`. Used to test an explanation's robustness.
-    pub fn with_noise(&self, snr_db: f64, seed: u64) -> SourceSegments {
+    pub(crate) fn with_noise(&self, snr_db: f64, seed: u64) -> SourceSegments {
         use rand::{Rng, SeedableRng};
         let len = self.signal_len();
         let mut mixture = vec![0.0f64; len];

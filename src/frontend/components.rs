@@ -205,14 +205,15 @@ impl<'a> ComponentSpectra<'a> {
 
     /// The rows (frames, or samples of a waveform input) component `k` reaches, STFT window
     /// spill included: its features are zero outside them. Empty for a silent component.
-    pub fn support(&self, k: usize) -> std::ops::Range<usize> {
+    pub(crate) fn support(&self, k: usize) -> std::ops::Range<usize> {
         self.components
             .get(k)
             .map_or(0..0, |(first, rows)| *first..first + rows.units)
     }
 
     /// Floats stored for all components and subset sums (a measure of the memory used).
-    pub fn stored_floats(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn stored_floats(&self) -> usize {
         self.components
             .iter()
             .map(|(_, l)| l.data.len())

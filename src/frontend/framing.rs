@@ -106,7 +106,7 @@ impl Framer {
     }
 
     /// Number of frames for an (unpadded) signal of `len` samples.
-    pub fn num_frames(&self, len: usize) -> usize {
+    pub(crate) fn num_frames(&self, len: usize) -> usize {
         match self.padding {
             Padding::None => {
                 if len < self.frame_len {
@@ -128,7 +128,12 @@ impl Framer {
     }
 
     /// The frames `range` whose samples intersect the padded samples `[start, end)`.
-    pub fn frames_touching(&self, start: usize, end: usize, num_frames: usize) -> (usize, usize) {
+    pub(crate) fn frames_touching(
+        &self,
+        start: usize,
+        end: usize,
+        num_frames: usize,
+    ) -> (usize, usize) {
         if start >= end {
             return (0, 0);
         }

@@ -375,7 +375,7 @@ impl AudioFrontend {
     }
 
     /// Signals shorter than this many samples (at the model's rate) are padded with silence.
-    pub fn min_len(&self) -> usize {
+    pub(crate) fn min_len(&self) -> usize {
         self.min_len
     }
 
@@ -399,7 +399,7 @@ impl AudioFrontend {
 
     /// Number of samples of `len` samples at `rate` once resampled to the model's rate,
     /// before any padding or cropping.
-    pub fn resampled_len(&self, len: usize, rate: u32) -> usize {
+    pub(crate) fn resampled_len(&self, len: usize, rate: u32) -> usize {
         if rate == self.sample_rate {
             len
         } else {
@@ -408,24 +408,24 @@ impl AudioFrontend {
     }
 
     /// The index of the time axis (`frames`, or `samples`) in one instance's features.
-    pub fn time_axis(&self) -> Option<usize> {
+    pub(crate) fn time_axis(&self) -> Option<usize> {
         self.layout
             .iter()
             .position(|a| matches!(a, Axis::Frames | Axis::Samples))
     }
 
     /// Rows (frames or samples) of the linear part for a fitted signal of `len` samples.
-    pub fn linear_units(&self, len: usize) -> usize {
+    pub(crate) fn linear_units(&self, len: usize) -> usize {
         self.framer.as_ref().map_or(len, |f| f.num_frames(len))
     }
 
     /// Samples between the starts of consecutive frames (1 for a waveform input).
-    pub fn frame_hop(&self) -> usize {
+    pub(crate) fn frame_hop(&self) -> usize {
         self.framer.as_ref().map_or(1, |f| f.hop)
     }
 
     /// Floats per row of the linear part.
-    pub fn linear_stride(&self) -> usize {
+    pub(crate) fn linear_stride(&self) -> usize {
         self.framer.as_ref().map_or(1, |f| 2 * f.bins())
     }
 
@@ -608,7 +608,7 @@ impl AudioFrontend {
     /// Whether each feature frame depends only on the linear rows of the same frame (so a patch
     /// of frames depends only on the components that reach it). Not so for `log: db` with
     /// `top_db`, which clips every frame relative to the whole clip's maximum.
-    pub fn frames_independent(&self) -> bool {
+    pub(crate) fn frames_independent(&self) -> bool {
         !matches!(
             self.finish,
             Finish::LogMel {
@@ -643,7 +643,7 @@ impl AudioFrontend {
 
     /// The shape of one instance's features as far as it is known before seeing any audio:
     /// `None` for the time axis unless `seconds` (or `target_frames`) fixes it.
-    pub fn known_shape(&self) -> Vec<Option<usize>> {
+    pub(crate) fn known_shape(&self) -> Vec<Option<usize>> {
         let fixed_frames = match &self.finish {
             Finish::Kaldi {
                 target_frames: Some(t),

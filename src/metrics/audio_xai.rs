@@ -30,7 +30,7 @@ pub const LMAC_EPS: f64 = 1e-10;
 
 /// What Quantus' Sparseness adds to every normalised attribution before the Gini index
 /// (`sparseness.py`: `a += 0.0000001`).
-pub const SPARSENESS_EPS: f64 = 1e-7;
+pub(crate) const SPARSENESS_EPS: f64 = 1e-7;
 
 // ---------------------------------------------------------------------------------------------
 // L-MAC faithfulness metrics

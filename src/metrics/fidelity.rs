@@ -155,7 +155,7 @@ pub fn top_count(d: usize, percent: usize) -> usize {
 /// The share of the union space an explanation gives any (non-zero) weight: how much of the
 /// instance it speaks about at all, in [0, 1]. A unimodal explainer covers at most its own
 /// modality's share.
-pub fn explained_fraction(spaces: &Spaces) -> f64 {
+pub(crate) fn explained_fraction(spaces: &Spaces) -> f64 {
     let (_, _, weights) = spaces.get(Space::Union);
     if weights.is_empty() {
         return f64::NAN;
@@ -294,7 +294,7 @@ pub fn insertion(probe: &Probe, order: &[usize], steps: usize) -> Result<(f64, C
 /// **Comprehensiveness@k** (higher is better, [-1, 1]): `p(x) - p(x without its top k
 /// features)`: how much the prediction needs the features the explanation ranks first.
 /// Source: DeYoung et al. (2020), ERASER. `k` is capped at the number of features.
-pub fn comprehensiveness(probe: &Probe, order: &[usize], k: usize) -> Result<f64> {
+pub(crate) fn comprehensiveness(probe: &Probe, order: &[usize], k: usize) -> Result<f64> {
     let d = probe.len();
     let mut without = vec![true; d];
     for &j in order.iter().take(k) {
@@ -307,7 +307,7 @@ pub fn comprehensiveness(probe: &Probe, order: &[usize], k: usize) -> Result<f64
 /// **Sufficiency@k** (lower is better, [-1, 1]): `p(x) - p(only its top k features)`: how
 /// much of the prediction the top features alone sustain (0: fully). Source: DeYoung et al.
 /// (2020), ERASER. `k` is capped at the number of features.
-pub fn sufficiency(probe: &Probe, order: &[usize], k: usize) -> Result<f64> {
+pub(crate) fn sufficiency(probe: &Probe, order: &[usize], k: usize) -> Result<f64> {
     let d = probe.len();
     let mut only = vec![false; d];
     for &j in order.iter().take(k) {

@@ -37,7 +37,7 @@ fn ranked(
 /// among its `k` features with the largest |weight|, with `k` the number of planted features
 /// present. NaN when none is planted or the modality is absent. Source: the standard
 /// ground-truth evaluation of attributions (e.g. Arras et al. 2022, CLEVR-XAI).
-pub fn precision_at_k(
+pub(crate) fn precision_at_k(
     weights: &[(usize, f64)],
     features: &[Feature],
     modality: Modality,
@@ -55,7 +55,7 @@ pub fn precision_at_k(
 /// **Precision@k** with a fixed `k` (higher is better, [0, 1]): the share of planted features
 /// of `modality` among its `k` features with the largest |weight| (`k` capped at the number of
 /// features of the modality). NaN when none is planted or the modality is absent.
-pub fn precision_at_fixed_k(
+pub(crate) fn precision_at_fixed_k(
     weights: &[(usize, f64)],
     features: &[Feature],
     modality: Modality,
@@ -74,7 +74,7 @@ pub fn precision_at_fixed_k(
 /// **Recall@k** (higher is better, [0, 1]): the share of the planted features of `modality`
 /// found among its `k` features with the largest |weight|. NaN when none is planted or the
 /// modality is absent. Source: as precision@k.
-pub fn recall_at_k(
+pub(crate) fn recall_at_k(
     weights: &[(usize, f64)],
     features: &[Feature],
     modality: Modality,
@@ -103,7 +103,7 @@ fn hits_in_top(ranked: &[(f64, bool)], k: usize) -> usize {
 /// **AUROC** (higher is better, [0, 1]; 0.5 is chance): the probability that a planted feature
 /// of `modality` has a larger |weight| than a non-planted one (ties count one half), i.e. the
 /// Mann–Whitney statistic. NaN when either group is empty.
-pub fn auroc(
+pub(crate) fn auroc(
     weights: &[(usize, f64)],
     features: &[Feature],
     modality: Modality,

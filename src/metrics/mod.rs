@@ -1,6 +1,6 @@
 //! Explanation metrics. Each is a small named unit whose doc comment gives its definition,
 //! direction, range and source; [`catalogue`] lists them for configs and tables, and
-//! [`Metric::parse`] turns a config name (some take a number: `comprehensiveness_at_5`) into
+//! `Metric::parse` turns a config name (some take a number: `comprehensiveness_at_5`) into
 //! the metric.
 //!
 //! Three scopes: metrics of one explanation ([`shape`], [`ground_truth`], the surrogate's
@@ -71,7 +71,7 @@ macro_rules! row {
 }
 
 /// Steps of `deletion_auc` and `insertion_auc` when the name gives none.
-pub const DEFAULT_STEPS: usize = 10;
+pub(crate) const DEFAULT_STEPS: usize = 10;
 
 /// The number a `{k}` or `{p}` name always has (the parser supplies it).
 fn n(k: Option<usize>) -> usize {
@@ -84,8 +84,8 @@ use fidelity::LmacMask;
 
 /// **The metric table**, the one place each metric is named: its name (a `{k}` takes a count,
 /// a `{p}` a percentage in 1..=100), direction, whether it needs planted truth, description and
-/// range, and the [`Metric`] the name makes. The catalogue, [`Metric::parse`] and
-/// [`Metric::info`] all read it.
+/// range, and the [`Metric`] the name makes. The catalogue, `Metric::parse` and
+/// `Metric::info` all read it.
 static TABLE: &[Row] = &[
     row!("score", Higher, false, "surrogate weighted R² on the neighbourhood (fidelity), (-inf, 1]", |_| Metric::Score),
     row!("local_error", Lower, false, "|f(x) - g(x)| for the predicted label on the instance, [0, 1]", |_| Metric::LocalError),
@@ -174,7 +174,7 @@ impl Row {
 
 /// A metric parsed from its config name.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Metric {
+pub(crate) enum Metric {
     /// Surrogate weighted R².
     Score,
     /// |f(x) − g(x)|.
@@ -242,7 +242,7 @@ pub enum Space {
 /// The L-MAC audio faithfulness metrics (Paissan et al. 2024), on the mask "the explanation's
 /// positively weighted features" over the union of the instance's features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lmac {
+pub(crate) enum Lmac {
     /// AI: whether keeping only the mask raises the predicted class's probability.
     AverageIncrease,
     /// AD: the relative drop of the predicted class's probability when only the mask is kept.
@@ -257,7 +257,7 @@ pub enum Lmac {
 
 /// The small perturbations robustness metrics apply to the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Perturbation {
+pub(crate) enum Perturbation {
     /// Gaussian noise on every source at [`NOISE_SNR_DB`] below the mixture.
     Noise,
     /// One word occurrence deleted from the lyrics (chosen by the unit's seed).
@@ -266,7 +266,7 @@ pub enum Perturbation {
 
 /// How robustness compares the two explanations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// Top-k Jaccard of the feature names.
     JaccardAtK(usize),
     /// Relative L2 change of the weights.
@@ -274,11 +274,11 @@ pub enum Change {
 }
 
 /// Signal-to-noise ratio of the `noise_*` robustness metrics, in dB.
-pub const NOISE_SNR_DB: f64 = 30.0;
+pub(crate) const NOISE_SNR_DB: f64 = 30.0;
 
 /// Where a metric is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// From one explanation alone.
     Explanation,
     /// From one explanation and new model queries on the explained instance.
@@ -313,7 +313,7 @@ impl Metric {
     }
 
     /// Where it is computed.
-    pub fn scope(self) -> Scope {
+    pub(crate) fn scope(self) -> Scope {
         match self {
             Metric::DeletionAuc(..)
             | Metric::InsertionAuc(..)
@@ -369,7 +369,7 @@ pub fn info(name: &str) -> Option<&'static MetricInfo> {
 
 /// A run's metrics, parsed once: each config name with its [`Metric`], in config order.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct MetricSet(Vec<(String, Metric)>);
+pub(crate) struct MetricSet(Vec<(String, Metric)>);
 
 impl MetricSet {
     /// Parses `names`; an unknown name is returned as the error.
@@ -391,14 +391,14 @@ impl MetricSet {
     }
 
     /// Whether any metric compares with the model's attention.
-    pub fn wants_attention(&self) -> bool {
+    pub(crate) fn wants_attention(&self) -> bool {
         self.0
             .iter()
             .any(|(_, m)| matches!(m, Metric::Attention(..)))
     }
 
     /// Whether any metric compares with attention rollout.
-    pub fn wants_rollout(&self) -> bool {
+    pub(crate) fn wants_rollout(&self) -> bool {
         self.0.iter().any(|(_, m)| {
             matches!(
                 m,
@@ -408,7 +408,7 @@ impl MetricSet {
     }
 
     /// Whether any metric re-explains a copy perturbed by `perturbation`.
-    pub fn wants_robustness(&self, perturbation: Perturbation) -> bool {
+    pub(crate) fn wants_robustness(&self, perturbation: Perturbation) -> bool {
         self.0
             .iter()
             .any(|(_, m)| matches!(m, Metric::Robustness(p, _) if *p == perturbation))
@@ -425,11 +425,11 @@ impl MetricSet {
 // -------------------------------------------------------------------------------------------
 
 /// An explanation's weights by feature name.
-pub type NamedWeights = Vec<(String, f64)>;
+pub(crate) type NamedWeights = Vec<(String, f64)>;
 
 /// What the metrics of one explanation may look at.
 #[derive(Clone, Copy)]
-pub struct MetricContext<'a> {
+pub(crate) struct MetricContext<'a> {
     /// Where curve metrics leave their curves.
     pub curves: &'a std::cell::RefCell<Vec<(String, Curve)>>,
     /// The predicted label's weights by feature name.

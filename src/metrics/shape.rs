@@ -5,7 +5,7 @@ use crate::features::{Feature, Modality};
 
 /// **Modality share** (descriptive): `Σ_{audio} |w| / Σ |w|`, in [0, 1]; NaN when every weight
 /// is zero. The lyrics share is `1 -` this. Source: the paper's discussion of modality reliance.
-pub fn modality_share_audio(weights: &[(usize, f64)], features: &[Feature]) -> f64 {
+pub(crate) fn modality_share_audio(weights: &[(usize, f64)], features: &[Feature]) -> f64 {
     let total: f64 = weights.iter().map(|(_, w)| w.abs()).sum();
     let audio: f64 = weights
         .iter()

@@ -256,7 +256,7 @@ fn top_k_names(weights: &[(String, f64)], k: usize, ties: u64) -> BTreeSet<&str>
 /// feature names by |weight| of the explanation of an instance and of a slightly perturbed copy
 /// (features matched by name, since an edit can remove a word). Source: Alvarez-Melis &
 /// Jaakkola (2018), "On the robustness of interpretability methods".
-pub fn robustness_jaccard(
+pub(crate) fn robustness_jaccard(
     original: &[(String, f64)],
     perturbed: &[(String, f64)],
     k: usize,
@@ -273,7 +273,10 @@ pub fn robustness_jaccard(
 
 /// **Robustness, relative weight change** (lower is better, [0, ∞)): `‖w − w'‖₂ / ‖w‖₂` over
 /// the union of feature names (a missing feature weighs 0). NaN when `w` is all zeros.
-pub fn relative_weight_change(original: &[(String, f64)], perturbed: &[(String, f64)]) -> f64 {
+pub(crate) fn relative_weight_change(
+    original: &[(String, f64)],
+    perturbed: &[(String, f64)],
+) -> f64 {
     let mut union: std::collections::BTreeMap<&str, (f64, f64)> = Default::default();
     for (n, w) in original {
         union.entry(n.as_str()).or_default().0 = *w;

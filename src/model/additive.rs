@@ -28,17 +28,17 @@ use crate::error::Result;
 use crate::lyrics::{LyricFeatures, LyricsParams};
 
 /// The output with nothing in the input.
-pub const BASE: f64 = 0.5;
+pub(crate) const BASE: f64 = 0.5;
 /// The factor of the audio score.
-pub const AUDIO_SCALE: f64 = 0.5;
+pub(crate) const AUDIO_SCALE: f64 = 0.5;
 /// The largest |β| of a word.
-pub const WORD_SCALE: f64 = 0.02;
+pub(crate) const WORD_SCALE: f64 = 0.02;
 /// The factor on `a · l` of the interaction model.
-pub const INTERACTION: f64 = 16.0;
+pub(crate) const INTERACTION: f64 = 16.0;
 
 /// How the audio and lyrics scores make the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fusion {
+pub(crate) enum Fusion {
     /// `BASE + a + l`.
     Additive,
     /// `BASE + a`: the lyrics are read and ignored.
@@ -70,7 +70,7 @@ impl Fusion {
 }
 
 /// A model with known contributions.
-pub struct AdditiveModel {
+pub(crate) struct AdditiveModel {
     fusion: Fusion,
     classes: Vec<String>,
 }
@@ -85,7 +85,7 @@ impl AdditiveModel {
     }
 
     /// The audio score `a` of a waveform.
-    pub fn audio_score(audio: &[f32]) -> f64 {
+    pub(crate) fn audio_score(audio: &[f32]) -> f64 {
         if audio.is_empty() {
             return 0.0;
         }
@@ -98,7 +98,7 @@ impl AdditiveModel {
     }
 
     /// The weight `β` of one occurrence of `word`.
-    pub fn word_weight(word: &str) -> f64 {
+    pub(crate) fn word_weight(word: &str) -> f64 {
         let hash = crate::fingerprint::fnv1a(word.bytes());
         // the top 53 bits as a uniform number in [0, 1), then mapped to [−1, 1)
         let unit = (hash >> 11) as f64 / (1u64 << 53) as f64;
@@ -106,7 +106,7 @@ impl AdditiveModel {
     }
 
     /// The lyrics score `l` of a text.
-    pub fn lyrics_score(text: &str) -> Result<f64> {
+    pub(crate) fn lyrics_score(text: &str) -> Result<f64> {
         let words = LyricFeatures::new(text, &LyricsParams::default())?;
         Ok(words
             .features()

@@ -21,7 +21,7 @@ use crate::lyrics::LyricFeatures;
 pub const COMPOSE_BUDGET_BYTES: usize = 256 << 20;
 
 /// One instance, predicted by composing inputs.
-pub struct Composing<'a> {
+pub(crate) struct Composing<'a> {
     model: &'a dyn Classifier,
     audio: &'a dyn Factorization,
     lyrics: &'a LyricFeatures,

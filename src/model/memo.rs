@@ -16,11 +16,11 @@ use crate::error::{Error, Result};
 
 /// What one model item depends on, packed into 64-bit words.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ItemKey(Vec<u64>);
+pub(crate) struct ItemKey(Vec<u64>);
 
 /// Builds an [`ItemKey`] from a tag (e.g. the patch index) and bits.
 #[derive(Debug, Clone)]
-pub struct KeyWriter {
+pub(crate) struct KeyWriter {
     words: Vec<u64>,
     bit: u32,
 }
@@ -49,7 +49,7 @@ impl KeyWriter {
     }
 
     /// Appends every bit of `bits`.
-    pub fn bits(&mut self, bits: impl IntoIterator<Item = bool>) {
+    pub(crate) fn bits(&mut self, bits: impl IntoIterator<Item = bool>) {
         for b in bits {
             self.bit(b);
         }
@@ -63,7 +63,7 @@ impl KeyWriter {
 
 /// Distinct keys in order of first appearance, each with its slot.
 #[derive(Debug)]
-pub struct Slots {
+pub(crate) struct Slots {
     map: HashMap<ItemKey, usize>,
     /// `false`: every item gets a new slot (memoisation off, for comparisons).
     memoise: bool,
@@ -81,7 +81,7 @@ impl Slots {
     }
 
     /// The slot of `key`, and whether the key is new (its item must be computed).
-    pub fn assign(&mut self, key: ItemKey) -> (usize, bool) {
+    pub(crate) fn assign(&mut self, key: ItemKey) -> (usize, bool) {
         let next = self.assigned;
         if !self.memoise {
             self.assigned += 1;
@@ -101,16 +101,11 @@ impl Slots {
     pub fn len(&self) -> usize {
         self.assigned
     }
-
-    /// Whether no slot has been handed out.
-    pub fn is_empty(&self) -> bool {
-        self.assigned == 0
-    }
 }
 
 /// The results of the slots, `width` values each, appended in slot order.
 #[derive(Debug, Clone)]
-pub struct SlotValues {
+pub(crate) struct SlotValues {
     width: usize,
     data: Vec<f64>,
 }
@@ -127,11 +122,6 @@ impl SlotValues {
     /// Number of filled slots.
     pub fn len(&self) -> usize {
         self.data.len() / self.width.max(1)
-    }
-
-    /// Whether no slot is filled.
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
     }
 
     /// Stores the results of the slots starting at `first_slot` (which must be the next one).
@@ -222,7 +212,7 @@ impl ModelCounts {
 
 /// [`ModelCounts`] updated from several threads.
 #[derive(Debug, Default)]
-pub struct Counter {
+pub(crate) struct Counter {
     items_run: AtomicU64,
     items_saved: AtomicU64,
     encoder_items_run: AtomicU64,
@@ -238,7 +228,7 @@ impl Counter {
     }
 
     /// Records encoder items: `run` computed, `saved` read from the memo.
-    pub fn encoder_items(&self, run: usize, saved: usize) {
+    pub(crate) fn encoder_items(&self, run: usize, saved: usize) {
         self.encoder_items_run
             .fetch_add(run as u64, Ordering::Relaxed);
         self.encoder_items_saved
@@ -246,7 +236,7 @@ impl Counter {
     }
 
     /// Records the size of one model run.
-    pub fn run_size(&self, items: usize) {
+    pub(crate) fn run_size(&self, items: usize) {
         self.largest_run.fetch_max(items as u64, Ordering::Relaxed);
     }
 

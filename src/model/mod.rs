@@ -162,7 +162,7 @@ pub fn load_model_with(spec: &str, options: &onnx::LoadOptions) -> Result<Box<dy
 }
 
 /// The names of the built-in models.
-pub const BUILTIN_MODELS: [&str; 8] = [
+pub(crate) const BUILTIN_MODELS: [&str; 8] = [
     "builtin:planted",
     "builtin:audio",
     "builtin:lyrics",
@@ -247,7 +247,11 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 }
 
 /// Checks that `probs` are probabilities: finite, in [0, 1], rows summing to 1 (within 1e-3).
-pub fn validate_probabilities(probs: &Array2<f64>, model: &str, first_row: usize) -> Result<()> {
+pub(crate) fn validate_probabilities(
+    probs: &Array2<f64>,
+    model: &str,
+    first_row: usize,
+) -> Result<()> {
     for (i, row) in probs.rows().into_iter().enumerate() {
         if let Some((k, p)) = row
             .iter()
@@ -272,7 +276,7 @@ pub fn validate_probabilities(probs: &Array2<f64>, model: &str, first_row: usize
 
 /// Checks that the scores of a multi-label tagger are per-tag probabilities: finite and in
 /// [0, 1] (no sum check: tags are independent).
-pub fn validate_tag_scores(
+pub(crate) fn validate_tag_scores(
     scores: &Array2<f64>,
     tags: &[String],
     model: &str,

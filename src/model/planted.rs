@@ -34,7 +34,7 @@ const BANDS: [(&str, f32, f32, f64); 4] = [
 ];
 
 /// The planted classifier.
-pub struct PlantedModel {
+pub(crate) struct PlantedModel {
     classes: Vec<String>,
 }
 

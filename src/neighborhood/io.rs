@@ -21,7 +21,7 @@ use crate::fs::write_atomically;
 /// The sidecar's content.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sidecar {
+pub(crate) struct Sidecar {
     /// One description per mask column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<Feature>>,
@@ -31,7 +31,7 @@ pub struct Sidecar {
 }
 
 /// The sidecar path for a neighbourhood file: `<file>.features.json`.
-pub fn sidecar_path(path: &Path) -> PathBuf {
+pub(crate) fn sidecar_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".features.json");
     PathBuf::from(name)
@@ -174,7 +174,7 @@ pub fn read_neighborhood(path: &Path) -> Result<Neighborhood> {
 }
 
 /// Reads `<path>.features.json` if it exists.
-pub fn read_sidecar(path: &Path) -> Result<Sidecar> {
+pub(crate) fn read_sidecar(path: &Path) -> Result<Sidecar> {
     let sidecar = sidecar_path(path);
     match std::fs::read_to_string(&sidecar) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| {

@@ -64,7 +64,7 @@ impl Default for KernelParams {
 
 /// Weight given to the empty and the full coalition by the KernelSHAP kernel, whose exact
 /// weight is infinite, relative to the mean weight (1) of the other rows.
-pub const KERNELSHAP_ENDPOINT_WEIGHT: f64 = 1e6;
+pub(crate) const KERNELSHAP_ENDPOINT_WEIGHT: f64 = 1e6;
 
 impl KernelParams {
     /// Validates the parameters.
@@ -107,13 +107,13 @@ impl KernelParams {
 }
 
 /// lime's kernel: `sqrt(exp(-d² / width²))`.
-pub fn exponential_kernel(distance: f64, width: f64) -> f64 {
+pub(crate) fn exponential_kernel(distance: f64, width: f64) -> f64 {
     (-(distance * distance) / (width * width)).exp().sqrt()
 }
 
 /// Cosine distance of every row to row 0, clipped to `[0, 2]` as scikit-learn does. A row
 /// with zero norm (nothing switched on) has distance 1.
-pub fn cosine_distances_to_first(rows: ArrayView2<f64>) -> Array1<f64> {
+pub(crate) fn cosine_distances_to_first(rows: ArrayView2<f64>) -> Array1<f64> {
     let first = rows.row(0);
     let first_norm = first.dot(&first).sqrt();
     rows.rows()
@@ -142,7 +142,7 @@ pub fn kernelshap_weight(m: usize, z: usize) -> f64 {
 
 /// KernelSHAP weights for every row, rescaled so the finite ones average 1; the empty and
 /// full coalitions (infinite weight) get [`KERNELSHAP_ENDPOINT_WEIGHT`].
-pub fn kernelshap_weights(masks: ArrayView2<f64>) -> Array1<f64> {
+pub(crate) fn kernelshap_weights(masks: ArrayView2<f64>) -> Array1<f64> {
     let m = masks.ncols();
     let raw: Vec<f64> = masks
         .rows()

@@ -103,7 +103,7 @@ impl SamplerParams {
     }
 
     /// `crossed`: the number of audio masks `A` and lyric masks `T`, with `A × T = num_samples`.
-    pub fn crossed_grid(&self) -> Result<(usize, usize)> {
+    pub(crate) fn crossed_grid(&self) -> Result<(usize, usize)> {
         let n = self.num_samples;
         let a = match self.audio_masks {
             Some(a) => a,
@@ -167,7 +167,7 @@ impl SamplerParams {
     }
 
     /// `crossed`: `A × T` rows over `d_audio` audio features then `d_lyrics` lyric features.
-    pub fn sample_crossed(&self, d_audio: usize, d_lyrics: usize) -> Result<Array2<u8>> {
+    pub(crate) fn sample_crossed(&self, d_audio: usize, d_lyrics: usize) -> Result<Array2<u8>> {
         self.check()?;
         if d_audio == 0 || d_lyrics == 0 {
             return Err(Error::param(
@@ -230,7 +230,7 @@ impl Perturbations {
 
 impl PerturbedModality {
     /// The feature indices this modality perturbs.
-    pub fn features_of(self, space: &FeatureSpace) -> Vec<usize> {
+    pub(crate) fn features_of(self, space: &FeatureSpace) -> Vec<usize> {
         match self {
             PerturbedModality::Both => (0..space.len()).collect(),
             PerturbedModality::Audio => space.indices_of(Modality::Audio),

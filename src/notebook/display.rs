@@ -64,7 +64,7 @@ impl Table {
     }
 
     /// Column `name` as text.
-    pub fn column_str(&self, name: &str) -> Result<Vec<String>> {
+    pub(crate) fn column_str(&self, name: &str) -> Result<Vec<String>> {
         let values = self.column_as(name, &polars::prelude::DataType::String)?;
         let values = values
             .str()
@@ -103,7 +103,7 @@ impl Table {
 
     /// The table as HTML with its name as caption (up to `max_rows` rows; the caption says
     /// how many there are).
-    pub fn to_html_rows(&self, max_rows: usize) -> String {
+    pub(crate) fn to_html_rows(&self, max_rows: usize) -> String {
         let shown = self.frame.head(Some(max_rows));
         let more = if self.frame.height() > max_rows {
             format!(" (first {max_rows} of {} rows)", self.frame.height())
@@ -178,7 +178,7 @@ pub struct AudioClip {
 
 impl AudioClip {
     /// The clip as a 16-bit PCM WAV file's bytes (samples clipped to [-1, 1]).
-    pub fn to_wav(&self) -> Result<Vec<u8>> {
+    pub(crate) fn to_wav(&self) -> Result<Vec<u8>> {
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: self.sample_rate,

@@ -19,10 +19,10 @@ use crate::fs::write_atomically;
 /// The font every chart uses (DejaVu Sans, Bitstream Vera license: `fonts/LICENSE-DejaVu.txt`).
 const FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 /// The family name charts ask for.
-pub const FONT: &str = "DejaVu Sans";
+pub(crate) const FONT: &str = "DejaVu Sans";
 
 /// Okabe & Ito (2008), colour-blind safe; black last.
-pub const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),   // blue
     RGBColor(230, 159, 0),   // orange
     RGBColor(0, 158, 115),   // bluish green
@@ -39,7 +39,7 @@ pub const AUDIO: RGBColor = PALETTE[0];
 pub const LYRICS: RGBColor = PALETTE[1];
 
 /// Registers the bundled font once.
-pub fn register_font() -> Result<()> {
+pub(crate) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok()
@@ -54,12 +54,12 @@ pub fn register_font() -> Result<()> {
 }
 
 /// A text style of `size` px in the chart font.
-pub fn font(size: f64) -> TextStyle<'static> {
+pub(crate) fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font())
 }
 
 /// Blue (negative) – white (0) – red (positive), `v` in [-1, 1] (ColorBrewer RdBu ends).
-pub fn diverging(v: f64) -> RGBColor {
+pub(crate) fn diverging(v: f64) -> RGBColor {
     let v = if v.is_finite() {
         v.clamp(-1.0, 1.0)
     } else {
@@ -180,12 +180,12 @@ macro_rules! render_figure {
 pub(crate) use render_figure;
 
 /// Converts a plotters error.
-pub fn drawing_error<E: std::fmt::Debug>(e: E) -> Error {
+pub(crate) fn drawing_error<E: std::fmt::Debug>(e: E) -> Error {
     draw_err(e)
 }
 
 /// RGB pixels encoded as a PNG file's bytes.
-pub fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>> {
+pub(crate) fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>> {
     use image::ImageEncoder;
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
@@ -196,7 +196,7 @@ pub fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>> {
 
 /// One horizontal bar: label, value, colour, optional 95% CI half-width.
 #[derive(Debug, Clone)]
-pub struct Bar {
+pub(crate) struct Bar {
     /// Category label (truncated to fit).
     pub label: String,
     /// Bar length (may be negative).
@@ -208,7 +208,7 @@ pub struct Bar {
 }
 
 /// Horizontal bars, first bar on top, with a labelled value axis and optional error bars.
-pub fn draw_bars<DB: DrawingBackend>(
+pub(crate) fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     value_axis: &str,
@@ -293,7 +293,7 @@ pub fn draw_bars<DB: DrawingBackend>(
 
 /// A heat map of signed values, `rows × columns`, centred on 0 (blue negative, red positive),
 /// with row and column labels and the colour scale's end written in the title.
-pub fn draw_heatmap<DB: DrawingBackend>(
+pub(crate) fn draw_heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     column_axis: &str,
@@ -363,7 +363,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(
 
 /// One line of a line chart.
 #[derive(Debug, Clone)]
-pub struct Line {
+pub(crate) struct Line {
     /// Legend entry.
     pub name: String,
     /// `(x, y, 95% CI half-width)` points.
@@ -373,7 +373,7 @@ pub struct Line {
 }
 
 /// Lines with markers, error bars where the CI is finite, and a legend.
-pub fn draw_lines<DB: DrawingBackend>(
+pub(crate) fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     (x_axis, y_axis): (&str, &str),
@@ -498,7 +498,7 @@ fn bounds(values: &[f64]) -> (f64, f64) {
 }
 
 /// A compact number for axes and titles: 3 significant digits, no trailing zeros.
-pub fn format_value(v: f64) -> String {
+pub(crate) fn format_value(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }

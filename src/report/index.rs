@@ -9,7 +9,7 @@ use crate::fs::write_atomically;
 
 /// One written chart: its file stem (SVG and PNG beside each other) and caption.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChartEntry {
+pub(crate) struct ChartEntry {
     /// Kind, for grouping in the index.
     pub kind: &'static str,
     /// File stem under `charts/`.
@@ -21,7 +21,7 @@ pub struct ChartEntry {
 /// One written table: its name, caption and whether it has Markdown and LaTeX renderings (a
 /// table longer than [`super::tables::MAX_RENDERED_ROWS`] has Parquet and CSV only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableEntry {
+pub(crate) struct TableEntry {
     /// File stem under `tables/`.
     pub name: &'static str,
     /// What it holds and how to read it (the writer of the table knows).
@@ -53,7 +53,7 @@ impl TableEntry {
 use super::tables::html_escape;
 
 /// Writes `index.md` and `index.html` into `output` for the run `name`.
-pub fn write_index(
+pub(crate) fn write_index(
     output: &Path,
     name: &str,
     tables: &[TableEntry],

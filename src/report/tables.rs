@@ -165,7 +165,7 @@ fn arrow(direction: Option<Direction>, latex: bool) -> &'static str {
 }
 
 /// The table as GitHub-flavoured Markdown.
-pub fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
+pub(crate) fn to_markdown(df: &DataFrame, style: &TableStyle) -> String {
     let r = render(df, style);
     let mut out = String::new();
     out.push_str(&format!(
@@ -235,7 +235,7 @@ pub fn to_html(df: &DataFrame, style: &TableStyle) -> String {
 }
 
 /// Text escaped for HTML content and attribute values.
-pub fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -243,7 +243,7 @@ pub fn html_escape(text: &str) -> String {
 }
 
 /// The table as a LaTeX `tabular` with booktabs rules, ready for `\input`.
-pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
+pub(crate) fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
     let r = render(df, style);
     let spec: String = r
         .headers
@@ -285,7 +285,7 @@ pub fn to_latex(df: &DataFrame, style: &TableStyle) -> String {
 /// The most rows a table may have for its Markdown and LaTeX renderings to be written. Those
 /// are for reading and for a paper; a longer table (the per-feature `explanations` of a run of
 /// thousands of units: hundreds of MB of Markdown) is written as Parquet and CSV only.
-pub const MAX_RENDERED_ROWS: usize = 100_000;
+pub(crate) const MAX_RENDERED_ROWS: usize = 100_000;
 
 /// Whether [`write_table`] writes Markdown and LaTeX renderings of `df`.
 pub fn is_rendered(df: &DataFrame) -> bool {

@@ -2,7 +2,7 @@
 
 /// Pearson correlation; NaN when either side is constant, i.e. when its spread is below
 /// 1e-9 of its magnitude (float noise is no signal).
-pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
     let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
     let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();

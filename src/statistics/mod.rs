@@ -26,7 +26,7 @@ mod special;
 mod wilcoxon;
 
 pub use comparison::*;
-pub use correlation::*;
+pub(crate) use correlation::*;
 pub use descriptive::*;
 pub use special::*;
 pub use wilcoxon::*;

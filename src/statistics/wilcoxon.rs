@@ -93,7 +93,7 @@ pub(super) struct SignedRanks {
 /// Average (mid) ranks `1..=n` of `values` (ties get the mean of their ordinal ranks, as
 /// `scipy.stats.rankdata(.., 'average')`), and the sizes of the tie groups in ascending value
 /// order.
-pub fn average_ranks(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn average_ranks(values: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
     let mut ranks = vec![0.0; values.len()];

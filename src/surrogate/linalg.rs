@@ -13,7 +13,7 @@ const PIVOT_TOLERANCE: f64 = 1e-12;
 
 /// Lower-triangular Cholesky factor `L` with `A = L L^T`, or `None` when `A` is not
 /// numerically positive definite (a pivot at or below `1e-12` times the largest diagonal).
-pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
+pub(crate) fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
     let n = a.nrows();
     let scale = (0..n).map(|i| a[[i, i]].abs()).fold(0.0_f64, f64::max);
     let threshold = PIVOT_TOLERANCE * scale.max(f64::MIN_POSITIVE);
@@ -41,7 +41,7 @@ pub fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
 }
 
 /// Solves `L x = b` for lower-triangular `L` (forward substitution).
-pub fn solve_lower(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn solve_lower(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     let n = b.len();
     let mut x = b.to_owned();
     for i in 0..n {
@@ -55,7 +55,7 @@ pub fn solve_lower(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
 }
 
 /// Solves `L^T x = b` for lower-triangular `L` (back substitution).
-pub fn solve_lower_transposed(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn solve_lower_transposed(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     let n = b.len();
     let mut x = b.to_owned();
     for i in (0..n).rev() {
@@ -69,7 +69,7 @@ pub fn solve_lower_transposed(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<
 }
 
 /// Solves `L L^T x = b` given the Cholesky factor `L`.
-pub fn cholesky_solve(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn cholesky_solve(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     let y = solve_lower(l, b);
     solve_lower_transposed(l, y.view())
 }
@@ -80,7 +80,7 @@ pub fn cholesky_solve(l: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
 /// columns with no penalty), returns the minimum-norm least-squares solution through an
 /// eigendecomposition, ignoring eigenvalues below `1e-12` times the largest one. This mirrors
 /// scikit-learn, which falls back from Cholesky to an SVD solve on singular systems.
-pub fn solve_symmetric(a: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn solve_symmetric(a: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     match cholesky(a) {
         Some(l) => cholesky_solve(l.view(), b),
         None => pseudo_inverse_solve(a, b),
@@ -90,7 +90,7 @@ pub fn solve_symmetric(a: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
 /// Minimum-norm solution of the symmetric system `A x = b` by a cyclic Jacobi
 /// eigendecomposition `A = V diag(e) V^T`: `x = V diag(1/e) V^T b` over eigenvalues above
 /// `1e-12 * max(e)`.
-pub fn pseudo_inverse_solve(a: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn pseudo_inverse_solve(a: ArrayView2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
     let n = a.nrows();
     let (eigenvalues, vectors) = symmetric_eigen(a);
     let largest = eigenvalues.iter().fold(0.0_f64, |m, &e| m.max(e.abs()));

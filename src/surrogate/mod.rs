@@ -102,7 +102,7 @@ impl WeightSort {
 }
 
 /// lime's default `num_features`, meaning "all features".
-pub const ALL_FEATURES: usize = 100_000;
+pub(crate) const ALL_FEATURES: usize = 100_000;
 
 /// Hyper-parameters of the surrogate. Build, [`check`](SurrogateParams::check), then
 /// [`fit`](SurrogateParams::fit).

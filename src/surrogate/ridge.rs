@@ -88,7 +88,7 @@ impl WeightedDesign {
     /// Weighted R² of a fit on `columns`, from the normal equations alone
     /// (`SSE = syy - 2 beta.b + beta^T G beta`), with scikit-learn's conventions for a
     /// constant target (see [`r2_from_sums`]).
-    pub fn r2_of(&self, columns: &[usize], fit: &LinearFit) -> f64 {
+    pub(crate) fn r2_of(&self, columns: &[usize], fit: &LinearFit) -> f64 {
         if self.constant_target {
             return 1.0;
         }
@@ -114,7 +114,7 @@ pub struct LinearFit {
 
 impl LinearFit {
     /// The prediction for one row of data restricted to `columns`.
-    pub fn predict_row(&self, row: ArrayView1<f64>, columns: &[usize]) -> f64 {
+    pub(crate) fn predict_row(&self, row: ArrayView1<f64>, columns: &[usize]) -> f64 {
         self.intercept
             + columns
                 .iter()
@@ -125,12 +125,12 @@ impl LinearFit {
 }
 
 /// `sum(w * v) / sum(w)`.
-pub fn weighted_mean(v: ArrayView1<f64>, w: ArrayView1<f64>) -> f64 {
+pub(crate) fn weighted_mean(v: ArrayView1<f64>, w: ArrayView1<f64>) -> f64 {
     v.dot(&w) / w.sum()
 }
 
 /// Weighted mean of every column.
-pub fn weighted_column_means(x: ArrayView2<f64>, w: ArrayView1<f64>) -> Array1<f64> {
+pub(crate) fn weighted_column_means(x: ArrayView2<f64>, w: ArrayView1<f64>) -> Array1<f64> {
     x.t().dot(&w) / w.sum()
 }
 
@@ -138,7 +138,7 @@ pub fn weighted_column_means(x: ArrayView2<f64>, w: ArrayView1<f64>) -> Array1<f
 ///
 /// When `SST = 0` (a constant target) scikit-learn's `r2_score` returns 1 for a perfect fit and
 /// 0 otherwise instead of dividing by zero; this follows it.
-pub fn r2_from_sums(sse: f64, sst: f64) -> f64 {
+pub(crate) fn r2_from_sums(sse: f64, sst: f64) -> f64 {
     if sst == 0.0 {
         if sse == 0.0 {
             1.0
@@ -151,7 +151,7 @@ pub fn r2_from_sums(sse: f64, sst: f64) -> f64 {
 }
 
 /// Weighted R² of predictions `y_hat` against `y`, computed from the residuals directly.
-pub fn weighted_r2(y: ArrayView1<f64>, y_hat: ArrayView1<f64>, w: ArrayView1<f64>) -> f64 {
+pub(crate) fn weighted_r2(y: ArrayView1<f64>, y_hat: ArrayView1<f64>, w: ArrayView1<f64>) -> f64 {
     if y.iter().all(|v| *v == y[0]) && y_hat.iter().all(|v| *v == y[0]) {
         return 1.0;
     }

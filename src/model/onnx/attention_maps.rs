@@ -165,7 +165,7 @@ pub(super) fn check_key_count(
 /// the `special` keys): key `(f, t)` covers input frames
 /// `[t·patch_stride, t·patch_stride + patch_frames)`, and input frame `i` stands for
 /// `[i, i + 1) · frame_seconds` (the hop between frame starts). `None` without a grid.
-pub fn grid_key_spans(keys: &AttentionKeys, frame_seconds: f64) -> Option<Vec<(f64, f64)>> {
+pub(crate) fn grid_key_spans(keys: &AttentionKeys, frame_seconds: f64) -> Option<Vec<(f64, f64)>> {
     let [frequency, time] = keys.grid?;
     let (frames, stride) = (keys.patch_frames?, keys.patch_stride?);
     let span = |t: usize| {

@@ -39,7 +39,7 @@ const AUDIO_KEY: u64 = u64::MAX;
 const TEXT_KEY: u64 = u64::MAX - 1;
 
 /// One instance ready for masked predictions.
-pub struct FastInstance<'a> {
+pub(crate) struct FastInstance<'a> {
     model: &'a OnnxModel,
     spectra: Option<ComponentSpectra<'a>>,
     /// Shape of one clip's whole features.

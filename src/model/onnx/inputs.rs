@@ -10,7 +10,7 @@ use crate::model::ModelInput;
 
 /// The patches of one clip's audio features: where each starts along the time axis.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatchLayout {
+pub(crate) struct PatchLayout {
     /// The time axis of one instance's features.
     pub axis: usize,
     /// Shape of one instance's (whole-clip) features.
@@ -46,12 +46,12 @@ impl PatchLayout {
     }
 
     /// Values per patch.
-    pub fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.dims.iter().product::<usize>() / self.dims[self.axis] * self.frames
     }
 
     /// Shape of one patch.
-    pub fn patch_dims(&self) -> Vec<usize> {
+    pub(crate) fn patch_dims(&self) -> Vec<usize> {
         let mut dims = self.dims.clone();
         dims[self.axis] = self.frames;
         dims
@@ -182,7 +182,7 @@ impl OnnxModel {
 
     /// A note for the user when a clip of `len` samples at `rate` is shorter than one patch and
     /// is padded with silence.
-    pub fn padding_note(&self, len: usize, rate: u32) -> Option<String> {
+    pub(crate) fn padding_note(&self, len: usize, rate: u32) -> Option<String> {
         let (frontend, (patching, _)) = (self.audio.as_ref()?, self.patching?);
         let natural = frontend.resampled_len(len, rate);
         (natural < frontend.min_len()).then(|| {

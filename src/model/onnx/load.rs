@@ -110,7 +110,6 @@ impl OnnxModel {
             text,
             stages,
             groups,
-            provider,
             largest_run: std::sync::atomic::AtomicU64::new(0),
         };
         model.check_input_types()?;

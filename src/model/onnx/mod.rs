@@ -32,31 +32,16 @@ use text::TextEncoder;
 
 /// A tensor on its way into or out of a graph.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TensorData {
+pub(crate) enum TensorData {
     /// float32 values.
     F32(Vec<f32>),
     /// int64 values.
     I64(Vec<i64>),
 }
 
-impl TensorData {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        match self {
-            TensorData::F32(v) => v.len(),
-            TensorData::I64(v) => v.len(),
-        }
-    }
-
-    /// Whether there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// A named tensor: shape (batch axis first) and values in C order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NamedTensor {
+pub(crate) struct NamedTensor {
     /// Tensor name in the graph.
     pub name: String,
     /// Shape, batch axis first.
@@ -88,8 +73,6 @@ pub struct OnnxModel {
     stages: Vec<Stage>,
     /// Which stages encode only the audio, only the lyrics, or both (split models).
     groups: StageGroups,
-    /// The execution provider the sessions run on.
-    provider: ExecutionProvider,
     /// The most items one ONNX Runtime run has received since the model was loaded.
     largest_run: std::sync::atomic::AtomicU64,
 }
@@ -98,16 +81,6 @@ impl OnnxModel {
     /// The model's spec.
     pub fn spec(&self) -> &ModelSpec {
         &self.spec
-    }
-
-    /// The audio frontend, when the model reads audio.
-    pub fn audio_frontend(&self) -> Option<&AudioFrontend> {
-        self.audio.as_ref()
-    }
-
-    /// The execution provider the model runs on.
-    pub fn execution_provider(&self) -> ExecutionProvider {
-        self.provider
     }
 
     /// The most items one ONNX Runtime run has received since the model was loaded (every

@@ -36,7 +36,7 @@ fn is_available(provider: ExecutionProvider) -> bool {
 
 /// The first provider of the spec's list (default `[cpu]`) that the library has; prints a
 /// warning when it is not the first one listed, and fails when none is.
-pub fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<ExecutionProvider> {
+pub(crate) fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<ExecutionProvider> {
     let list = spec
         .execution_providers
         .clone()
@@ -79,7 +79,7 @@ pub fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<ExecutionPr
 
 /// A session builder for one graph on `provider`, with `threads` intra-op threads and the CPU
 /// memory arena on or off.
-pub fn session_builder(
+pub(crate) fn session_builder(
     env: &Environment,
     provider: ExecutionProvider,
     threads: Option<usize>,

@@ -20,7 +20,7 @@ macro_rules! ort_version {
 }
 
 /// The ONNX Runtime version the crate is built against.
-pub const ORT_VERSION: &str = ort_version!();
+pub(crate) const ORT_VERSION: &str = ort_version!();
 
 /// How to install the runtime.
 pub const INSTALL_HINT: &str = concat!(
@@ -52,7 +52,7 @@ pub fn environment() -> Result<&'static Environment> {
 }
 
 /// Where the shared library is, by the search order of this module.
-pub fn find_library() -> std::result::Result<PathBuf, String> {
+pub(crate) fn find_library() -> std::result::Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
         let p = PathBuf::from(p);
         return if p.is_file() {

@@ -31,7 +31,7 @@ pub struct Stage {
 /// lyrics-derived tensors (text encoders), or both (fusion). A single-graph multimodal model
 /// is one joint stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StageGroups {
+pub(crate) struct StageGroups {
     /// Stages reading only the audio input and outputs of audio stages.
     pub audio: Vec<usize>,
     /// Stages reading only token inputs and outputs of text stages.
@@ -86,7 +86,7 @@ impl StageGroups {
     }
 
     /// The outputs of the stages `group` that the joint stages read.
-    pub fn handoff(&self, stages: &[Stage], group: &[usize]) -> Vec<String> {
+    pub(crate) fn handoff(&self, stages: &[Stage], group: &[usize]) -> Vec<String> {
         let mut names = Vec::new();
         for &s in group {
             for output in &stages[s].outputs {
@@ -104,7 +104,7 @@ impl StageGroups {
 
     /// Whether the audio and text encoders can run apart from each other and from the fusion
     /// (so that each runs once per distinct mask of its own modality); otherwise why not.
-    pub fn separable(&self, patched: bool) -> std::result::Result<(), String> {
+    pub(crate) fn separable(&self, patched: bool) -> std::result::Result<(), String> {
         if self.audio.is_empty() && self.text.is_empty() {
             return Err("the model is one graph (or its stages all read both modalities), so the audio and the lyrics meet inside it; split it into an audio encoder, a text encoder and a fusion head with `stages:`".into());
         }
@@ -133,7 +133,7 @@ impl OnnxModel {
     /// Runs the stages `stage_ids` (in order) on `inputs` (every tensor with the same number of
     /// items along its first axis), at most `max_batch` items per ONNX Runtime run; returns the
     /// tensors named in `wanted`, whole.
-    pub fn run_stages(
+    pub(crate) fn run_stages(
         &self,
         stage_ids: &[usize],
         inputs: Vec<NamedTensor>,
@@ -283,7 +283,7 @@ impl OnnxModel {
 }
 
 /// Items `[start, end)` of a tensor (along its first axis).
-pub fn rows_of(tensor: &NamedTensor, start: usize, end: usize) -> NamedTensor {
+pub(crate) fn rows_of(tensor: &NamedTensor, start: usize, end: usize) -> NamedTensor {
     let width: usize = tensor.shape[1..].iter().product();
     let mut shape = tensor.shape.clone();
     shape[0] = end - start;

@@ -427,7 +427,7 @@ impl ModelSpec {
     }
 
     /// The output holding class scores, and how to read it.
-    pub fn score_output(&self) -> (&str, ScoreKind) {
+    pub(crate) fn score_output(&self) -> (&str, ScoreKind) {
         let o = &self.outputs;
         match (&o.probabilities, &o.logits, &o.scores) {
             (Some(p), _, _) => (p, ScoreKind::Probabilities),

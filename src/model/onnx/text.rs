@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// One lyrics text as the model reads it: `max_length` ids, mask and word indices.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRow {
+pub(crate) struct TokenRow {
     /// Token ids, padded.
     pub ids: Vec<i64>,
     /// 1 for real tokens, 0 for padding.
@@ -22,7 +22,7 @@ pub struct TokenRow {
 }
 
 /// A loaded tokenizer for one `token_ids` input.
-pub struct TextEncoder {
+pub(crate) struct TextEncoder {
     tokenizer: Tokenizer,
     add_special_tokens: bool,
     max_length: usize,
