@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::features::{Feature, Modality};
 use crate::neighborhood::kernel::KernelParams;
 use crate::neighborhood::Neighborhood;
-use crate::surrogate::{SurrogateFit, SurrogateParams};
+use crate::surrogate::{SurrogateFit, SurrogateParams, WeightUncertainty};
 
 /// A label named in a request: a class index or a class name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +272,18 @@ impl Explanation {
                 .map(|(j, w)| serde_json::json!([j, w]))
                 .collect();
             entry.insert("weights".into(), weights.into());
+            if let Some(u) = &l.fit.uncertainty {
+                let intervals: Vec<serde_json::Value> = l
+                    .fit
+                    .weights
+                    .iter()
+                    .zip(&u.half_widths)
+                    .map(|((j, w), h)| serde_json::json!([j, w - h, w + h]))
+                    .collect();
+                let mut summary = uncertainty_json(u);
+                summary["intervals_95"] = intervals.into();
+                entry.insert("uncertainty".into(), summary);
+            }
             labels.insert(l.label.to_string(), entry.into());
         }
         let features: Vec<serde_json::Value> = self
@@ -304,10 +316,17 @@ impl Explanation {
                 "{name}: model output {:.4}, surrogate R² {:.4}, local prediction {:.4}\n",
                 l.model_output, l.fit.score, l.fit.local_pred
             ));
-            for (j, w) in l.fit.weights.iter().take(top) {
+            if let Some(note) = l.fit.uncertainty.as_ref().and_then(stability_note) {
+                out.push_str(&format!("  {note}\n"));
+            }
+            for (rank, (j, w)) in l.fit.weights.iter().take(top).enumerate() {
                 let feature = &self.features[*j];
+                let interval = match &l.fit.uncertainty {
+                    Some(u) => format!(" ± {:.5}", u.half_widths[rank]),
+                    None => String::new(),
+                };
                 out.push_str(&format!(
-                    "  {:>+10.5}  {} ({})\n",
+                    "  {:>+10.5}{interval}  {} ({})\n",
                     w,
                     feature.name,
                     feature.modality.as_str()
@@ -316,6 +335,27 @@ impl Explanation {
         }
         out
     }
+}
+
+/// The posterior's figures of one fit as JSON (degrees of freedom, top-k stability and its
+/// draws); each weight's interval is written beside the weight.
+pub fn uncertainty_json(uncertainty: &WeightUncertainty) -> serde_json::Value {
+    serde_json::json!({
+        "dof": uncertainty.dof,
+        "top_k": uncertainty.k,
+        "top_k_stable": uncertainty.top_k_stable,
+        "draws": uncertainty.draws,
+    })
+}
+
+/// "top-k stable with probability p (n posterior draws)", when draws were made.
+pub fn stability_note(uncertainty: &WeightUncertainty) -> Option<String> {
+    uncertainty.top_k_stable.map(|p| {
+        format!(
+            "top-{} features stable with probability {p:.3} ({} posterior draws, {} degrees of freedom; ± is the 95% credible half-width)",
+            uncertainty.k, uncertainty.draws, uncertainty.dof
+        )
+    })
 }
 
 /// Everything the surrogate stage needs besides the neighbourhood.

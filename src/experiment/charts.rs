@@ -107,25 +107,27 @@ pub(crate) fn explanation_chart(
     title: &str,
     features: &[Feature],
     weights: &[(usize, f64)],
+    half_widths: Option<&[f64]>,
 ) -> Result<Chart> {
     // weights naming a feature the table does not have (a hand-edited explanation) are skipped
-    let weights: Vec<(usize, f64)> = weights
+    let weights: Vec<(usize, f64, Option<f64>)> = weights
         .iter()
-        .copied()
-        .filter(|(j, _)| *j < features.len())
+        .enumerate()
+        .filter(|(_, (j, _))| *j < features.len())
+        .map(|(i, &(j, w))| (j, w, half_widths.and_then(|h| h.get(i).copied())))
         .collect();
     let mut weight = vec![0.0; features.len()];
-    for &(j, w) in &weights {
+    for &(j, w, _) in &weights {
         weight[j] = w;
     }
     let bars: Vec<Bar> = weights
         .iter()
         .take(TOP_FEATURES)
-        .map(|&(j, w)| Bar {
+        .map(|&(j, w, half_width)| Bar {
             label: features[j].name.clone(),
             value: w,
             color: modality_color(features[j].modality),
-            ci: None,
+            ci: half_width,
         })
         .collect();
     match source_grid(features, |j| weight[j]) {
@@ -197,7 +199,7 @@ fn explanation_charts(dir: &Path, data: &RunData, first_cell: &str) -> Result<Ve
             r.explainer,
             r.class_name(r.predicted_label)
         );
-        let chart = explanation_chart(&title, &r.features, &label.weights)?;
+        let chart = explanation_chart(&title, &r.features, &label.weights, None)?;
         chart.write(dir, &stem)?;
         let grid = source_grid(&r.features, |_| 0.0);
         entries.push(ChartEntry {

@@ -4,8 +4,10 @@
 //! ([`Strategy::Oracle`]).
 
 use ndarray::{concatenate, s, Array2, Axis};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::statistics::draws::standard_normal;
 
 use super::{
     check_batch_output, explain_with_lime, with_resolved_labels, ExplainOutcome, ExplainParams,
@@ -146,6 +148,8 @@ fn concatenate_halves(
                     score: f64::NAN,
                     local_pred: la.fit.local_pred + ll.fit.local_pred - la.model_output,
                     weights,
+                    // Two independent posteriors, one per half: no joint figure is defined.
+                    uncertainty: None,
                 },
             })
         })
@@ -192,13 +196,6 @@ fn concatenate_halves(
 /// Sorts `(feature, weight)` pairs by |weight|, largest first (stable).
 fn sort_by_magnitude(weights: &mut [(usize, f64)]) {
     weights.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-}
-
-/// A standard normal draw (Box–Muller on two uniforms in (0, 1]).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// The rows `masks` (over the whole space) through the model, `batch_size` at a time, and the
@@ -343,6 +340,7 @@ pub(super) fn explain_randomly(
                 score: f64::NAN,
                 local_pred: f64::NAN,
                 weights,
+                uncertainty: None,
             }
         })
         .collect();
@@ -402,6 +400,7 @@ pub(super) fn explain_exactly(
                 score: f64::NAN,
                 local_pred: p[0],
                 weights,
+                uncertainty: None,
             }
         })
         .collect();

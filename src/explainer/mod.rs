@@ -610,23 +610,33 @@ impl ExplainOutcome {
         let e = &self.explanation;
         let mut labels = serde_json::Map::new();
         for l in &e.labels {
+            let half_widths = l.fit.uncertainty.as_ref().map(|u| &u.half_widths);
             let weights: Vec<serde_json::Value> = l
                 .fit
                 .weights
                 .iter()
-                .map(|(j, w)| serde_json::json!({"feature": e.features[*j].name, "index": j, "weight": w}))
+                .enumerate()
+                .map(|(i, (j, w))| {
+                    let mut entry = serde_json::json!({"feature": e.features[*j].name, "index": j, "weight": w});
+                    if let Some(h) = half_widths.and_then(|h| h.get(i)) {
+                        entry["ci_low"] = (w - h).into();
+                        entry["ci_high"] = (w + h).into();
+                    }
+                    entry
+                })
                 .collect();
-            labels.insert(
-                l.label.to_string(),
-                serde_json::json!({
-                    "name": l.name,
-                    "intercept": l.fit.intercept,
-                    "score": l.fit.score,
-                    "local_pred": l.fit.local_pred,
-                    "model_output": l.model_output,
-                    "weights": weights,
-                }),
-            );
+            let mut label = serde_json::json!({
+                "name": l.name,
+                "intercept": l.fit.intercept,
+                "score": l.fit.score,
+                "local_pred": l.fit.local_pred,
+                "model_output": l.model_output,
+                "weights": weights,
+            });
+            if let Some(u) = &l.fit.uncertainty {
+                label["uncertainty"] = crate::explanation::uncertainty_json(u);
+            }
+            labels.insert(l.label.to_string(), label);
         }
         let mut json = e.to_json();
         json["labels"] = labels.into();

@@ -10,7 +10,7 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::experiment::charts::{explanation_chart, TOP_FEATURES};
-use crate::explanation::Explanation;
+use crate::explanation::{stability_note, Explanation};
 use crate::report::charts::Chart;
 use crate::report::tables::{html_escape, to_html, TableStyle};
 
@@ -234,7 +234,13 @@ impl Explanation {
                     ),
                 )
             })?;
-        explanation_chart(&l.display_name(), &self.features, &l.fit.weights)
+        let half_widths = l.fit.uncertainty.as_ref().map(|u| u.half_widths.as_slice());
+        explanation_chart(
+            &l.display_name(),
+            &self.features,
+            &l.fit.weights,
+            half_widths,
+        )
     }
 
     /// Per explained label: its output and fit, a table of the top features and its chart.
@@ -255,14 +261,21 @@ impl Explanation {
                 l.fit.local_pred,
                 l.fit.intercept
             ));
-            out.push_str("<table class=\"musiclime\"><thead><tr><th>rank</th><th>feature</th><th>modality</th><th>weight</th></tr></thead><tbody>");
+            if let Some(note) = l.fit.uncertainty.as_ref().and_then(stability_note) {
+                out.push_str(&format!("<p>{}</p>", html_escape(&note)));
+            }
+            out.push_str("<table class=\"musiclime\"><thead><tr><th>rank</th><th>feature</th><th>modality</th><th>weight</th><th>95% interval</th></tr></thead><tbody>");
             for (rank, (j, w)) in l.fit.weights.iter().take(TOP_FEATURES).enumerate() {
                 let Some(f) = self.features.get(*j) else {
                     continue;
                 };
                 let color = if *w >= 0.0 { "#b2182b" } else { "#2166ac" };
+                let interval = match l.fit.uncertainty.as_ref().map(|u| u.half_widths[rank]) {
+                    Some(h) => format!("[{:+.5}, {:+.5}]", w - h, w + h),
+                    None => String::new(),
+                };
                 out.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{color}\">{w:+.5}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"color:{color}\">{w:+.5}</td><td>{interval}</td></tr>",
                     rank + 1,
                     html_escape(&f.name),
                     f.modality.as_str()

@@ -22,6 +22,7 @@
 mod comparison;
 mod correlation;
 mod descriptive;
+pub(crate) mod draws;
 mod special;
 mod wilcoxon;
 

@@ -9,12 +9,14 @@
 
 pub mod lars;
 pub mod linalg;
+pub mod posterior;
 pub mod ridge;
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use posterior::WeightPosterior;
 use ridge::{weighted_r2, WeightedDesign};
 
 /// How the surrogate chooses the features it keeps (spec §5.1).
@@ -119,6 +121,12 @@ pub struct SurrogateParams {
     pub highest_weights_alpha: f64,
     /// Order of the returned weights.
     pub sort: WeightSort,
+    /// Posterior draws behind each fit's top-k stability probability (0: none drawn; the
+    /// credible intervals need no draws).
+    pub posterior_draws: usize,
+    /// The `k` of that probability: how likely the `k` first weights are the `k` first of a
+    /// posterior draw.
+    pub stability_k: usize,
 }
 
 impl Default for SurrogateParams {
@@ -129,9 +137,15 @@ impl Default for SurrogateParams {
             ridge_alpha: 1.0,
             highest_weights_alpha: 0.01,
             sort: WeightSort::Abs,
+            posterior_draws: 1000,
+            stability_k: 5,
         }
     }
 }
+
+/// The fixed seed of the posterior draws: the stability probability is a function of the
+/// neighbourhood alone, so a refit reproduces it.
+const POSTERIOR_SEED: u64 = 0x6d75_7369_636c_696d;
 
 /// One label's fitted surrogate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,6 +158,27 @@ pub struct SurrogateFit {
     pub local_pred: f64,
     /// `(feature_index, weight)` in the requested sort order.
     pub weights: Vec<(usize, f64)>,
+    /// How sure the surrogate is of its weights ([`posterior`]); `None` when fewer than two
+    /// rows carry weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<WeightUncertainty>,
+}
+
+/// The uncertainty of one fit's weights under the Bayesian linear model of [`posterior`],
+/// whose posterior mean is the weights themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightUncertainty {
+    /// The half-width of each weight's 95% credible interval, in the order of the weights.
+    pub half_widths: Vec<f64>,
+    /// The posterior's degrees of freedom (rows of positive weight − 1).
+    pub dof: usize,
+    /// The `k` of `top_k_stable` (at most the number of weights).
+    pub k: usize,
+    /// The probability, over `draws` seeded posterior draws, that the `k` first weights of a
+    /// draw are the `k` first of the fit (as a set); `None` when no draws were asked for.
+    pub top_k_stable: Option<f64>,
+    /// Posterior draws behind `top_k_stable`.
+    pub draws: usize,
 }
 
 impl SurrogateParams {
@@ -216,12 +251,44 @@ impl SurrogateParams {
                 weights.sort_by(|a, b| tie_key_signed(b.1).total_cmp(&tie_key_signed(a.1)))
             }
         }
+        let rows = sample_weights.iter().filter(|w| **w > 0.0).count();
+        let uncertainty = WeightPosterior::of(&design, &selected, &fit, self.ridge_alpha, rows)
+            .map(|posterior| self.uncertainty(&posterior, &selected, &weights));
         Ok(SurrogateFit {
             intercept: fit.intercept,
             score,
             local_pred,
             weights,
+            uncertainty,
         })
+    }
+
+    /// The posterior's figures in the order of `weights` (`selected` gives the posterior's
+    /// order).
+    fn uncertainty(
+        &self,
+        posterior: &WeightPosterior,
+        selected: &[usize],
+        weights: &[(usize, f64)],
+    ) -> WeightUncertainty {
+        let position = |feature: usize| selected.iter().position(|&c| c == feature);
+        let half_widths = weights
+            .iter()
+            .map(|(feature, _)| position(*feature).map_or(f64::NAN, |i| posterior.half_width[i]))
+            .collect();
+        let top_k_stable = match self.posterior_draws {
+            0 => None,
+            draws => {
+                Some(posterior.top_k_stability(self.stability_k, self.sort, draws, POSTERIOR_SEED))
+            }
+        };
+        WeightUncertainty {
+            half_widths,
+            dof: posterior.dof,
+            k: self.stability_k.min(weights.len()),
+            top_k_stable,
+            draws: self.posterior_draws,
+        }
     }
 
     /// The features the surrogate keeps, in lime's order (which decides the order of ties).

@@ -92,6 +92,12 @@ impl WeightedDesign {
         if self.constant_target {
             return 1.0;
         }
+        r2_from_sums(self.sse_of(columns, fit), self.syy)
+    }
+
+    /// The weighted residual sum of squares of a fit on `columns`, from the normal equations
+    /// alone (`syy - 2 beta.b + beta^T G beta`, at least 0).
+    pub(crate) fn sse_of(&self, columns: &[usize], fit: &LinearFit) -> f64 {
         let mut sse = self.syy;
         for (i, &ci) in columns.iter().enumerate() {
             sse -= 2.0 * fit.coef[i] * self.xty[ci];
@@ -99,7 +105,7 @@ impl WeightedDesign {
                 sse += fit.coef[i] * self.gram[[ci, cj]] * fit.coef[j];
             }
         }
-        r2_from_sums(sse.max(0.0), self.syy)
+        sse.max(0.0)
     }
 }
 
