@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::config::Method;
+use musiclime::explainer::adaptive::{AdaptiveSampling, NumSamples, DEFAULT_CEILING};
 use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
 use musiclime::factorize::{factorize_track, FactorizationKind, DEFAULT_SEGMENTS};
 use musiclime::fs::write_atomically;
@@ -54,9 +55,24 @@ pub(super) struct ExplainArgs {
     /// random, oracle, oracle_audio, oracle_lyrics); overrides --modality.
     #[arg(long, value_parser = by_name::<Method>("method"))]
     method: Option<Method>,
-    /// Neighbourhood size (row 0 included).
-    #[arg(long, default_value_t = SamplerParams::default().num_samples)]
-    num_samples: usize,
+    /// Neighbourhood size (row 0 included), or `auto`: rounds of --auto-round rows up to
+    /// --max-samples, stopping once every explained label's top-k features are stable.
+    #[arg(long, default_value_t = NumSamples::Fixed(SamplerParams::default().num_samples))]
+    num_samples: NumSamples,
+    /// `--num-samples auto`: the most rows drawn.
+    #[arg(long, default_value_t = DEFAULT_CEILING)]
+    max_samples: usize,
+    /// `--num-samples auto`: rows per round.
+    #[arg(long, default_value_t = AdaptiveSampling::default().round)]
+    auto_round: usize,
+    /// `--num-samples auto`: the posterior probability that the top-k features are stable at
+    /// which sampling stops.
+    #[arg(long, default_value_t = AdaptiveSampling::default().stability)]
+    auto_stability: f64,
+    /// `--num-samples auto`: also wait until each top-k weight's 95% credible half-width is at
+    /// most this.
+    #[arg(long)]
+    auto_half_width: Option<f64>,
     /// Perturbed samples composed together (prepared while the model runs the previous ones).
     #[arg(long, default_value_t = ExplainParams::default().batch_size)]
     batch_size: usize,
@@ -104,7 +120,7 @@ impl ExplainArgs {
             modality: method.modality(),
             strategy: method.strategy(),
             sampler: SamplerParams {
-                num_samples: self.num_samples,
+                num_samples: self.num_samples.ceiling(self.max_samples),
                 sampler: self.sampler.unwrap_or(defaults.sampler.sampler),
                 seed: self.seed,
                 audio_masks: self.audio_masks,
@@ -115,6 +131,11 @@ impl ExplainArgs {
                 memoise: !self.no_memoise,
             },
             refit: self.surrogate.params()?,
+            adaptive: self.num_samples.adaptive(AdaptiveSampling {
+                round: self.auto_round,
+                stability: self.auto_stability,
+                half_width: self.auto_half_width,
+            }),
         };
         params.check()?;
         Ok(params)
@@ -158,7 +179,7 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         args.segments,
         &args.audio.display().to_string(),
     )?;
-    let bar = progress_bar(args.num_samples, model.name())?;
+    let bar = progress_bar(params.sampler.num_samples, model.name())?;
     let lyrics_source = args.lyrics.display().to_string();
     let track = TrackParts {
         audio: &factorization,
@@ -186,6 +207,7 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         "multilabel": model.multilabel(),
         "modality": explained.params.modality,
         "seed": args.seed,
+        "num_samples": args.num_samples.to_string(),
         "notes": note.into_iter().collect::<Vec<_>>(),
     });
     let json = pretty(&outcome.to_json(instance))?;
@@ -200,12 +222,12 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         let profile = serde_json::json!({
             "implementation": "rust",
             "model": model.name(),
-            "num_samples": args.num_samples,
+            "num_samples": outcome.explanation.num_samples,
             "wall_s": wall,
             "model_s": outcome.model_seconds,
             "non_model_s": wall - outcome.model_seconds,
             "peak_mb": peak_resident_mb(),
-            "samples_per_s": args.num_samples as f64 / wall,
+            "samples_per_s": outcome.explanation.num_samples as f64 / wall,
             "model_items": outcome.counts,
         });
         write_atomically(path, pretty(&profile)?.as_bytes())?;

@@ -199,7 +199,12 @@ fn explanation_charts(dir: &Path, data: &RunData, first_cell: &str) -> Result<Ve
             r.explainer,
             r.class_name(r.predicted_label)
         );
-        let chart = explanation_chart(&title, &r.features, &label.weights, None)?;
+        let chart = explanation_chart(
+            &title,
+            &r.features,
+            &label.weights,
+            label.half_widths.as_deref(),
+        )?;
         chart.write(dir, &stem)?;
         let grid = source_grid(&r.features, |_| 0.0);
         entries.push(ChartEntry {

@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::explainer::adaptive::AdaptiveSampling;
+pub use crate::explainer::adaptive::NumSamples;
 pub use crate::explainer::Method;
 pub use crate::factorize::FactorizationKind;
 use crate::synth::SynthParams;
@@ -198,9 +200,24 @@ pub struct ExplainerConfig {
     pub method: Method,
     /// A key of `models`.
     pub model: String,
-    /// Neighbourhood size.
+    /// Neighbourhood size: a number of rows, or `auto` (rounds of `auto_round` rows up to
+    /// `max_samples`, stopping once the explanation is stable).
     #[serde(default = "default_num_samples")]
-    pub num_samples: usize,
+    pub num_samples: NumSamples,
+    /// `num_samples: auto`: the most rows drawn.
+    #[serde(default = "default_max_samples")]
+    pub max_samples: usize,
+    /// `num_samples: auto`: rows per round.
+    #[serde(default = "default_auto_round")]
+    pub auto_round: usize,
+    /// `num_samples: auto`: stop once every explained label's top-k features are stable with
+    /// this posterior probability.
+    #[serde(default = "default_auto_stability")]
+    pub auto_stability: f64,
+    /// `num_samples: auto`: and once each top-k weight's 95% credible half-width is at most
+    /// this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_half_width: Option<f64>,
     /// Number of time segments.
     #[serde(default = "default_segments")]
     pub segments: usize,
@@ -261,8 +278,17 @@ fn is_true(b: &bool) -> bool {
 
 // Every default comes from the library's parameter structs: a config, the command line and a
 // notebook explain with the same settings unless told otherwise.
-fn default_num_samples() -> usize {
-    crate::neighborhood::sampler::SamplerParams::default().num_samples
+fn default_num_samples() -> NumSamples {
+    NumSamples::Fixed(crate::neighborhood::sampler::SamplerParams::default().num_samples)
+}
+fn default_max_samples() -> usize {
+    crate::explainer::adaptive::DEFAULT_CEILING
+}
+fn default_auto_round() -> usize {
+    AdaptiveSampling::default().round
+}
+fn default_auto_stability() -> f64 {
+    AdaptiveSampling::default().stability
 }
 fn default_segments() -> usize {
     crate::factorize::DEFAULT_SEGMENTS
@@ -620,6 +646,10 @@ impl ExplainerConfig {
             method,
             model: model.to_string(),
             num_samples: default_num_samples(),
+            max_samples: default_max_samples(),
+            auto_round: default_auto_round(),
+            auto_stability: default_auto_stability(),
+            auto_half_width: None,
             segments: default_segments(),
             factorization: FactorizationKind::default(),
             kernel_width: default_kernel_width(),
@@ -651,7 +681,7 @@ impl ExplainerConfig {
             modality: self.modality(),
             strategy: self.method.strategy(),
             sampler: SamplerParams {
-                num_samples: self.num_samples,
+                num_samples: self.num_samples.ceiling(self.max_samples),
                 sampler: self.sampler,
                 seed,
                 audio_masks: self.audio_masks,
@@ -674,7 +704,17 @@ impl ExplainerConfig {
                 },
                 labels: self.label_choice(),
             },
+            adaptive: self.adaptive(),
         }
+    }
+
+    /// Its stopping rule when `num_samples: auto`.
+    fn adaptive(&self) -> Option<AdaptiveSampling> {
+        self.num_samples.adaptive(AdaptiveSampling {
+            round: self.auto_round,
+            stability: self.auto_stability,
+            half_width: self.auto_half_width,
+        })
     }
 
     /// Every parameter of its explanations ([`crate::explainer::ExplainParams::check`]), the
@@ -775,12 +815,12 @@ grid:
         let config = ExperimentConfig::parse(GOOD, Path::new("c.yaml")).unwrap();
         config.check(Path::new("c.yaml")).unwrap();
         assert_eq!(config.repeats, 1);
-        assert_eq!(config.explainers[0].num_samples, 1000);
+        assert_eq!(config.explainers[0].num_samples, NumSamples::Fixed(1000));
         let cells = config.grid_cells();
         assert_eq!(cells.len(), 4);
         assert_eq!(cells[0].name, "feature_selection=auto,num_samples=100");
         let applied = config.explainers[1].with_cell(&cells[3]).unwrap();
-        assert_eq!(applied.num_samples, 200);
+        assert_eq!(applied.num_samples, NumSamples::Fixed(200));
         assert_eq!(
             applied.feature_selection,
             crate::surrogate::FeatureSelection::LassoPath

@@ -181,7 +181,10 @@ pub(crate) fn run_config(
                     cell: *cell,
                     repeat,
                 };
-                let bar = progress.unit_bar(&instance.id, explainer.num_samples);
+                let bar = progress.unit_bar(
+                    &instance.id,
+                    explainer.num_samples.ceiling(explainer.max_samples),
+                );
                 let record = run_unit(
                     &context,
                     &mut cache,

@@ -31,6 +31,10 @@ pub struct StoredLabel {
     /// asks for `csi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdevs: Option<Vec<f64>>,
+    /// The 95% credible half-width of each weight (same order), for surrogates that have a
+    /// posterior.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_widths: Option<Vec<f64>>,
 }
 
 /// Everything one unit of work produced.
@@ -229,6 +233,7 @@ mod tests {
             model_output: 0.5,
             weights: vec![(0, -0.5)],
             stdevs: None,
+            half_widths: None,
         };
         let json = serde_json::to_string(&label).unwrap();
         assert!(json.contains("\"score\":null"), "{json}");

@@ -289,6 +289,7 @@ fn metrics_of(
         original: &original,
         robustness: &robustness,
         label: predicted,
+        samples: outcome.explanation.num_samples,
         features: &outcome.explanation.features,
         planted: context.truth.get(&cache.instance.id),
         spaces: &spaces,
@@ -418,6 +419,7 @@ fn stored_labels(outcome: &ExplainOutcome, stdevs: Option<Vec<f64>>) -> Vec<Stor
             stdevs: (l.label == outcome.predicted_label)
                 .then(|| stdevs.clone())
                 .flatten(),
+            half_widths: l.fit.uncertainty.as_ref().map(|u| u.half_widths.clone()),
         })
         .collect()
 }

@@ -8,6 +8,8 @@
 //! seeded, every input depends only on its own mask, and the model sees the rows of a batch in
 //! order.
 
+pub mod adaptive;
+use adaptive::AdaptiveSampling;
 mod baselines;
 
 use ndarray::Array2;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::explanation::{refit, Explanation, LabelChoice, RefitParams};
 use crate::factorize::Factorization;
-use crate::features::FeatureSpace;
+use crate::features::{Feature, FeatureSpace};
 use crate::lyrics::LyricFeatures;
 use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts, RunSettings};
 use crate::neighborhood::sampler::SamplerKind;
@@ -169,6 +171,10 @@ pub struct ExplainParams {
     pub run: RunSettings,
     /// Kernel, surrogate and labels.
     pub refit: RefitParams,
+    /// `num_samples: auto`: draw in rounds up to `sampler.num_samples` rows and stop once the
+    /// explanation is stable ([`adaptive`]); `None` draws exactly `sampler.num_samples`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<AdaptiveSampling>,
 }
 
 impl Default for ExplainParams {
@@ -180,6 +186,7 @@ impl Default for ExplainParams {
             batch_size: 64,
             run: RunSettings::default(),
             refit: RefitParams::default(),
+            adaptive: None,
         }
     }
 }
@@ -382,29 +389,57 @@ fn explain_with_lime(
     let counts_before = predictor.counts();
     let space = FeatureSpace::new(audio.features().to_vec(), lyrics);
     let perturbations = perturb(&space, params.modality, &params.sampler)?;
-    let (probs, model_seconds) = predict_neighbourhood(
-        predictor,
-        &perturbations,
-        params.batch_size,
-        model,
-        progress,
-    )?;
-    let predicted_label = predicted_of(&probs);
-    let refit_params = with_resolved_labels(params, &probs, predicted_label, model)?;
-    let neighborhood = Neighborhood {
-        masks: perturbations.masks,
-        probs,
-        distances: None,
-        features: Some(
-            perturbations
-                .features
-                .iter()
-                .map(|&j| space.features[j].clone())
-                .collect(),
-        ),
-        classes: Some(model.class_names().to_vec()),
+    let ceiling = perturbations.masks.nrows();
+    let round_ends = match &params.adaptive {
+        Some(auto) => auto.round_ends(ceiling, params.batch_size),
+        None => vec![ceiling],
     };
-    let explanation = refit(&neighborhood, &refit_params, model.name())?;
+    let features: Vec<Feature> = perturbations
+        .features
+        .iter()
+        .map(|&j| space.features[j].clone())
+        .collect();
+    let mut probs = Array2::<f64>::zeros((ceiling, model.class_names().len()));
+    let mut model_seconds = 0.0;
+    let mut done = 0;
+    let (explanation, neighborhood, predicted_label) = loop {
+        let end = round_ends
+            .iter()
+            .copied()
+            .find(|&e| e > done)
+            .unwrap_or(ceiling);
+        model_seconds += predict_rows(
+            predictor,
+            &perturbations,
+            done..end,
+            params.batch_size,
+            model,
+            &mut probs,
+            progress,
+        )?;
+        done = end;
+        let predicted_label = predicted_of(&probs);
+        let refit_params = with_resolved_labels(params, &probs, predicted_label, model)?;
+        let neighborhood = Neighborhood {
+            masks: perturbations
+                .masks
+                .slice(ndarray::s![..done, ..])
+                .to_owned(),
+            probs: probs.slice(ndarray::s![..done, ..]).to_owned(),
+            distances: None,
+            features: Some(features.clone()),
+            classes: Some(model.class_names().to_vec()),
+        };
+        let explanation = refit(&neighborhood, &refit_params, model.name())?;
+        let stop = done == ceiling
+            || params
+                .adaptive
+                .as_ref()
+                .is_none_or(|auto| auto.is_met(&explanation));
+        if stop {
+            break (explanation, neighborhood, predicted_label);
+        }
+    };
     Ok(ExplainOutcome {
         explanation,
         neighborhood,
@@ -414,6 +449,33 @@ fn explain_with_lime(
         model_seconds,
         counts: predictor.counts().since(&counts_before),
     })
+}
+
+impl ExplainParams {
+    /// What `num_samples: auto` needs: its own targets, a sampler that draws row by row, and a
+    /// strategy that samples.
+    fn check_adaptive(&self, auto: &AdaptiveSampling) -> Result<()> {
+        auto.check(
+            self.sampler.num_samples,
+            self.refit.surrogate.posterior_draws,
+        )?;
+        if self.sampler.sampler == SamplerKind::Crossed {
+            return Err(Error::param(
+                "num_samples",
+                "`auto` draws rows one round at a time, but `sampler: crossed` draws a fixed A × T grid; give a number of samples, or use sampler: paper",
+            ));
+        }
+        match self.strategy {
+            Strategy::Lime | Strategy::Separate => Ok(()),
+            other => Err(Error::param(
+                "num_samples",
+                format!(
+                    "`auto` stops sampling when the surrogate is stable, but `{}` fits no surrogate on samples; give it a number (it is not used)",
+                    other.name()
+                ),
+            )),
+        }
+    }
 }
 
 /// The class with the highest output on row 0 (the unperturbed instance; ties to the lower
@@ -456,6 +518,9 @@ impl ExplainParams {
             }
         }
         self.refit.check("the explainer's labels")?;
+        if let Some(auto) = &self.adaptive {
+            self.check_adaptive(auto)?;
+        }
         baselines::check_strategy_params(self)
     }
 }
@@ -490,24 +555,25 @@ fn check_params(params: &ExplainParams, model: &dyn Classifier) -> Result<()> {
 /// The model's outputs `[num_samples, classes]` for every perturbed sample, `batch_size`
 /// samples at a time (the next batch is prepared on rayon's threads while the model runs the
 /// current one), and the seconds spent in model calls.
-fn predict_neighbourhood(
+fn predict_rows(
     predictor: &dyn InstancePredictor,
     perturbations: &Perturbations,
+    rows: std::ops::Range<usize>,
     batch_size: usize,
     model: &dyn Classifier,
+    probs: &mut Array2<f64>,
     progress: &mut dyn FnMut(usize),
-) -> Result<(Array2<f64>, f64)> {
-    let n = perturbations.masks.nrows();
-    let classes = model.class_names().len();
-    let batches: Vec<(usize, usize)> = (0..n)
+) -> Result<f64> {
+    let classes = probs.ncols();
+    let batches: Vec<(usize, usize)> = rows
+        .clone()
         .step_by(batch_size)
-        .map(|start| (start, (start + batch_size).min(n)))
+        .map(|start| (start, (start + batch_size).min(rows.end)))
         .collect();
     let prepare = |(start, end): (usize, usize)| {
         let masks: Vec<Vec<bool>> = (start..end).map(|r| perturbations.keep(r)).collect();
         predictor.prepare(&masks, start)
     };
-    let mut probs = Array2::<f64>::zeros((n, classes));
     let mut pending = batches.first().map(|&b| prepare(b)).transpose()?;
     let mut model_seconds = 0.0;
     for (i, &(start, end)) in batches.iter().enumerate() {
@@ -529,7 +595,7 @@ fn predict_neighbourhood(
         progress(end);
         pending = prepared?;
     }
-    Ok((probs, model_seconds))
+    Ok(model_seconds)
 }
 
 /// A model's outputs for a batch of `rows` must be `[rows, classes]`; otherwise an error naming

@@ -116,6 +116,9 @@ static TABLE: &[Row] = &[
     row!("comprehensiveness_top_{p}", Higher, false, "p(x) - p(x without the top p % of the union space), the same number of features for every explainer, [-1, 1]", |p| Metric::ComprehensivenessTop(n(p))),
     row!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]", |p| Metric::SufficiencyTop(n(p))),
     row!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)", |_| Metric::PositiveMaskFraction),
+    row!("samples_used", Neither, false, "rows of the neighbourhood the surrogate was fitted on: num_samples, or where num_samples: auto stopped (descriptive: the explanation's cost)", |_| Metric::SamplesUsed),
+    row!("posterior_top_k_stable", Higher, false, "posterior probability that the surrogate's top-k features (k = 5) are the top k of a draw, from 1000 seeded posterior draws, [0, 1]; NaN for explainers without a surrogate", |_| Metric::PosteriorTopKStable),
+    row!("posterior_half_width", Lower, false, "mean 95% credible half-width of the surrogate's top-k weights (k = 5); NaN for explainers without a surrogate", |_| Metric::PosteriorHalfWidth),
     row!("explained_fraction", Neither, false, "share of the union space the explainer gives any non-zero weight (descriptive: a unimodal explainer covers at most its modality), [0, 1]", |_| Metric::ExplainedFraction),
     row!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)", |_| Metric::ModalityShareAudio),
     row!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation", |_| Metric::Complexity),
@@ -199,6 +202,12 @@ pub(crate) enum Metric {
     PositiveMaskFraction,
     /// Share of the union space with any weight.
     ExplainedFraction,
+    /// Rows the surrogate was fitted on.
+    SamplesUsed,
+    /// The posterior's top-k stability probability.
+    PosteriorTopKStable,
+    /// The mean 95% half-width of the top-k weights.
+    PosteriorHalfWidth,
     /// Share of |weight| on audio.
     ModalityShareAudio,
     /// Entropy of |weights|.
@@ -439,6 +448,8 @@ pub(crate) struct MetricContext<'a> {
     pub robustness: &'a [(Perturbation, Option<NamedWeights>)],
     /// The explanation of the predicted label.
     pub label: &'a LabelExplanation,
+    /// Rows of the neighbourhood the explanation was fitted on.
+    pub samples: usize,
     /// The explanation's features.
     pub features: &'a [Feature],
     /// The planted features of the instance, when known.
@@ -466,6 +477,7 @@ impl Metric {
             original,
             robustness,
             label,
+            samples,
             features,
             planted,
             spaces,
@@ -495,6 +507,17 @@ impl Metric {
             Metric::Sparseness => union(shape::sparseness),
             Metric::PositiveMaskFraction => fidelity::positive_mask_fraction(spaces),
             Metric::ExplainedFraction => fidelity::explained_fraction(spaces),
+            Metric::SamplesUsed => samples as f64,
+            Metric::PosteriorTopKStable => label
+                .fit
+                .uncertainty
+                .as_ref()
+                .and_then(|u| u.top_k_stable)
+                .unwrap_or(f64::NAN),
+            Metric::PosteriorHalfWidth => label.fit.uncertainty.as_ref().map_or(f64::NAN, |u| {
+                let top = &u.half_widths[..u.k];
+                top.iter().sum::<f64>() / top.len() as f64
+            }),
             Metric::PrecisionAtK(m, None) => {
                 ground_truth::precision_at_k(weights, features, m, planted, ties)
             }

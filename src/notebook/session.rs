@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::display::{AudioClip, RunResult, Table};
 use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
-use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method};
+use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method, NumSamples};
 use crate::experiment::runner::{run_config, RunOptions};
 use crate::explainer::{explain_track, ExplainOutcome, TrackParts};
 use crate::explanation::{Explanation, LabelChoice};
@@ -269,7 +269,16 @@ impl Explainer {
 
     /// Neighbourhood size.
     pub fn num_samples(mut self, n: usize) -> Self {
-        self.config.num_samples = n;
+        self.config.num_samples = NumSamples::Fixed(n);
+        self
+    }
+
+    /// `num_samples: auto`: rounds of samples up to `max_samples` rows, stopping once every
+    /// explained label's top-k features are stable with probability `stability` (e.g. 0.95).
+    pub fn auto_samples(mut self, max_samples: usize, stability: f64) -> Self {
+        self.config.num_samples = NumSamples::Auto;
+        self.config.max_samples = max_samples;
+        self.config.auto_stability = stability;
         self
     }
 

@@ -1,0 +1,219 @@
+//! `num_samples: auto`: an explanation drawn in rounds stops where its posterior says it is
+//! stable, is exactly the fixed-size explanation of the rows it used, and works (and resumes)
+//! in a run; bad targets are refused before any work.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_success, binary, read_json};
+use musiclime::explainer::adaptive::AdaptiveSampling;
+use musiclime::explainer::{explain_track, ExplainOutcome, ExplainParams, TrackParts};
+use musiclime::factorize::SourceSegments;
+use musiclime::lyrics::{LyricFeatures, LyricsParams};
+use musiclime::model::builtin;
+use musiclime::synth::SynthParams;
+
+/// Explains synthetic track 0 with `model` and `params`.
+fn explain(model: &str, params: &ExplainParams) -> ExplainOutcome {
+    let synth = SynthParams {
+        tracks: 1,
+        seconds: 2.0,
+        ..SynthParams::default()
+    };
+    let track = synth.track(0);
+    let len = track.stems[0].1.len();
+    let bounds = (0..5).map(|s| (s * len / 5, (s + 1) * len / 5)).collect();
+    let audio = SourceSegments::new(track.stems, bounds, synth.sample_rate);
+    let lyrics = LyricFeatures::new(&track.lyrics, &LyricsParams::default()).unwrap();
+    let model = builtin(model).unwrap();
+    let parts = TrackParts {
+        audio: &audio,
+        lyrics: &lyrics,
+        lyrics_source: "track000",
+        origin: "test",
+    };
+    params.check().unwrap();
+    let explained = explain_track(model.as_ref(), parts, params, &mut |_| {}).unwrap();
+    explained.outcome
+}
+
+#[test]
+fn auto_stops_where_stable_and_equals_the_fixed_run_of_that_size() {
+    let mut auto = ExplainParams::default();
+    auto.sampler.num_samples = 3000;
+    auto.batch_size = 25;
+    auto.adaptive = Some(AdaptiveSampling {
+        round: 50,
+        stability: 0.99,
+        half_width: None,
+    });
+    let adaptive = explain("builtin:interaction", &auto);
+    let used = adaptive.explanation.num_samples;
+    assert!(used > 50 && used < 3000, "stopped at {used} rows");
+    assert_eq!(used % 50, 0, "rounds end on multiples of the round");
+    for label in &adaptive.explanation.labels {
+        let p = label
+            .fit
+            .uncertainty
+            .as_ref()
+            .unwrap()
+            .top_k_stable
+            .unwrap();
+        assert!(p >= 0.99, "label {} stopped at p = {p}", label.label);
+    }
+    // One round fewer would not have met the target: the fixed run of used − 50 rows.
+    let mut fewer = auto.clone();
+    fewer.adaptive = None;
+    fewer.sampler.num_samples = used - 50;
+    let before = explain("builtin:interaction", &fewer);
+    assert!(before
+        .explanation
+        .labels
+        .iter()
+        .any(|l| { l.fit.uncertainty.as_ref().unwrap().top_k_stable.unwrap() < 0.99 }));
+    // The fixed run of `used` rows: the same masks, outputs and explanation.
+    let mut fixed = auto.clone();
+    fixed.adaptive = None;
+    fixed.sampler.num_samples = used;
+    let same = explain("builtin:interaction", &fixed);
+    assert_eq!(same.neighborhood.masks, adaptive.neighborhood.masks);
+    assert_eq!(same.neighborhood.probs, adaptive.neighborhood.probs);
+    assert_eq!(same.explanation, adaptive.explanation);
+    // Memoisation holds across rounds: every distinct row ran once.
+    assert_eq!(same.counts.items_run, adaptive.counts.items_run);
+}
+
+#[test]
+fn auto_runs_to_the_ceiling_when_the_target_is_never_met() {
+    let mut auto = ExplainParams::default();
+    auto.sampler.num_samples = 120;
+    auto.batch_size = 40;
+    auto.adaptive = Some(AdaptiveSampling {
+        round: 40,
+        stability: 1.0,
+        half_width: Some(1e-12),
+    });
+    let outcome = explain("builtin:interaction", &auto);
+    assert_eq!(outcome.explanation.num_samples, 120);
+}
+
+fn write_config(dir: &Path, explainer: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("config.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: auto\noutput: {out}\ndataset:\n  synthetic: {{tracks: 4, seed: 3, seconds: 2, classes: 2}}\nmodels:\n  m: builtin:interaction\nexplainers:\n  - {explainer}\nrepeats: 2\nmetrics: [samples_used, posterior_top_k_stable, posterior_half_width, jaccard_at_5]\n{extra}",
+            out = dir.join("out").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn table(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join("out/tables").join(name)).unwrap()
+}
+
+#[test]
+fn a_run_with_auto_records_its_samples_and_resumes_after_kill_9_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "{name: ml, method: musiclime, model: m, num_samples: auto, max_samples: 2000, auto_round: 100, auto_stability: 0.99}",
+        "",
+    );
+    let out = binary().arg("run").arg(&config).output().unwrap();
+    assert_success(&out);
+    let summary = table(dir.path(), "summary.csv");
+    let metrics = table(dir.path(), "metrics.csv");
+    assert!(summary.contains("samples_used"), "{summary}");
+    // Every unit recorded where it stopped: a multiple of the round, at most the ceiling.
+    let mut used = Vec::new();
+    for line in metrics.lines().filter(|l| l.contains("samples_used")) {
+        let value: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+        assert!(value % 100.0 == 0.0 && value <= 2000.0, "{line}");
+        used.push(value);
+    }
+    assert_eq!(used.len(), 8, "{metrics}");
+    // Killed in the middle of the run, then run again: the same tables.
+    let mut child = binary()
+        .arg("run")
+        .arg(&config)
+        .arg("--fresh")
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = dir.path().join("out/store");
+    let started = std::time::Instant::now();
+    while started.elapsed().as_secs() < 120 {
+        let stored = std::fs::read_dir(&store).map_or(0, |d| d.count());
+        if stored >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = binary().arg("run").arg(&config).output().unwrap();
+    assert_success(&out);
+    assert_eq!(table(dir.path(), "summary.csv"), summary);
+    assert_eq!(table(dir.path(), "metrics.csv"), metrics);
+    let run = read_json(&dir.path().join("out/run.json"));
+    assert!(
+        run.to_string().contains("auto"),
+        "run.json keeps num_samples: auto"
+    );
+}
+
+#[test]
+fn bad_auto_settings_are_refused_by_validate_naming_the_key() {
+    let cases = [
+        ("sampler: crossed, audio_masks: 10", "num_samples"),
+        ("max_samples: 100, auto_round: 250", "max_samples"),
+        ("auto_stability: 1.5", "auto_stability"),
+        ("auto_half_width: -0.1", "auto_half_width"),
+        ("auto_round: 1", "auto_round"),
+    ];
+    for (setting, key) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let explainer =
+            format!("{{name: ml, method: musiclime, model: m, num_samples: auto, {setting}}}");
+        let config = write_config(dir.path(), &explainer, "");
+        let out = binary().arg("validate").arg(&config).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{setting}: {stderr}");
+        assert!(stderr.contains(key), "{setting}: {stderr}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "{name: r, method: random, model: m, num_samples: auto}",
+        "",
+    );
+    let out = binary().arg("validate").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("random"), "{stderr}");
+    let out = binary()
+        .args([
+            "explain",
+            "--num-samples",
+            "lots",
+            "--audio",
+            "a",
+            "--lyrics",
+            "b",
+            "--out",
+        ])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("neither a number of samples nor `auto`"),
+        "{stderr}"
+    );
+}
