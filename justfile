@@ -44,6 +44,13 @@ bench *ARGS: setup
     cargo build --release
     python3 benches/reference/run_bench.py {{ARGS}}
     python3 benches/model_cost.py {{ARGS}}
+    python3 benches/adaptive.py {{ARGS}}
+
+# num_samples: auto against fixed 5000 (model items, stability, planted precision) on the
+# synthetic benchmark and a patched tagger, with PASS/MISS: reports/bench/adaptive.md.
+bench-auto *ARGS:
+    cargo build --release
+    python3 benches/adaptive.py {{ARGS}}
 
 # Convert the real pretrained MagnaTagATune musicnn (PyPI wheel `musicnn`) to ONNX in
 # .venv-musicnn (pinned tensorflow-cpu, tf2onnx), cut the real 30 s recording, check parity with

@@ -46,6 +46,7 @@ fn auto_stops_where_stable_and_equals_the_fixed_run_of_that_size() {
     auto.adaptive = Some(AdaptiveSampling {
         round: 50,
         stability: 0.99,
+        relative_width: None,
         half_width: None,
     });
     let adaptive = explain("builtin:interaction", &auto);
@@ -92,6 +93,7 @@ fn auto_runs_to_the_ceiling_when_the_target_is_never_met() {
     auto.adaptive = Some(AdaptiveSampling {
         round: 40,
         stability: 1.0,
+        relative_width: Some(1e-9),
         half_width: Some(1e-12),
     });
     let outcome = explain("builtin:interaction", &auto);
@@ -120,7 +122,7 @@ fn a_run_with_auto_records_its_samples_and_resumes_after_kill_9_identically() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
-        "{name: ml, method: musiclime, model: m, num_samples: auto, max_samples: 2000, auto_round: 100, auto_stability: 0.99}",
+        "{name: ml, method: musiclime, model: m, num_samples: auto, max_samples: 2000, auto_round: 100, batch_size: 50, auto_stability: 0.99, auto_relative_width: 0.05}",
         "",
     );
     let out = binary().arg("run").arg(&config).output().unwrap();
@@ -175,6 +177,7 @@ fn bad_auto_settings_are_refused_by_validate_naming_the_key() {
         ("auto_stability: 1.5", "auto_stability"),
         ("auto_half_width: -0.1", "auto_half_width"),
         ("auto_round: 1", "auto_round"),
+        ("auto_relative_width: 0", "auto_relative_width"),
     ];
     for (setting, key) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -216,4 +219,39 @@ fn bad_auto_settings_are_refused_by_validate_naming_the_key() {
         stderr.contains("neither a number of samples nor `auto`"),
         "{stderr}"
     );
+}
+
+#[test]
+fn tied_features_do_not_keep_auto_sampling_when_the_weights_are_narrow() {
+    // The planted model weighs a few features and ties the rest near zero, so its top-5 set
+    // stays uncertain at any size; the width target settles it early.
+    let mut auto = ExplainParams::default();
+    auto.sampler.num_samples = 2000;
+    auto.batch_size = 50;
+    auto.adaptive = Some(AdaptiveSampling {
+        round: 100,
+        stability: 1.0,
+        relative_width: Some(0.1),
+        half_width: None,
+    });
+    let outcome = explain("builtin:planted", &auto);
+    let used = outcome.explanation.num_samples;
+    assert!(used < 2000, "ran to the ceiling");
+    for label in &outcome.explanation.labels {
+        let u = label.fit.uncertainty.as_ref().unwrap();
+        let scale = label
+            .fit
+            .weights
+            .iter()
+            .map(|(_, w)| w.abs())
+            .fold(0.0, f64::max);
+        assert!(u.half_widths[..u.k].iter().all(|h| *h <= 0.1 * scale));
+    }
+    // Without the width target it would not have stopped there.
+    let mut strict = auto.clone();
+    strict.adaptive = Some(AdaptiveSampling {
+        relative_width: None,
+        ..auto.adaptive.clone().unwrap()
+    });
+    assert!(explain("builtin:planted", &strict).explanation.num_samples > used);
 }

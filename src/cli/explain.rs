@@ -69,6 +69,10 @@ pub(super) struct ExplainArgs {
     /// which sampling stops.
     #[arg(long, default_value_t = AdaptiveSampling::default().stability)]
     auto_stability: f64,
+    /// `--num-samples auto`: or stop once each top-k weight's 95% credible half-width is at
+    /// most this fraction of the largest |weight| (0: the stability target only).
+    #[arg(long, default_value_t = AdaptiveSampling::default().relative_width.unwrap_or(0.0))]
+    auto_relative_width: f64,
     /// `--num-samples auto`: also wait until each top-k weight's 95% credible half-width is at
     /// most this.
     #[arg(long)]
@@ -134,6 +138,8 @@ impl ExplainArgs {
             adaptive: self.num_samples.adaptive(AdaptiveSampling {
                 round: self.auto_round,
                 stability: self.auto_stability,
+                relative_width: (self.auto_relative_width != 0.0)
+                    .then_some(self.auto_relative_width),
                 half_width: self.auto_half_width,
             }),
         };

@@ -544,39 +544,77 @@ fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
 }
 
 /// Per numeric grid parameter and metric: the metric against the parameter, per explainer.
+/// For `num_samples` these are the sample-size curves: a cell is placed at its mean
+/// `samples_used` when the run reports that metric (so `auto` cells land where they stopped,
+/// drawn as a point of their own), else at its number.
 fn ablation_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
     let mut entries = Vec::new();
+    let samples_used = data.config.metrics.iter().position(|m| m == "samples_used");
     for (key, values) in &data.config.grid {
-        let numeric: Vec<f64> = values
+        let sample_size = key == "num_samples";
+        let numeric = values
             .iter()
-            .filter_map(|v| value_text(v).parse::<f64>().ok())
-            .collect();
-        if numeric.len() < 2 || numeric.len() != values.len() {
+            .filter(|v| value_text(v).parse::<f64>().is_ok())
+            .count();
+        let placeable = match (sample_size, samples_used) {
+            (true, Some(_)) => values.len(),
+            _ => numeric,
+        };
+        if placeable < 2 || placeable != values.len() {
             continue;
         }
+        // Where a summary sits on the x axis, and whether it is an `auto` cell.
+        let position = |s: &GroupSummary| -> Option<(f64, bool)> {
+            let cell = data.cells.iter().find(|c| c.name == s.cell)?;
+            let value = cell
+                .values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| value_text(v))?;
+            match (sample_size, samples_used) {
+                (true, Some(i)) => Some((s.stats[i].1.mean, value == "auto")),
+                _ => value.parse::<f64>().ok().map(|x| (x, false)),
+            }
+        };
         for (m, metric) in data.config.metrics.iter().enumerate() {
+            if Some(m) == samples_used && sample_size {
+                continue;
+            }
             let mut lines = Vec::new();
             for (e, explainer) in data.config.explainers.iter().enumerate() {
-                let points: Vec<(f64, f64, f64)> = data
+                let mut fixed = Vec::new();
+                let mut auto = Vec::new();
+                for s in data
                     .summaries
                     .iter()
                     .filter(|s| s.explainer == explainer.name)
-                    .filter_map(|s| {
-                        let cell = data.cells.iter().find(|c| c.name == s.cell)?;
-                        let x = cell
-                            .values
-                            .iter()
-                            .find(|(k, _)| k == key)
-                            .and_then(|(_, v)| value_text(v).parse::<f64>().ok())?;
-                        Some((x, s.stats[m].1.mean, s.stats[m].1.ci95))
-                    })
-                    .filter(|p| p.1.is_finite())
-                    .collect();
-                if !points.is_empty() {
+                {
+                    let Some((x, is_auto)) = position(s) else {
+                        continue;
+                    };
+                    let point = (x, s.stats[m].1.mean, s.stats[m].1.ci95);
+                    if !(point.0.is_finite() && point.1.is_finite()) {
+                        continue;
+                    }
+                    match is_auto {
+                        true => auto.push(point),
+                        false => fixed.push(point),
+                    }
+                }
+                fixed.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let color = PALETTE[e % PALETTE.len()];
+                if !fixed.is_empty() {
                     lines.push(Line {
                         name: explainer.name.clone(),
-                        points,
-                        color: PALETTE[e % PALETTE.len()],
+                        points: fixed,
+                        color,
+                    });
+                }
+                if !auto.is_empty() {
+                    lines.push(Line {
+                        name: format!("{} (auto)", explainer.name),
+                        points: auto,
+                        color,
                     });
                 }
             }
@@ -588,18 +626,28 @@ fn ablation_charts(dir: &Path, data: &RunData) -> Result<Vec<ChartEntry>> {
                 safe_file_name(key),
                 safe_file_name(metric)
             );
+            let x_axis = match (sample_size, samples_used) {
+                (true, Some(_)) => "samples used (mean per cell)",
+                _ => key.as_str(),
+            };
             render_figure!(dir, &stem, (1300, 760), |root| draw_lines(
                 &root,
                 &format!("{metric} vs {key}"),
-                (key.as_str(), metric.as_str()),
+                (x_axis, metric.as_str()),
                 &lines
             ))?;
+            let caption = match (sample_size, samples_used) {
+                (true, Some(_)) => format!(
+                    "Sample-size curve: `{metric}` against the samples each cell used (mean `samples_used`), one line per explainer over its fixed `num_samples` cells (mean with 95% CI); an `auto` cell is the point labelled `(auto)`, placed at the samples it used on average."
+                ),
+                _ => format!(
+                    "Ablation: `{metric}` against the grid parameter `{key}`, one line per explainer (mean with 95% CI; cells that share a value of `{key}` but differ in another swept parameter appear as separate points)."
+                ),
+            };
             entries.push(ChartEntry {
                 kind: "ablation",
                 stem,
-                caption: format!(
-                    "Ablation: `{metric}` against the grid parameter `{key}`, one line per explainer (mean with 95% CI; cells that share a value of `{key}` but differ in another swept parameter appear as separate points)."
-                ),
+                caption,
             });
         }
     }

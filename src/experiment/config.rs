@@ -214,8 +214,11 @@ pub struct ExplainerConfig {
     /// this posterior probability.
     #[serde(default = "default_auto_stability")]
     pub auto_stability: f64,
-    /// `num_samples: auto`: and once each top-k weight's 95% credible half-width is at most
-    /// this.
+    /// `num_samples: auto`: or once each top-k weight's 95% credible half-width is at most
+    /// this fraction of the largest |weight| (`null`: the stability target only).
+    #[serde(default = "default_auto_relative_width")]
+    pub auto_relative_width: Option<f64>,
+    /// `num_samples: auto`: and, when given, once each top-k half-width is at most this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_half_width: Option<f64>,
     /// Number of time segments.
@@ -289,6 +292,9 @@ fn default_auto_round() -> usize {
 }
 fn default_auto_stability() -> f64 {
     AdaptiveSampling::default().stability
+}
+fn default_auto_relative_width() -> Option<f64> {
+    AdaptiveSampling::default().relative_width
 }
 fn default_segments() -> usize {
     crate::factorize::DEFAULT_SEGMENTS
@@ -649,6 +655,7 @@ impl ExplainerConfig {
             max_samples: default_max_samples(),
             auto_round: default_auto_round(),
             auto_stability: default_auto_stability(),
+            auto_relative_width: default_auto_relative_width(),
             auto_half_width: None,
             segments: default_segments(),
             factorization: FactorizationKind::default(),
@@ -713,6 +720,7 @@ impl ExplainerConfig {
         self.num_samples.adaptive(AdaptiveSampling {
             round: self.auto_round,
             stability: self.auto_stability,
+            relative_width: self.auto_relative_width,
             half_width: self.auto_half_width,
         })
     }

@@ -1,7 +1,11 @@
 //! Enough samples, not a guess (`num_samples: auto`): LIME's neighbourhood is drawn in rounds
-//! and the surrogate refitted after each, until every explained label's posterior says its
-//! top-k features are stable (and, when asked, its top-k weights are narrow), or the ceiling
-//! is reached.
+//! and the surrogate refitted after each, until every explained label is settled, or the
+//! ceiling is reached. A label is settled when its posterior says its top-k features are stable
+//! (the top k of a posterior draw with probability `stability`), or when each of its top-k
+//! weights is known to within `relative_width` of its largest |weight|: features whose weights
+//! are truly tied (e.g. many near zero) keep the top-k set uncertain at any sample size, and
+//! the width target stops sampling once more rows would only narrow intervals that are already
+//! small against the explanation's scale.
 //!
 //! Every round extends the same neighbourhood: the masks are the first rows of the ceiling's
 //! masks (the samplers draw row by row from one seeded stream), and rows already predicted are
@@ -22,10 +26,13 @@ pub struct AdaptiveSampling {
     /// Rows added per round, the first round included (rounded up to a multiple of the batch
     /// size).
     pub round: usize,
-    /// Stop when every explained label's top-k features (`stability_k` of the surrogate) are
-    /// the top-k of a posterior draw with at least this probability, in (0, 1].
+    /// A label is settled when its top-k features (`stability_k` of the surrogate) are the
+    /// top-k of a posterior draw with at least this probability, in (0, 1] ...
     pub stability: f64,
-    /// And, when given, when each of those k weights' 95% credible half-width is at most this.
+    /// ... or when each of its top-k weights' 95% credible half-width is at most this fraction
+    /// of its largest |weight| (`None`: the stability target only).
+    pub relative_width: Option<f64>,
+    /// When given, every top-k half-width must also be at most this (absolute).
     pub half_width: Option<f64>,
 }
 
@@ -34,6 +41,7 @@ impl Default for AdaptiveSampling {
         AdaptiveSampling {
             round: 250,
             stability: 0.95,
+            relative_width: Some(0.1),
             half_width: None,
         }
     }
@@ -174,6 +182,14 @@ impl AdaptiveSampling {
                 "is 0, but num_samples: auto stops on the top-k stability probability, which needs posterior draws",
             ));
         }
+        if let Some(r) = self.relative_width {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(Error::param(
+                    "auto_relative_width",
+                    format!("is {r}; give a positive fraction of the largest |weight| (e.g. 0.1), or null for the stability target only"),
+                ));
+            }
+        }
         match self.half_width {
             Some(h) if !(h.is_finite() && h > 0.0) => Err(Error::param(
                 "auto_half_width",
@@ -196,20 +212,27 @@ impl AdaptiveSampling {
         ends
     }
 
-    /// Whether `explanation` meets the targets: every label has a posterior, its top-k
-    /// stability probability reaches `stability` and, when asked, its first k half-widths are
-    /// at most `half_width`.
+    /// Whether `explanation` meets the targets: every label has a posterior and is settled
+    /// (stable top-k, or top-k half-widths within `relative_width` of its largest |weight|),
+    /// and, when asked, its top-k half-widths are at most `half_width`.
     pub fn is_met(&self, explanation: &Explanation) -> bool {
         explanation.labels.iter().all(|label| {
             let Some(u) = &label.fit.uncertainty else {
                 return false;
             };
+            let top = &u.half_widths[..u.k];
             let stable = u.top_k_stable.is_some_and(|p| p >= self.stability);
-            let narrow = match self.half_width {
-                Some(h) => u.half_widths.iter().take(u.k).all(|w| *w <= h),
-                None => true,
-            };
-            stable && narrow
+            let scale = label
+                .fit
+                .weights
+                .iter()
+                .map(|(_, w)| w.abs())
+                .fold(0.0, f64::max);
+            let narrow = self
+                .relative_width
+                .is_some_and(|r| scale > 0.0 && top.iter().all(|h| *h <= r * scale));
+            let within = self.half_width.is_none_or(|h| top.iter().all(|w| *w <= h));
+            (stable || narrow) && within
         })
     }
 }
@@ -244,6 +267,11 @@ mod tests {
             ..AdaptiveSampling::default()
         };
         assert!(error(bad, 5000, 1000).contains("auto_half_width"));
+        let bad = AdaptiveSampling {
+            relative_width: Some(0.0),
+            ..AdaptiveSampling::default()
+        };
+        assert!(error(bad, 5000, 1000).contains("auto_relative_width"));
         assert!(error(auto.clone(), 5000, 0).contains("posterior_draws"));
         let bad = AdaptiveSampling {
             round: 1,

@@ -274,7 +274,8 @@ impl Explainer {
     }
 
     /// `num_samples: auto`: rounds of samples up to `max_samples` rows, stopping once every
-    /// explained label's top-k features are stable with probability `stability` (e.g. 0.95).
+    /// explained label's top-k features are stable with probability `stability` (e.g. 0.95) or
+    /// its top-k weights are narrow (the config's `auto_relative_width`, 0.1 by default).
     pub fn auto_samples(mut self, max_samples: usize, stability: f64) -> Self {
         self.config.num_samples = NumSamples::Auto;
         self.config.max_samples = max_samples;
