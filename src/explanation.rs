@@ -322,7 +322,10 @@ impl Explanation {
             for (rank, (j, w)) in l.fit.weights.iter().take(top).enumerate() {
                 let feature = &self.features[*j];
                 let interval = match &l.fit.uncertainty {
-                    Some(u) => format!(" ± {:.5}", u.half_widths[rank]),
+                    Some(u) => u
+                        .half_widths
+                        .get(rank)
+                        .map_or(String::new(), |h| format!(" ± {h:.5}")),
                     None => String::new(),
                 };
                 out.push_str(&format!(

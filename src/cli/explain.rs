@@ -70,9 +70,10 @@ pub(super) struct ExplainArgs {
     #[arg(long, default_value_t = AdaptiveSampling::default().stability)]
     auto_stability: f64,
     /// `--num-samples auto`: or stop once each top-k weight's 95% credible half-width is at
-    /// most this fraction of the largest |weight| (0: the stability target only).
-    #[arg(long, default_value_t = AdaptiveSampling::default().relative_width.unwrap_or(0.0))]
-    auto_relative_width: f64,
+    /// most this fraction of the largest |weight| (default 0.1; `off`: the stability target
+    /// only, as `auto_relative_width: null` in a config).
+    #[arg(long, value_parser = relative_width)]
+    auto_relative_width: Option<RelativeWidth>,
     /// `--num-samples auto`: also wait until each top-k weight's 95% credible half-width is at
     /// most this.
     #[arg(long)]
@@ -138,8 +139,10 @@ impl ExplainArgs {
             adaptive: self.num_samples.adaptive(AdaptiveSampling {
                 round: self.auto_round,
                 stability: self.auto_stability,
-                relative_width: (self.auto_relative_width != 0.0)
-                    .then_some(self.auto_relative_width),
+                relative_width: match self.auto_relative_width {
+                    None => AdaptiveSampling::default().relative_width,
+                    Some(RelativeWidth(width)) => width,
+                },
                 half_width: self.auto_half_width,
             }),
         };
@@ -213,7 +216,8 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         "multilabel": model.multilabel(),
         "modality": explained.params.modality,
         "seed": args.seed,
-        "num_samples": args.num_samples.to_string(),
+        "num_samples": serde_json::to_value(args.num_samples)
+            .map_err(|e| Error::serialization("JSON", e))?,
         "notes": note.into_iter().collect::<Vec<_>>(),
     });
     let json = pretty(&outcome.to_json(instance))?;
@@ -241,6 +245,21 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
     print!("{}", outcome.explanation.summary(8));
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// `--auto-relative-width`: a fraction, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct RelativeWidth(Option<f64>);
+
+/// Parses `--auto-relative-width`.
+fn relative_width(text: &str) -> std::result::Result<RelativeWidth, String> {
+    match text {
+        "off" => Ok(RelativeWidth(None)),
+        number => number
+            .parse()
+            .map(|w| RelativeWidth(Some(w)))
+            .map_err(|_| format!("`{number}` is neither a fraction (e.g. 0.1) nor `off`")),
+    }
 }
 
 /// A progress bar over `samples` on standard error.

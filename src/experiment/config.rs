@@ -204,19 +204,33 @@ pub struct ExplainerConfig {
     /// `max_samples`, stopping once the explanation is stable).
     #[serde(default = "default_num_samples")]
     pub num_samples: NumSamples,
+    // The `auto` keys are written only when they differ from their defaults, so that a config
+    // that does not use them keeps the hash (and the result store) it had before they existed.
     /// `num_samples: auto`: the most rows drawn.
-    #[serde(default = "default_max_samples")]
+    #[serde(
+        default = "default_max_samples",
+        skip_serializing_if = "is_default_max_samples"
+    )]
     pub max_samples: usize,
     /// `num_samples: auto`: rows per round.
-    #[serde(default = "default_auto_round")]
+    #[serde(
+        default = "default_auto_round",
+        skip_serializing_if = "is_default_auto_round"
+    )]
     pub auto_round: usize,
     /// `num_samples: auto`: stop once every explained label's top-k features are stable with
     /// this posterior probability.
-    #[serde(default = "default_auto_stability")]
+    #[serde(
+        default = "default_auto_stability",
+        skip_serializing_if = "is_default_auto_stability"
+    )]
     pub auto_stability: f64,
     /// `num_samples: auto`: or once each top-k weight's 95% credible half-width is at most
     /// this fraction of the largest |weight| (`null`: the stability target only).
-    #[serde(default = "default_auto_relative_width")]
+    #[serde(
+        default = "default_auto_relative_width",
+        skip_serializing_if = "is_default_auto_relative_width"
+    )]
     pub auto_relative_width: Option<f64>,
     /// `num_samples: auto`: and, when given, once each top-k half-width is at most this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +309,18 @@ fn default_auto_stability() -> f64 {
 }
 fn default_auto_relative_width() -> Option<f64> {
     AdaptiveSampling::default().relative_width
+}
+fn is_default_max_samples(n: &usize) -> bool {
+    *n == default_max_samples()
+}
+fn is_default_auto_round(n: &usize) -> bool {
+    *n == default_auto_round()
+}
+fn is_default_auto_stability(p: &f64) -> bool {
+    *p == default_auto_stability()
+}
+fn is_default_auto_relative_width(r: &Option<f64>) -> bool {
+    *r == default_auto_relative_width()
 }
 fn default_segments() -> usize {
     crate::factorize::DEFAULT_SEGMENTS
@@ -885,6 +911,24 @@ grid:
             assert!(error.contains(key), "{setting}: {error}");
             assert!(error.contains("explainers[1]"), "{setting}: {error}");
         }
+    }
+
+    #[test]
+    fn configs_without_auto_keys_serialise_as_before() {
+        let explainer = ExplainerConfig::new("ml", Method::Musiclime, "m");
+        let text = serde_norway::to_string(&explainer).unwrap();
+        assert!(
+            !text.contains("max_samples") && !text.contains("auto_"),
+            "{text}"
+        );
+        assert!(text.contains("num_samples: 1000"), "{text}");
+        let mut auto = explainer.clone();
+        auto.num_samples = NumSamples::Auto;
+        auto.auto_round = 100;
+        let text = serde_norway::to_string(&auto).unwrap();
+        assert!(text.contains("num_samples: auto") && text.contains("auto_round: 100"));
+        let back: ExplainerConfig = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back, auto);
     }
 
     #[test]

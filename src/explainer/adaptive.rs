@@ -152,10 +152,7 @@ impl AdaptiveSampling {
         if self.round < 3 {
             return Err(Error::param(
                 "auto_round",
-                format!(
-                    "is {}; a round needs at least 3 rows (the posterior needs two of positive weight besides the instance)",
-                    self.round
-                ),
+                format!("is {}; a round needs at least 3 rows", self.round),
             ));
         }
         if ceiling < self.round {
@@ -220,8 +217,10 @@ impl AdaptiveSampling {
             let Some(u) = &label.fit.uncertainty else {
                 return false;
             };
-            let top = &u.half_widths[..u.k];
-            let stable = u.top_k_stable.is_some_and(|p| p >= self.stability);
+            let top = &u.half_widths[..u.k.min(u.half_widths.len())];
+            // With at most k weights the top-k set is trivially stable: only widths settle it.
+            let trivial = label.fit.weights.len() <= u.k;
+            let stable = !trivial && u.top_k_stable.is_some_and(|p| p >= self.stability);
             let scale = label
                 .fit
                 .weights

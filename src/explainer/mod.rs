@@ -466,7 +466,11 @@ impl ExplainParams {
             ));
         }
         match self.strategy {
-            Strategy::Lime | Strategy::Separate => Ok(()),
+            Strategy::Lime => Ok(()),
+            Strategy::Separate => Err(Error::param(
+                "num_samples",
+                "`auto` stops one neighbourhood when its surrogate is settled, but `lime_separate` fits two halves with no joint posterior; give it a number of samples",
+            )),
             other => Err(Error::param(
                 "num_samples",
                 format!(

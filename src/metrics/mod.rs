@@ -117,8 +117,8 @@ static TABLE: &[Row] = &[
     row!("sufficiency_top_{p}", Lower, false, "p(x) - p(only the top p % of the union space), [-1, 1]", |p| Metric::SufficiencyTop(n(p))),
     row!("positive_mask_fraction", Neither, false, "share of the union space weighted positively: the mask size of the positive-mask L-MAC metrics, [0, 1] (descriptive)", |_| Metric::PositiveMaskFraction),
     row!("samples_used", Neither, false, "rows of the neighbourhood the surrogate was fitted on: num_samples, or where num_samples: auto stopped (descriptive: the explanation's cost)", |_| Metric::SamplesUsed),
-    row!("posterior_top_k_stable", Higher, false, "posterior probability that the surrogate's top-k features (k = 5) are the top k of a draw, from 1000 seeded posterior draws, [0, 1]; NaN for explainers without a surrogate", |_| Metric::PosteriorTopKStable),
-    row!("posterior_half_width", Lower, false, "mean 95% credible half-width of the surrogate's top-k weights (k = 5); NaN for explainers without a surrogate", |_| Metric::PosteriorHalfWidth),
+    row!("posterior_top_k_stable", Higher, false, "posterior probability that the surrogate's top-k features (k = 5) are the top k of a draw, from 1000 seeded posterior draws, [0, 1]; NaN for explainers without a posterior (lime_separate, random, the oracles)", |_| Metric::PosteriorTopKStable),
+    row!("posterior_half_width", Lower, false, "mean 95% credible half-width of the surrogate's top-k weights (k = 5); NaN for explainers without a posterior", |_| Metric::PosteriorHalfWidth),
     row!("explained_fraction", Neither, false, "share of the union space the explainer gives any non-zero weight (descriptive: a unimodal explainer covers at most its modality), [0, 1]", |_| Metric::ExplainedFraction),
     row!("modality_share_audio", Neither, false, "share of total |weight| on audio components, [0, 1] (descriptive)", |_| Metric::ModalityShareAudio),
     row!("complexity", Lower, false, "entropy of normalised |weights| over the union space (0 for features the explainer did not weigh), base = its size (Quantus Complexity / ln D), [0, 1]; NaN for an all-zero explanation", |_| Metric::Complexity),
@@ -515,7 +515,7 @@ impl Metric {
                 .and_then(|u| u.top_k_stable)
                 .unwrap_or(f64::NAN),
             Metric::PosteriorHalfWidth => label.fit.uncertainty.as_ref().map_or(f64::NAN, |u| {
-                let top = &u.half_widths[..u.k];
+                let top = &u.half_widths[..u.k.min(u.half_widths.len())];
                 top.iter().sum::<f64>() / top.len() as f64
             }),
             Metric::PrecisionAtK(m, None) => {

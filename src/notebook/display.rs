@@ -270,7 +270,12 @@ impl Explanation {
                     continue;
                 };
                 let color = if *w >= 0.0 { "#b2182b" } else { "#2166ac" };
-                let interval = match l.fit.uncertainty.as_ref().map(|u| u.half_widths[rank]) {
+                let half_width = l
+                    .fit
+                    .uncertainty
+                    .as_ref()
+                    .and_then(|u| u.half_widths.get(rank));
+                let interval = match half_width {
                     Some(h) => format!("[{:+.5}, {:+.5}]", w - h, w + h),
                     None => String::new(),
                 };

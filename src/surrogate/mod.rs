@@ -158,8 +158,9 @@ pub struct SurrogateFit {
     pub local_pred: f64,
     /// `(feature_index, weight)` in the requested sort order.
     pub weights: Vec<(usize, f64)>,
-    /// How sure the surrogate is of its weights ([`posterior`]); `None` when fewer than two
-    /// rows carry weight.
+    /// How sure the surrogate is of its weights ([`posterior`]); `None` when no degree of
+    /// freedom is left for the noise, and for explainers without one surrogate on samples
+    /// (`lime_separate`, `random`, the oracles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<WeightUncertainty>,
 }
@@ -186,6 +187,12 @@ impl SurrogateParams {
     pub fn check(&self) -> Result<()> {
         if self.num_features == 0 {
             return Err(Error::param("num_features", "must be at least 1"));
+        }
+        if self.stability_k == 0 {
+            return Err(Error::param(
+                "stability_k",
+                "must be at least 1 (the k of the top-k stability probability)",
+            ));
         }
         if !(self.ridge_alpha.is_finite() && self.ridge_alpha >= 0.0) {
             return Err(Error::param("ridge_alpha", "must be finite and >= 0"));

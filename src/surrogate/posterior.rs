@@ -8,7 +8,8 @@
 //! - a flat prior on the intercept `b` (unpenalised, as the ridge) and `p(σ²) ∝ 1/σ²`.
 //!
 //! Its posterior is a multivariate t with `ν = n − 1` degrees of freedom (`n` rows of positive
-//! weight; the intercept takes one), location `φ̂ = (XcᵀWXc + αI)⁻¹ XcᵀWyc`, the ridge weights
+//! weight; the intercept takes one; `ν = n − 1 − k` for `α = 0`, whose prior on the `k` weights
+//! is flat too), location `φ̂ = (XcᵀWXc + αI)⁻¹ XcᵀWyc`, the ridge weights
 //! themselves, and scale matrix `(S/ν)·V` with `V = (XcᵀWXc + αI)⁻¹` and
 //! `S = Σ w_i r_i² + α φ̂ᵀφ̂` (`r` the ridge residuals, `Xc`, `yc` centred by their weighted
 //! means). A weight's 95% credible interval is `φ̂_j ± t_{ν,0.975} · sqrt((S/ν)·V_jj)`. The
@@ -39,8 +40,9 @@ pub struct WeightPosterior {
 
 impl WeightPosterior {
     /// The posterior of `fit`, the ridge fit with penalty `alpha` of `design` on `columns`;
-    /// `rows` counts the rows of positive weight. `None` when fewer than two rows carry weight
-    /// (no degree of freedom is left for the noise).
+    /// `rows` counts the rows of positive weight. `None` when no degree of freedom is left for
+    /// the noise (fewer than two rows carry weight, or, without a ridge penalty, no more rows
+    /// than coefficients).
     pub fn of(
         design: &WeightedDesign,
         columns: &[usize],
@@ -49,10 +51,11 @@ impl WeightPosterior {
         rows: usize,
     ) -> Option<WeightPosterior> {
         let k = columns.len();
-        if rows < 2 {
+        let fitted = if alpha > 0.0 { 1 } else { 1 + k };
+        if rows <= fitted {
             return None;
         }
-        let dof = rows - 1;
+        let dof = rows - fitted;
         let mut precision = Array2::<f64>::zeros((k, k));
         for (i, &ci) in columns.iter().enumerate() {
             for (j, &cj) in columns.iter().enumerate() {
@@ -80,10 +83,14 @@ impl WeightPosterior {
 
     /// The probability that the `k` first features by `sort` are the point estimate's `k`
     /// first (as a set), estimated from `draws` posterior draws seeded by `seed`. 1 when there
-    /// are at most `k` features.
+    /// are at most `k` features or the posterior has no spread (a constant target); NaN when
+    /// its scale is not finite.
     pub fn top_k_stability(&self, k: usize, sort: WeightSort, draws: usize, seed: u64) -> f64 {
         let p = self.mean.len();
-        if p <= k || draws == 0 {
+        if self.scale.iter().any(|v| !v.is_finite()) {
+            return f64::NAN;
+        }
+        if p <= k || draws == 0 || self.scale.iter().all(|v| *v == 0.0) {
             return 1.0;
         }
         let reference = top_set(self.mean.as_slice().unwrap_or(&[]), k, sort);
@@ -144,8 +151,9 @@ fn inverse(a: &Array2<f64>) -> Array2<f64> {
     out
 }
 
-/// The Cholesky factor of a positive semi-definite matrix, with the smallest diagonal jitter
-/// (relative to its largest diagonal entry) that makes it positive definite.
+/// The Cholesky factor of a (finite) positive semi-definite matrix, with the smallest diagonal
+/// jitter (relative to its largest diagonal entry) that makes it positive definite; past a
+/// jitter of the largest entry itself, the square roots of the diagonal alone.
 fn jittered_cholesky(a: &Array2<f64>) -> Array2<f64> {
     let k = a.nrows();
     let top = a
@@ -155,7 +163,7 @@ fn jittered_cholesky(a: &Array2<f64>) -> Array2<f64> {
         .fold(0.0f64, f64::max)
         .max(f64::MIN_POSITIVE);
     let mut jitter = 1e-12 * top;
-    loop {
+    while jitter <= top {
         let mut b = a.clone();
         for i in 0..k {
             b[[i, i]] += jitter;
@@ -165,4 +173,5 @@ fn jittered_cholesky(a: &Array2<f64>) -> Array2<f64> {
         }
         jitter *= 10.0;
     }
+    Array2::from_diag(&a.diag().mapv(|v| v.max(0.0).sqrt()))
 }
