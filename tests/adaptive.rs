@@ -9,8 +9,6 @@ use std::path::Path;
 use common::{assert_success, binary, read_json};
 use musiclime::explainer::adaptive::AdaptiveSampling;
 use musiclime::explainer::{explain_track, ExplainOutcome, ExplainParams, TrackParts};
-use musiclime::factorize::SourceSegments;
-use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::builtin;
 use musiclime::synth::SynthParams;
 
@@ -21,11 +19,7 @@ fn explain(model: &str, params: &ExplainParams) -> ExplainOutcome {
         seconds: 2.0,
         ..SynthParams::default()
     };
-    let track = synth.track(0);
-    let len = track.stems[0].1.len();
-    let bounds = (0..5).map(|s| (s * len / 5, (s + 1) * len / 5)).collect();
-    let audio = SourceSegments::new(track.stems, bounds, synth.sample_rate);
-    let lyrics = LyricFeatures::new(&track.lyrics, &LyricsParams::default()).unwrap();
+    let (audio, lyrics) = common::synthetic_track(&synth, 0, 5);
     let model = builtin(model).unwrap();
     let parts = TrackParts {
         audio: &audio,

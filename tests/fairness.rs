@@ -7,7 +7,7 @@ use std::path::Path;
 
 use musiclime::explainer::{explain_instance, ExplainParams, Strategy};
 use musiclime::factorize::SourceSegments;
-use musiclime::lyrics::{LyricFeatures, LyricsParams};
+use musiclime::lyrics::LyricFeatures;
 use musiclime::metrics::fidelity::{deletion, fidelity_order, permutation_ranks, Spaces};
 use musiclime::metrics::Space;
 use musiclime::model::{builtin, instance_predictor};
@@ -26,14 +26,7 @@ fn track(index: usize) -> (SourceSegments, LyricFeatures) {
         sample_rate: 16_000,
         classes: 3,
     };
-    let t = params.track(index);
-    let len = t.stems[0].1.len();
-    let bounds: Vec<(usize, usize)> = (0..10)
-        .map(|s| (s * len / 10, (s + 1) * len / 10))
-        .collect();
-    let factorization = SourceSegments::new(t.stems, bounds, params.sample_rate);
-    let lyrics = LyricFeatures::new(&t.lyrics, &LyricsParams::default()).unwrap();
-    (factorization, lyrics)
+    common::synthetic_track(&params, index, 10)
 }
 
 fn params(strategy: Strategy, modality: PerturbedModality, seed: u64) -> ExplainParams {

@@ -67,3 +67,27 @@ pub fn synth(out: &std::path::Path, args: &[&str]) {
         .unwrap_or_else(|e| panic!("cannot run musiclime synth: {e}"));
     assert_success(&output);
 }
+
+/// Track `index` of the synthetic set `params`, its sources cut into `segments` equal time
+/// segments, and its lyric features (built in memory, nothing written).
+pub fn synthetic_track(
+    params: &musiclime::synth::SynthParams,
+    index: usize,
+    segments: usize,
+) -> (
+    musiclime::factorize::SourceSegments,
+    musiclime::lyrics::LyricFeatures,
+) {
+    let track = params.track(index);
+    let len = track.stems[0].1.len();
+    let bounds = (0..segments)
+        .map(|s| (s * len / segments, (s + 1) * len / segments))
+        .collect();
+    let audio = musiclime::factorize::SourceSegments::new(track.stems, bounds, params.sample_rate);
+    let lyrics = musiclime::lyrics::LyricFeatures::new(
+        &track.lyrics,
+        &musiclime::lyrics::LyricsParams::default(),
+    )
+    .unwrap();
+    (audio, lyrics)
+}
