@@ -508,16 +508,9 @@ impl Metric {
             Metric::PositiveMaskFraction => fidelity::positive_mask_fraction(spaces),
             Metric::ExplainedFraction => fidelity::explained_fraction(spaces),
             Metric::SamplesUsed => samples as f64,
-            Metric::PosteriorTopKStable => label
-                .fit
-                .uncertainty
-                .as_ref()
-                .and_then(|u| u.top_k_stable)
-                .unwrap_or(f64::NAN),
-            Metric::PosteriorHalfWidth => label.fit.uncertainty.as_ref().map_or(f64::NAN, |u| {
-                let top = &u.half_widths[..u.k.min(u.half_widths.len())];
-                top.iter().sum::<f64>() / top.len() as f64
-            }),
+            Metric::PosteriorTopKStable | Metric::PosteriorHalfWidth => {
+                posterior_figure(metric, label)
+            }
             Metric::PrecisionAtK(m, None) => {
                 ground_truth::precision_at_k(weights, features, m, planted, ties)
             }
@@ -595,6 +588,21 @@ impl Metric {
             | Metric::Vsi
             | Metric::Csi => return Ok(None),
         }))
+    }
+}
+
+/// The posterior's top-k stability or mean top-k half-width of `label`'s surrogate (NaN
+/// without a posterior).
+fn posterior_figure(metric: Metric, label: &LabelExplanation) -> f64 {
+    let Some(u) = &label.fit.uncertainty else {
+        return f64::NAN;
+    };
+    match metric {
+        Metric::PosteriorTopKStable => u.top_k_stable.unwrap_or(f64::NAN),
+        _ => {
+            let top = &u.half_widths[..u.k.min(u.half_widths.len())];
+            top.iter().sum::<f64>() / top.len() as f64
+        }
     }
 }
 
