@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use musiclime::audio::decode::decode_file;
-use musiclime::factorize::{factorize, Factorization, FactorizationKind};
+use musiclime::factorize::{factorize, ExplainedSpan, Factorization, FactorizationKind};
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::onnx::OnnxModel;
 use musiclime::model::{instance_predictor, Classifier, ModelInput};
@@ -162,6 +162,7 @@ fn the_fast_path_agrees_with_composing_inputs() {
         FactorizationKind::Stems,
         Some(&dir.path().join(&id).join("stems")),
         10,
+        &ExplainedSpan::whole_clip(&audio),
         &id,
     )
     .unwrap();

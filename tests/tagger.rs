@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use musiclime::audio::decode::decode_file;
-use musiclime::factorize::{factorize, Factorization, FactorizationKind};
+use musiclime::factorize::{factorize, ExplainedSpan, Factorization, FactorizationKind};
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::metrics::ranking::{average_precision, macro_mean, roc_auc};
 use musiclime::model::onnx::OnnxModel;
@@ -78,6 +78,7 @@ fn patched_clip_scores_match_onnxruntime_on_the_naive_and_fast_paths() {
             FactorizationKind::Temporal,
             None,
             4,
+            &ExplainedSpan::whole_clip(&audio),
             &audio_path.display().to_string(),
         )
         .unwrap();

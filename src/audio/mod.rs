@@ -27,7 +27,7 @@ impl Audio {
     }
 
     /// Length in seconds.
-    pub(crate) fn duration_s(&self) -> f64 {
+    pub fn duration_s(&self) -> f64 {
         self.samples.len() as f64 / self.sample_rate as f64
     }
 

@@ -9,7 +9,9 @@ use musiclime::error::{Error, Result};
 use musiclime::experiment::config::Method;
 use musiclime::explainer::adaptive::{AdaptiveSampling, NumSamples, DEFAULT_CEILING};
 use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
-use musiclime::factorize::{factorize_track, FactorizationKind, DEFAULT_SEGMENTS};
+use musiclime::factorize::{
+    factorize_track, AudioWindow, ExplainedSpan, FactorizationKind, DEFAULT_SEGMENTS,
+};
 use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::onnx::spec::ExecutionProvider;
@@ -44,6 +46,11 @@ pub(super) struct ExplainArgs {
     /// Number of time segments.
     #[arg(long, default_value_t = DEFAULT_SEGMENTS)]
     segments: usize,
+    /// Which part of the song is explained (segments divide it): `model` (the window the
+    /// model declares it reads, the whole clip when it declares none), `all`, or START..END
+    /// in seconds.
+    #[arg(long, default_value_t = AudioWindow::default())]
+    audio_window: AudioWindow,
     /// The model: builtin:planted, builtin:multimodal, builtin:audio, builtin:lyrics, the other
     /// built-in models, or the path of a model.yaml describing an ONNX model.
     #[arg(long, default_value = DEFAULT_MODEL)]
@@ -181,12 +188,23 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
     let text = read_lyrics(&args.lyrics)?;
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
     let audio = decode_file(&args.audio)?;
+    let origin = args.audio.display().to_string();
+    let span = ExplainedSpan::resolve(
+        args.audio_window,
+        model.window_seconds(),
+        audio.duration_s(),
+        &origin,
+    )?;
+    if let Some(note) = span.note(model.name()) {
+        eprintln!("warning: {note}");
+    }
     let factorization = factorize_track(
         &audio,
         args.factorization()?,
         args.stems.as_deref(),
         args.segments,
-        &args.audio.display().to_string(),
+        &span,
+        &origin,
     )?;
     let bar = progress_bar(params.sampler.num_samples, model.name())?;
     let lyrics_source = args.lyrics.display().to_string();
@@ -212,6 +230,7 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         "audio": args.audio.display().to_string(),
         "lyrics": args.lyrics.display().to_string(),
         "stems": args.stems.as_ref().map(|p| p.display().to_string()),
+        "audio_window": span,
         "model": model.name(),
         "multilabel": model.multilabel(),
         "modality": explained.params.modality,

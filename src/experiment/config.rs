@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::explainer::adaptive::AdaptiveSampling;
 pub use crate::explainer::adaptive::NumSamples;
 pub use crate::explainer::Method;
-pub use crate::factorize::FactorizationKind;
+pub use crate::factorize::{AudioWindow, FactorizationKind};
 use crate::synth::SynthParams;
 
 /// A whole experiment.
@@ -241,6 +241,11 @@ pub struct ExplainerConfig {
     /// Source separation.
     #[serde(default)]
     pub factorization: FactorizationKind,
+    /// Which part of each clip is explained (segments divide it): `model` (the window the
+    /// model declares it reads; the whole clip when it declares none), `all`, or `START..END`
+    /// in seconds. Written only when not `model`, so older configs keep their hash.
+    #[serde(default, skip_serializing_if = "AudioWindow::is_default")]
+    pub audio_window: AudioWindow,
     /// Exponential kernel width.
     #[serde(default = "default_kernel_width")]
     pub kernel_width: f64,
@@ -685,6 +690,7 @@ impl ExplainerConfig {
             auto_half_width: None,
             segments: default_segments(),
             factorization: FactorizationKind::default(),
+            audio_window: AudioWindow::default(),
             kernel_width: default_kernel_width(),
             distance_scale: default_distance_scale(),
             kernel: default_kernel(),

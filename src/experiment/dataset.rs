@@ -33,6 +33,9 @@ pub(crate) struct Instance {
     /// separated by `;`), when given.
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// The audio's length in seconds, once decoded by [`validate_instances`].
+    #[serde(skip)]
+    pub seconds: Option<f64>,
 }
 
 /// A raw manifest row before path resolution.
@@ -88,6 +91,7 @@ pub(crate) fn read_manifest(path: &Path) -> Result<Vec<Instance>> {
             audio: resolve(base, &row.audio),
             stems: row.stems.map(|s| resolve(base, &s)),
             split: row.split,
+            seconds: None,
         });
     }
     if instances.is_empty() {
@@ -289,14 +293,17 @@ pub(crate) fn validate_instances(
 ) -> (Vec<Instance>, Vec<(String, String)>) {
     let mut good = Vec::new();
     let mut failures = Vec::new();
-    for instance in instances {
+    for mut instance in instances {
         let problem = match decode_file(&instance.audio) {
             Err(e) => Some(e.to_string()),
-            Ok(_) => instance
-                .stems
-                .as_ref()
-                .filter(|s| !s.is_dir())
-                .map(|s| format!("{}: stems directory does not exist", s.display())),
+            Ok(audio) => {
+                instance.seconds = Some(audio.duration_s());
+                instance
+                    .stems
+                    .as_ref()
+                    .filter(|s| !s.is_dir())
+                    .map(|s| format!("{}: stems directory does not exist", s.display()))
+            }
         };
         match problem {
             Some(p) => failures.push((instance.id.clone(), p)),

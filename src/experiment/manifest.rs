@@ -59,6 +59,11 @@ pub struct RunManifest {
     pub wall_seconds: Option<f64>,
     /// Where the run stands.
     pub status: RunStatus,
+    /// The seconds of audio each model that declares a window reads (model.yaml
+    /// `window_seconds`), by config name: with the explainers' `audio_window` (default `model`)
+    /// this says which part of each clip was explained.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub model_windows: std::collections::BTreeMap<String, f64>,
 }
 
 /// The fingerprint of a config (FNV-1a 64 of its canonical JSON, without `slurm:`): stable across processes and
@@ -100,6 +105,7 @@ impl RunManifest {
             resumed_units: None,
             wall_seconds: None,
             status: RunStatus::Running,
+            model_windows: Default::default(),
         })
     }
 

@@ -11,6 +11,7 @@ use super::config::{ExperimentConfig, FactorizationKind, Method};
 use super::dataset::{load_dataset, validate_instances, Instance};
 use super::shard::Shard;
 use crate::error::{Error, Result};
+use crate::factorize::ExplainedSpan;
 use crate::model::onnx::LoadOptions;
 use crate::model::{load_model_with, Classifier};
 use crate::neighborhood::sampler::SamplerKind;
@@ -92,6 +93,7 @@ pub(crate) fn preflight(
     };
     problems.extend(stems_problems(config, &instances));
     problems.extend(lyrics_problems(config, &instances));
+    problems.extend(window_problems(config, &instances));
     let mut models = BTreeMap::new();
     for (name, spec) in &config.models {
         let load = LoadOptions {
@@ -142,6 +144,24 @@ fn stems_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<Stri
                     "{}: explainer `{}` needs stems but the manifest gives none (add a `stems` column, or use `factorization: hpss`)",
                     i.id, e.name
                 )
+            })
+        })
+        .collect()
+}
+
+/// Explainers whose `audio_window` span does not lie inside an instance's clip (the first of
+/// each).
+fn window_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<String> {
+    config
+        .explainers
+        .iter()
+        .filter_map(|e| {
+            let window = e.audio_window;
+            instances.iter().find_map(|i| {
+                let seconds = i.seconds?;
+                ExplainedSpan::resolve(window, None, seconds, &i.id)
+                    .err()
+                    .map(|err| format!("explainer `{}`: {err}", e.name))
             })
         })
         .collect()

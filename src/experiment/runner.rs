@@ -136,6 +136,10 @@ pub(crate) fn run_config(
         instances.iter().map(|i| i.id.clone()).collect(),
         units,
     )?;
+    manifest.model_windows = models
+        .iter()
+        .filter_map(|(name, model)| Some((name.clone(), model.window_seconds()?)))
+        .collect();
     if options.prepare_only {
         manifest.status = RunStatus::Prepared;
         manifest.failures = Some(skipped.clone());

@@ -99,6 +99,10 @@ pub struct UnitRecord {
     /// index in `curves`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub curve_fractions: Vec<Vec<f64>>,
+    /// The part of the clip explained, `[start, end]` seconds, when it is not the whole clip
+    /// (`audio_window`, or the model's window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_window: Option<[f64; 2]>,
 }
 
 /// One number that may be NaN: written as `null`, read back as NaN.

@@ -669,6 +669,7 @@ metrics: [deletion_auc, modality_share_audio]
             model_items: Default::default(),
             curves: Vec::new(),
             curve_fractions: Vec::new(),
+            audio_window: None,
         }
     }
 

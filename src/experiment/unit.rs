@@ -17,7 +17,9 @@ use crate::audio::Audio;
 use crate::error::{Error, Result};
 use crate::explainer::{explain_track, ExplainOutcome, ExplainParams, ExplainedTrack, TrackParts};
 use crate::explanation::LabelExplanation;
-use crate::factorize::{choose_factorization, factorize, Factorization, SourceSegments};
+use crate::factorize::{
+    choose_factorization, factorize, AudioWindow, ExplainedSpan, Factorization, SourceSegments,
+};
 use crate::features::Feature;
 use crate::fs::safe_file_name;
 use crate::lyrics::{LyricFeatures, LyricsParams};
@@ -54,14 +56,27 @@ pub(crate) struct Unit<'a> {
     pub repeat: usize,
 }
 
+/// What one factorization of an instance depends on: the separator, the number of segments
+/// and the explained span (the bits of its start and end in seconds).
+type FactorizationKey = (FactorizationKind, usize, u64, u64);
+
+/// The key of `kind` into `segments` segments of `span`.
+fn factorization_key(
+    kind: FactorizationKind,
+    segments: usize,
+    span: &ExplainedSpan,
+) -> FactorizationKey {
+    (kind, segments, span.start_s.to_bits(), span.end_s.to_bits())
+}
+
 /// What the units of one instance share, computed on first use (a fully resumed instance is
 /// never decoded).
 pub(crate) struct InstanceCache<'a> {
     instance: &'a Instance,
     lyrics: LyricFeatures,
     audio: OnceCell<Audio>,
-    factorizations: BTreeMap<(FactorizationKind, usize), SourceSegments>,
-    attention: BTreeMap<(String, FactorizationKind, usize), Vec<AttentionMap>>,
+    factorizations: BTreeMap<FactorizationKey, SourceSegments>,
+    attention: BTreeMap<(String, FactorizationKey), Vec<AttentionMap>>,
     clip_scores: BTreeMap<String, Vec<f64>>,
     noted: RefCell<BTreeSet<String>>,
 }
@@ -89,19 +104,32 @@ impl<'a> InstanceCache<'a> {
         Ok(self.audio.get_or_init(|| audio))
     }
 
-    /// Factorizes the audio as `kind` into `segments` segments, once.
-    fn prepare_factorization(&mut self, kind: FactorizationKind, segments: usize) -> Result<()> {
-        if !self.factorizations.contains_key(&(kind, segments)) {
+    /// The span of the audio `window` explains for a model reading `model_window_s` seconds.
+    fn span(&self, window: AudioWindow, model_window_s: Option<f64>) -> Result<ExplainedSpan> {
+        let seconds = self.audio()?.duration_s();
+        ExplainedSpan::resolve(window, model_window_s, seconds, &self.instance.id)
+    }
+
+    /// Factorizes `span` of the audio as `kind` into `segments` segments, once.
+    fn prepare_factorization(
+        &mut self,
+        kind: FactorizationKind,
+        segments: usize,
+        span: &ExplainedSpan,
+    ) -> Result<FactorizationKey> {
+        let key = factorization_key(kind, segments, span);
+        if !self.factorizations.contains_key(&key) {
             let factorization = factorize(
                 self.audio()?,
                 kind,
                 self.instance.stems.as_deref(),
                 segments,
+                span,
                 &self.instance.id,
             )?;
-            self.factorizations.insert((kind, segments), factorization);
+            self.factorizations.insert(key, factorization);
         }
-        Ok(())
+        Ok(key)
     }
 
     /// The model's attention maps of the unperturbed composition of a factorization, once.
@@ -109,10 +137,10 @@ impl<'a> InstanceCache<'a> {
         &mut self,
         model_name: &str,
         model: &dyn Classifier,
-        key: (FactorizationKind, usize),
+        key: FactorizationKey,
         rollout: bool,
     ) -> Result<()> {
-        let cache_key = (model_name.to_string(), key.0, key.1);
+        let cache_key = (model_name.to_string(), key);
         if !self.attention.contains_key(&cache_key) {
             let factorization = &self.factorizations[&key];
             let input = ModelInput {
@@ -170,8 +198,12 @@ pub(crate) fn run_unit(
         cache.instance.stems.is_some(),
         &cache.instance.id,
     )?;
-    let key = (kind, explainer.segments);
-    cache.prepare_factorization(key.0, key.1)?;
+    let span = cache.span(explainer.audio_window, model.window_seconds())?;
+    let window_note = span
+        .note(&explainer.model)
+        .map(|n| format!("{}: {n}", cache.instance.id));
+    cache.note_once(&format!("{} window", explainer.model), window_note, note);
+    let key = cache.prepare_factorization(kind, explainer.segments, &span)?;
     if context.metrics.wants_attention() {
         cache.prepare_attention(
             &explainer.model,
@@ -233,6 +265,7 @@ pub(crate) fn run_unit(
         )?;
     }
     let mut record = new_record(context, cache, unit, model, outcome, stdevs);
+    record.audio_window = (!span.is_whole_clip()).then_some([span.start_s, span.end_s]);
     record.metrics = metrics;
     let (curves, fractions) = curves
         .into_iter()
@@ -254,7 +287,7 @@ fn metrics_of(
     context: &RunContext,
     cache: &InstanceCache,
     explainer: &ExplainerConfig,
-    key: (FactorizationKind, usize),
+    key: FactorizationKey,
     explained: &ExplainedTrack,
     predicted: &LabelExplanation,
     seeds: crate::seeds::UnitSeeds,
@@ -271,7 +304,7 @@ fn metrics_of(
     let lmac = RefCell::new(Vec::new());
     let attention: &[AttentionMap] = cache
         .attention
-        .get(&(explainer.model.clone(), key.0, key.1))
+        .get(&(explainer.model.clone(), key))
         .map_or(&[], Vec::as_slice);
     let original = named_weights(predicted, &outcome.explanation.features);
     let robustness = robustness_weights(
@@ -349,6 +382,7 @@ fn new_record(
         model_items: outcome.counts,
         curves: Vec::new(),
         curve_fractions: Vec::new(),
+        audio_window: None,
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod hpss;
 pub mod segments;
 pub mod stems;
+pub mod window;
 
 use std::path::Path;
 
@@ -21,6 +22,7 @@ use crate::features::Feature;
 pub use hpss::{HpssParams, HPSS_SOURCES};
 pub use segments::{segment_bounds, Segmentation};
 pub use stems::{load_stems, DEFAULT_SOURCES};
+pub use window::{AudioWindow, ExplainedSpan};
 
 /// Time segments per source unless an explainer says otherwise (the paper's 10).
 pub const DEFAULT_SEGMENTS: usize = 10;
@@ -58,30 +60,41 @@ pub fn choose_factorization(
     }
 }
 
-/// Splits a track's `audio` into `segments` time segments of the sources chosen by
-/// [`choose_factorization`] (`requested`, else its stems when it has them, else HPSS): what the
-/// command line and the notebook do with one track.
+/// Splits the `span` of a track's `audio` into `segments` time segments of the sources chosen
+/// by [`choose_factorization`] (`requested`, else its stems when it has them, else HPSS): what
+/// the command line and the notebook do with one track.
 pub fn factorize_track(
     audio: &Audio,
     requested: Option<FactorizationKind>,
     stems: Option<&Path>,
     segments: usize,
+    span: &ExplainedSpan,
     origin: &str,
 ) -> Result<SourceSegments> {
     let kind = choose_factorization(requested, stems.is_some(), origin)?;
-    factorize(audio, kind, stems, segments, origin)
+    factorize(audio, kind, stems, segments, span, origin)
 }
 
-/// Splits `audio` into `segments` time segments of the sources `kind` asks for. `stems` is the
-/// directory of precomputed stems (required for [`FactorizationKind::Stems`]); `origin` names
-/// the instance in error messages.
+/// Splits the `span` of `audio` into `segments` time segments of the sources `kind` asks for
+/// (the span is cut first, from the mixture and from every stem, so segments divide it).
+/// `stems` is the directory of precomputed stems (required for [`FactorizationKind::Stems`]);
+/// `origin` names the instance in error messages.
 pub fn factorize(
     audio: &Audio,
     kind: FactorizationKind,
     stems: Option<&Path>,
     segments: usize,
+    span: &ExplainedSpan,
     origin: &str,
 ) -> Result<SourceSegments> {
+    let whole = span.is_whole_clip();
+    let cut;
+    let audio = if whole {
+        audio
+    } else {
+        cut = span.cut(audio, origin)?;
+        &cut
+    };
     let segmentation = Segmentation::FixedCount(segments);
     let in_origin = |e: Error| match e {
         Error::Param { .. } => Error::input(origin, e.to_string()),
@@ -90,7 +103,12 @@ pub fn factorize(
     match kind {
         FactorizationKind::Stems => {
             let dir = stems.ok_or_else(|| Error::input(origin, "`stems` factorization needs a stems directory; give one (--stems DIR, or a `stems` column in the manifest)"))?;
-            let stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
+            let mut stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
+            if !whole {
+                for (_, samples) in &mut stems.sources {
+                    *samples = span.cut_samples(samples, stems.sample_rate);
+                }
+            }
             let len = stems.sources[0].1.len();
             let bounds = segment_bounds(len, stems.sample_rate, &segmentation)
                 .map_err(|e| Error::in_file(dir, e.to_string()))?;

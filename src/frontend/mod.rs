@@ -374,6 +374,28 @@ impl AudioFrontend {
         self
     }
 
+    /// How many samples (at the model's rate) of a signal the features depend on, when that is
+    /// fixed (`seconds`, or Kaldi's `target_frames`): later samples cannot change them.
+    pub(crate) fn reads_samples(&self) -> Option<usize> {
+        if let Some(n) = self.target_len {
+            return Some(n);
+        }
+        let Finish::Kaldi {
+            target_frames: Some(frames),
+            ..
+        } = &self.finish
+        else {
+            return None;
+        };
+        let framer = self.framer.as_ref()?;
+        let last = frames.saturating_sub(1) * framer.hop;
+        Some(match framer.padding {
+            Padding::None => last + framer.frame_len,
+            Padding::Centre { pad, .. } => (last + framer.frame_len).saturating_sub(pad),
+            Padding::KaldiMirror => last + framer.hop / 2 + framer.frame_len.div_ceil(2),
+        })
+    }
+
     /// Signals shorter than this many samples (at the model's rate) are padded with silence.
     pub(crate) fn min_len(&self) -> usize {
         self.min_len

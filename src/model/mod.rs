@@ -60,6 +60,12 @@ pub trait Classifier: Send + Sync {
         None
     }
 
+    /// How many seconds of audio the model reads from the start of its input, when it declares
+    /// it (model.yaml `window_seconds`): a longer clip is explained on this window by default.
+    fn window_seconds(&self) -> Option<f64> {
+        None
+    }
+
     /// The model's attention maps for one input (models without attention outputs: none);
     /// attention rollout only when `rollout` is asked for.
     fn attention(
@@ -243,6 +249,10 @@ impl<T: Classifier + ?Sized> Classifier for &T {
 
     fn input_note(&self, samples: usize, sample_rate: u32) -> Option<String> {
         (**self).input_note(samples, sample_rate)
+    }
+
+    fn window_seconds(&self) -> Option<f64> {
+        (**self).window_seconds()
     }
 }
 

@@ -29,7 +29,9 @@ use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method, NumSa
 use crate::experiment::runner::{run_config, RunOptions};
 use crate::explainer::{explain_track, ExplainOutcome, TrackParts};
 use crate::explanation::{Explanation, LabelChoice};
-use crate::factorize::{factorize_track, Factorization, FactorizationKind, SourceSegments};
+use crate::factorize::{
+    factorize_track, AudioWindow, ExplainedSpan, Factorization, FactorizationKind, SourceSegments,
+};
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::load_model;
 use crate::synth::SynthParams;
@@ -289,6 +291,13 @@ impl Explainer {
         self
     }
 
+    /// Which part of each track is explained: `model` (the default: the window the model
+    /// reads), `all`, or a span in seconds.
+    pub fn audio_window(mut self, window: AudioWindow) -> Self {
+        self.config.audio_window = window;
+        self
+    }
+
     /// Sampler seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -314,11 +323,21 @@ impl Explainer {
         let model = load_model(&self.model)?;
         let audio = decode_file(&track.audio)?;
         let origin = track.audio.display().to_string();
+        let span = ExplainedSpan::resolve(
+            self.config.audio_window,
+            model.window_seconds(),
+            audio.duration_s(),
+            &origin,
+        )?;
+        if let Some(note) = span.note(model.name()) {
+            eprintln!("warning: {note}");
+        }
         let factorization = factorize_track(
             &audio,
             self.factorization,
             track.stems.as_deref(),
             self.config.segments,
+            &span,
             &origin,
         )?;
         let text =

@@ -197,6 +197,29 @@ impl OnnxModel {
             )
         })
     }
+
+    /// A note when the audio input holds less than `len` samples at `rate` (a fixed number of
+    /// frames or seconds) and model.yaml declares no `window_seconds` that would say so: the
+    /// rest of the clip cannot change the output.
+    pub(crate) fn cropping_note(&self, len: usize, rate: u32) -> Option<String> {
+        let frontend = self.audio.as_ref()?;
+        if self.patching.is_some() || self.spec.window_seconds.is_some() {
+            return None;
+        }
+        let reads = frontend.reads_samples()?;
+        let natural = frontend.resampled_len(len, rate);
+        (natural > reads).then(|| {
+            let rate = frontend.sample_rate() as f64;
+            format!(
+                "{}: input `{}` holds the first {:.2} s of audio, the clip is {:.2} s: the rest cannot change the output, so its segments' weights are noise; declare `window_seconds: {:.3}` in model.yaml to explain the part the model reads (or cut the clips)",
+                self.name,
+                frontend.name(),
+                reads as f64 / rate,
+                natural as f64 / rate,
+                reads as f64 / rate
+            )
+        })
+    }
 }
 
 /// The audio tensor with every clip cut into its patches (consecutive items).

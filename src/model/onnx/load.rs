@@ -9,7 +9,7 @@ use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
 
 use super::attention_maps::{attention_axes, check_key_count};
-use super::providers::{choose_provider, session_builder};
+use super::providers::{choose_provider, session_builder, SessionSettings};
 use super::session::{Stage, StageGroups};
 use super::spec::{InputSpec, ModelSpec, StageSpec};
 use super::text::TextEncoder;
@@ -82,7 +82,12 @@ impl OnnxModel {
         let threads = options.intra_threads.or(spec.intra_threads);
         let mut stages = Vec::new();
         let mut available: Vec<String> = spec.inputs.iter().map(|i| i.name().to_string()).collect();
-        let provider = choose_provider(&spec, path)?;
+        let settings = SessionSettings {
+            provider: choose_provider(&spec, path)?,
+            threads,
+            cpu_arena: spec.cpu_memory_arena.unwrap_or(true),
+            optimization: spec.graph_optimization,
+        };
         for stage in spec.graphs() {
             if !stage.onnx.is_file() {
                 return Err(Error::in_file(
@@ -90,8 +95,7 @@ impl OnnxModel {
                     format!("ONNX model file not found (named in {name}; paths are relative to model.yaml)"),
                 ));
             }
-            let cpu_arena = spec.cpu_memory_arena.unwrap_or(true);
-            let mut builder = session_builder(env, provider, threads, cpu_arena, &stage.onnx)?;
+            let mut builder = session_builder(env, settings, &stage.onnx)?;
             let session = builder.commit_from_file(&stage.onnx).map_err(|e| {
                 Error::in_file(
                     &stage.onnx,

@@ -124,6 +124,11 @@ impl Classifier for OnnxModel {
 
     fn input_note(&self, samples: usize, sample_rate: u32) -> Option<String> {
         self.padding_note(samples, sample_rate)
+            .or_else(|| self.cropping_note(samples, sample_rate))
+    }
+
+    fn window_seconds(&self) -> Option<f64> {
+        self.spec.window_seconds
     }
 
     fn reads(&self) -> (bool, bool) {

@@ -14,7 +14,7 @@ use ort::ep::ExecutionProvider as _;
 use ort::session::builder::SessionBuilder;
 use ort::session::Session;
 
-use super::spec::{ExecutionProvider, ModelSpec};
+use super::spec::{ExecutionProvider, GraphOptimization, ModelSpec};
 use crate::error::{Error, Result};
 
 /// The providers ONNX Runtime reports as compiled in, for messages.
@@ -77,15 +77,31 @@ pub(crate) fn choose_provider(spec: &ModelSpec, spec_path: &Path) -> Result<Exec
     }
 }
 
-/// A session builder for one graph on `provider`, with `threads` intra-op threads and the CPU
-/// memory arena on or off.
+/// How every session of a model is built (from model.yaml and the load options).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionSettings {
+    /// Where to run.
+    pub provider: ExecutionProvider,
+    /// Intra-op threads (`None`: ONNX Runtime's choice).
+    pub threads: Option<usize>,
+    /// The CPU memory arena on or off.
+    pub cpu_arena: bool,
+    /// Graph optimisation level (`None`: ONNX Runtime's default, all).
+    pub optimization: Option<GraphOptimization>,
+}
+
+/// A session builder for one graph with `settings`.
 pub(crate) fn session_builder(
     env: &Environment,
-    provider: ExecutionProvider,
-    threads: Option<usize>,
-    cpu_arena: bool,
+    settings: SessionSettings,
     graph: &Path,
 ) -> Result<SessionBuilder> {
+    let SessionSettings {
+        provider,
+        threads,
+        cpu_arena,
+        optimization,
+    } = settings;
     let fail = |e: &dyn std::fmt::Display| {
         Error::in_file(graph, format!("ONNX Runtime could not load the model: {e}"))
     };
@@ -97,6 +113,18 @@ pub(crate) fn session_builder(
         .map_err(|e| fail(&e))?;
     if let Some(n) = threads {
         builder = builder.with_intra_threads(n).map_err(|e| fail(&e))?;
+    }
+    if let Some(level) = optimization {
+        use ort::session::builder::GraphOptimizationLevel as Level;
+        let level = match level {
+            GraphOptimization::Disable => Level::Disable,
+            GraphOptimization::Basic => Level::Level1,
+            GraphOptimization::Extended => Level::Level2,
+            GraphOptimization::All => Level::All,
+        };
+        builder = builder
+            .with_optimization_level(level)
+            .map_err(|e| fail(&e))?;
     }
     // Without the arena, memory freed after a run goes back to the allocator instead of being
     // kept for the next run; the memory pattern (pre-planned buffers per input shape) goes too.

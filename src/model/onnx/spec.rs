@@ -86,6 +86,30 @@ pub struct ModelSpec {
     /// of the memory but take 1.5 to 3 times as long (measured on the musicnn-shaped fixture).
     #[serde(default)]
     pub cpu_memory_arena: Option<bool>,
+    /// ONNX Runtime's graph optimisation level (default `all`, ONNX Runtime's own default).
+    /// Lower levels only make loading faster; every level computes the same function.
+    #[serde(default)]
+    pub graph_optimization: Option<GraphOptimization>,
+    /// How many seconds of audio the model reads, from the start of its input (AST: its
+    /// frames × the frame shift). A clip longer than this is explained on this window by
+    /// default (`audio_window: model`); models that declare none are explained on the whole
+    /// clip.
+    #[serde(default)]
+    pub window_seconds: Option<f64>,
+}
+
+/// ONNX Runtime's graph optimisation levels, as model.yaml names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphOptimization {
+    /// No rewrites.
+    Disable,
+    /// Constant folding and redundant-node removal.
+    Basic,
+    /// Basic plus complex node fusions (attention, GELU, layer norm).
+    Extended,
+    /// Extended plus memory-layout rewrites (ONNX Runtime's default).
+    All,
 }
 
 /// Model items per ONNX Runtime run when `max_batch` is not set. ONNX Runtime holds about 50 MB
@@ -579,7 +603,7 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// `max_batch`, `execution_providers` and `intra_threads`.
+    /// `max_batch`, `execution_providers`, `intra_threads` and `window_seconds`.
     fn check_limits(&self) -> Result<()> {
         if self.max_batch == Some(0) {
             return Err(Error::input(
@@ -592,6 +616,14 @@ impl ModelSpec {
         }
         if self.intra_threads == Some(0) {
             return Err(Error::input("intra_threads", "must be at least 1"));
+        }
+        if let Some(w) = self.window_seconds {
+            if !(w.is_finite() && w > 0.0) {
+                return Err(Error::input(
+                    "window_seconds",
+                    format!("is {w}; it must be a positive number of seconds (the audio the model reads), or left out"),
+                ));
+            }
         }
         Ok(())
     }
