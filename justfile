@@ -60,10 +60,16 @@ musicnn:
 
 # Regenerate tests/fixtures/transformers (tiny AST / RoBERTa / late-fusion models exported from
 # PyTorch with their parity reports); installs torch and transformers into .venv-export (~5.6 GB).
-export-fixtures:
+export-fixtures: export-venv
+    .venv-export/bin/python experiments/export/make_fixtures.py
+    .venv-export/bin/python experiments/export/check_export.py
+
+# The export venv (.venv-export, git-ignored): torch, transformers, ONNX, and torchaudio without
+# its dependencies (experiments/export/requirements-nodeps.txt says why).
+export-venv:
     python3 -m venv .venv-export
     .venv-export/bin/pip install -q -r experiments/export/requirements.txt
-    .venv-export/bin/python experiments/export/make_fixtures.py
+    .venv-export/bin/pip install -q --no-deps -r experiments/export/requirements-nodeps.txt
 
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.

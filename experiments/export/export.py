@@ -51,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+import settings as presets  # noqa: E402
 from model import (  # noqa: E402
     ARCHITECTURES,
     ASTClassifier,
@@ -107,6 +108,8 @@ class Checkpoint:
     lyrics_normalization: str = "none"
     description: str = ""
     notes: list[str] = field(default_factory=list)
+    settings: presets.Settings | None = None
+    spec: dict = field(default_factory=dict)
 
     @property
     def reads_audio(self):
@@ -178,7 +181,8 @@ def _load_state_dict(model: torch.nn.Module, path: Path):
                           f"missing {missing[:6]}, unexpected {unexpected[:6]}")
 
 
-def load_checkpoint(directory: Path) -> Checkpoint:
+def load_checkpoint(directory: Path, preset: str | None = None) -> Checkpoint:
+    """Loads the checkpoint in `directory` with its settings (`preset`: --preset)."""
     from transformers import (ASTFeatureExtractor, ASTForAudioClassification, ASTModel,
                               RobertaForSequenceClassification, RobertaModel)
 
@@ -196,9 +200,14 @@ def load_checkpoint(directory: Path) -> Checkpoint:
                           f"{', '.join(ARCHITECTURES)} (late_fusion = AST + RoBERTa + the paper's"
                           " LayerNorm/Linear head; ast = ASTForAudioClassification; roberta ="
                           " RobertaForSequenceClassification)")
-    classes = spec.get("classes")
+    try:
+        settings = presets.resolve(spec, spec_path, preset)
+    except presets.SettingsError as e:
+        raise ExportError(str(e))
+    classes = settings.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-        raise ExportError(f"{spec_path}: `classes` must list at least two class names")
+        raise ExportError(f"{spec_path}: `classes` must list at least two class names, or name "
+                          f"a class preset ({', '.join(sorted(presets.CLASS_PRESETS))})")
     if len(set(classes)) != len(classes):
         raise ExportError(f"{spec_path}: `classes` lists a name twice")
     if "num_classes" in spec and spec["num_classes"] != len(classes):
@@ -232,7 +241,7 @@ def load_checkpoint(directory: Path) -> Checkpoint:
     model.eval()
 
     ck = Checkpoint(directory, architecture, classes, output, model,
-                    description=spec.get("description", ""))
+                    description=spec.get("description", ""), settings=settings, spec=spec)
     if ck.reads_text:
         tok = _path(directory, spec, "tokenizer", False)
         if tok is None and text_dir is not None and (text_dir / "tokenizer.json").is_file():
@@ -246,12 +255,17 @@ def load_checkpoint(directory: Path) -> Checkpoint:
         ck.tokenizer = tok
         encoder = text_encoder_of(model)
         limit = encoder.config.max_position_embeddings - (encoder.config.pad_token_id or 0) - 1
-        ck.max_length = int(spec.get("max_length", min(512, limit)))
+        max_length = settings.get("max_length")
+        if max_length is None:
+            max_length = min(512, limit)
+            settings.values["max_length"] = max_length
+            settings.sources["max_length"] = "default: min(512, the encoder's positions)"
+        ck.max_length = int(max_length)
         if not 2 <= ck.max_length <= limit:
             raise ExportError(f"{spec_path}: max_length {ck.max_length} does not fit the text "
                               f"encoder ({limit} positions after RoBERTa's padding offset)")
         ck.pad_id = int(spec.get("pad_id", encoder.config.pad_token_id))
-        ck.lyrics_normalization = spec.get("lyrics_normalization", "none")
+        ck.lyrics_normalization = settings.get("lyrics_normalization")
         if ck.lyrics_normalization not in ("none", "paper"):
             raise ExportError(f"{spec_path}: lyrics_normalization must be `none` or `paper`")
     if ck.reads_audio:
@@ -262,7 +276,10 @@ def load_checkpoint(directory: Path) -> Checkpoint:
             extractor = ASTFeatureExtractor()
             ck.notes.append(f"{audio_dir} has no preprocessor_config.json: using "
                             "ASTFeatureExtractor's defaults")
-        for key, value in spec.get("feature_extractor", {}).items():
+        for name, value in settings.values.items():
+            if not name.startswith("feature_extractor.") or value is None:
+                continue
+            key = name.removeprefix("feature_extractor.")
             if not hasattr(extractor, key):
                 raise ExportError(f"{spec_path}: feature_extractor.{key} is not an "
                                   "ASTFeatureExtractor setting")
@@ -273,7 +290,18 @@ def load_checkpoint(directory: Path) -> Checkpoint:
         if extractor.max_length != encoder.config.max_length:
             raise ExportError(f"feature extractor pads to {extractor.max_length} frames, the AST "
                               f"config expects {encoder.config.max_length}")
+        settings.values["feature_extractor.sampling_rate"] = int(extractor.sampling_rate)
+        if settings.sources["feature_extractor.sampling_rate"] == "default":
+            settings.sources["feature_extractor.sampling_rate"] = (
+                "default: preprocessor_config.json / ASTFeatureExtractor")
         ck.extractor = extractor
+    for key in ("max_length", "lyrics_normalization"):
+        if not ck.reads_text:
+            settings.values.pop(key, None)
+            settings.sources.pop(key, None)
+    if not ck.reads_audio:
+        settings.values.pop("feature_extractor.sampling_rate", None)
+        settings.sources.pop("feature_extractor.sampling_rate", None)
     return ck
 
 
