@@ -1,6 +1,6 @@
 //! The model's window: a 30 s clip through a model that reads 10.255 s (the tiny exported AST
 //! of `tests/fixtures/transformers`, 1024 Kaldi frames). Declared in model.yaml
-//! (`window_seconds`), the window is what is explained by default, with a warning; `all`
+//! (`window_seconds`, written by the export), the window is what is explained by default, with a warning; `all`
 //! explains the whole clip and warns that the segments after the window are noise; an
 //! undeclared fixed-length input still gets a note; a window outside the clip is refused
 //! before anything is written.
@@ -38,14 +38,23 @@ fn long_clip(dir: &Path) -> PathBuf {
     path
 }
 
-/// The tiny AST's model.yaml, its graphs by absolute path, with `extra` appended.
-fn ast_yaml(dir: &Path, extra: &str) -> PathBuf {
+/// The tiny AST's model.yaml, its graphs by absolute path, declaring its window or not.
+fn ast_yaml(dir: &Path, declared: bool) -> PathBuf {
     let ast = fixtures().join("ast");
     let text = std::fs::read_to_string(ast.join("model.yaml"))
         .unwrap()
         .replace("{onnx: ", &format!("{{onnx: {}/", ast.display()));
+    let declaration = format!("window_seconds: {AST_WINDOW}\n");
+    assert!(
+        text.contains(&declaration),
+        "the export declares the window"
+    );
+    let text = match declared {
+        true => text,
+        false => text.replace(&declaration, ""),
+    };
     let path = dir.join("ast.yaml");
-    std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -87,7 +96,7 @@ fn span_of(out: &Path) -> (f64, f64) {
 fn a_model_that_declares_its_window_is_explained_on_it_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let audio = long_clip(dir.path());
-    let model = ast_yaml(dir.path(), &format!("window_seconds: {AST_WINDOW}\n"));
+    let model = ast_yaml(dir.path(), true);
 
     // Default: the first 10.255 s, divided into the 6 segments; a warning says so.
     let out = dir.path().join("model");
@@ -139,7 +148,7 @@ fn a_model_that_declares_its_window_is_explained_on_it_and_says_so() {
 fn a_fixed_length_input_without_a_declared_window_gets_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let audio = long_clip(dir.path());
-    let model = ast_yaml(dir.path(), "");
+    let model = ast_yaml(dir.path(), false);
     let out = dir.path().join("out");
     let output = explain(&model, &audio, "model", &out);
     assert_success(&output);
@@ -156,7 +165,7 @@ fn a_fixed_length_input_without_a_declared_window_gets_a_note() {
 fn a_run_records_the_window_and_refuses_one_outside_a_clip_before_any_model_call() {
     let dir = tempfile::tempdir().unwrap();
     let audio = long_clip(dir.path());
-    let model = ast_yaml(dir.path(), &format!("window_seconds: {AST_WINDOW}\n"));
+    let model = ast_yaml(dir.path(), true);
     std::fs::write(dir.path().join("lyrics.txt"), "unused").unwrap();
     let manifest = dir.path().join("manifest.csv");
     std::fs::write(

@@ -52,6 +52,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import settings as presets  # noqa: E402
+import user_class  # noqa: E402
 from model import (  # noqa: E402
     ARCHITECTURES,
     ASTClassifier,
@@ -365,14 +366,18 @@ def ast_features(extractor, audio: np.ndarray) -> np.ndarray:
 
 
 def paper_normalizer():
-    """The authors' lyric cleaning as a tokenizers normalizer: lower case, drop ASCII
-    punctuation (Python's string.punctuation), whitespace runs → one space, strip."""
+    """The authors' lyric cleaning (`text.lower()`, `translate` away `string.punctuation`,
+    `' '.join(text.split())`) as a tokenizers normalizer: lower case, drop ASCII punctuation,
+    whitespace runs → one space, strip. Python's `str.split()` also splits on the ASCII
+    separators U+001C–U+001F, which the regex `\\s` does not match, so they are listed; checked
+    against the Python cleaning on Unicode spaces, punctuation, digits and line breaks by
+    tests/fixtures/paper_normaliser."""
     from tokenizers import Regex, normalizers
 
     return normalizers.Sequence([
         normalizers.Lowercase(),
         normalizers.Replace(Regex(r"[!-/:-@\[-`{-~]"), ""),
-        normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Replace(Regex(r"[\s\x{1c}-\x{1f}]+"), " "),
         normalizers.Strip(),
     ])
 
@@ -647,16 +652,29 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def window_seconds(frames: int, shift_ms: float = 10.0, length_ms: float = 25.0) -> float:
+    """Seconds of audio `frames` Kaldi frames read (snip_edges): the last frame's end."""
+    return round(((frames - 1) * shift_ms + length_ms) / 1000.0, 6)
+
+
 def write_model_yaml(ck: Checkpoint, stages, path: Path, attentions: bool, source: str):
     lines = [
         f"# {ck.description or ck.architecture} — exported for musiclime.",
         f"# Written by experiments/export/export.py from {source}; do not edit by hand.",
-        "stages:",
     ]
+    if ck.settings is not None and ck.settings.preset:
+        lines.append(f"# Preset: {ck.settings.preset}.")
+    lines.append("stages:")
     for s in stages:
         lines.append(f"  - {{onnx: {s.file}, inputs: [{', '.join(s.inputs)}], "
                      f"outputs: [{', '.join(s.outputs)}]}}")
     lines.append(f"classes: [{', '.join(ck.classes)}]")
+    if ck.reads_audio:
+        frames = int(audio_encoder_of(ck.model).config.max_length)
+        lines += [f"# AST reads {frames} frames, (frames - 1) × 10 ms + 25 ms of audio: longer "
+                  "clips are explained on",
+                  "# this window unless a config says `audio_window: all` or START..END.",
+                  f"window_seconds: {_num(window_seconds(frames))}"]
     lines.append("inputs:")
     if ck.reads_audio:
         fe = ck.extractor
@@ -769,16 +787,25 @@ def first_token_rows(maps: np.ndarray) -> np.ndarray:
 
 
 def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, force: bool = False,
-           attention: str = "separate", opset: int = OPSET, source: str | None = None) -> dict:
+           attention: str = "separate", opset: int = OPSET, source: str | None = None,
+           preset: str | None = None, model_class: str | None = None) -> dict:
     """Exports CHECKPOINT to OUT (see the module docstring); returns the parity report.
-    `source` names the checkpoint in model.yaml's header (default: its path)."""
+    `source` names the checkpoint in model.yaml's header (default: its path); `preset` is
+    --preset; `model_class` (MODULE:NAME) adds the user's own class to the parity check."""
     out = out.resolve()
     if out.exists() and any(out.iterdir()) and not force:
         raise ExportError(f"{out} exists and is not empty; pass --force to replace it")
     torch.manual_seed(0)
     log(f"loading {checkpoint}")
-    ck = load_checkpoint(checkpoint)
+    ck = load_checkpoint(checkpoint, preset)
     log(f"  architecture {ck.architecture}, {len(ck.classes)} classes: {', '.join(ck.classes)}")
+    log("  settings (value, where it came from):")
+    for line in ck.settings.lines():
+        log(f"    {line}")
+    user_model = None
+    if model_class is not None:
+        user_model = load_user_class(ck, model_class)
+        log(f"  your class {model_class}: built offline, state_dict loaded (strict)")
     for n in ck.notes:
         log(f"  note: {n}")
     tok = load_tokenizer(ck) if ck.reads_text else None
@@ -809,6 +836,9 @@ def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, for
                          source or _rel(ck.directory))
         check_model_yaml(tmp / "model.yaml", tmp, stages)
         report, reference = parity(ck, stages, tmp, cases, tolerance, attention_names)
+        if user_model is not None:
+            report["user_class"] = user_class_parity(ck, user_model, model_class, stages, tmp,
+                                                     cases, tolerance)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             old.rmdir()
@@ -837,7 +867,57 @@ def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, for
     return {"architecture": ck.architecture, "classes": ck.classes, "output": ck.output,
             "out": str(out), "files": sizes, "versions": versions(), "opset": opset,
             "ast_keys": layout, "parity": report, "cases": report_cases,
-            "max_length": ck.max_length}
+            "max_length": ck.max_length,
+            "settings": {k: {"value": v, "source": ck.settings.sources[k]}
+                         for k, v in ck.settings.values.items()}}
+
+
+def load_user_class(ck: Checkpoint, target: str):
+    """The user's class (`--model-class`), built offline with the checkpoint's weights."""
+    configs = [enc.config for enc in (audio_encoder_of(ck.model), text_encoder_of(ck.model))
+               if enc is not None]
+    inner = ck.model if ck.architecture == "late_fusion" else ck.model.model
+    try:
+        model = user_class.build(target, ck.directory, ck.spec.get("model_class_args"),
+                                 len(ck.classes), configs)
+        user_class.load_weights(model, inner.state_dict(), target)
+    except user_class.UserClassError as e:
+        raise ExportError(str(e), e.code)
+    return model
+
+
+def user_class_parity(ck: Checkpoint, model, target: str, stages, directory: Path,
+                      cases: list[Case], tolerance: float) -> dict:
+    """The user's class against the exported graphs on every case: its probabilities must
+    agree within `tolerance` (exit 3 otherwise, naming the case and class)."""
+    feeds = model_inputs(ck, cases)
+    try:
+        theirs = _probabilities(ck, user_class.run(model, ck.architecture, feeds))
+    except user_class.UserClassError as e:
+        raise ExportError(str(e), e.code)
+    except Exception as e:
+        raise ExportError(f"--model-class {target!r}: its forward failed on the parity inputs: "
+                          f"{type(e).__name__}: {e}")
+    ours = _probabilities(ck, run_onnx(directory, stages, feeds)["logits"])
+    if theirs.shape != ours.shape:
+        raise ExportError(f"--model-class {target!r} returns {list(theirs.shape)} scores, the "
+                          f"export {list(ours.shape)}", EXIT_MISMATCH)
+    diff = np.abs(theirs - ours)
+    b, c = (int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape))
+    worst = float(diff.max())
+    log(f"    your class's probabilities vs ONNX {worst:.3e}  at case {b}, class "
+        f"{ck.classes[c]!r}")
+    if not worst <= tolerance:
+        case = cases[b]
+        raise ExportError(
+            f"your class {target} does not compute what was exported: its probability of "
+            f"{ck.classes[c]!r} on {case.audio} + {case.lyrics_file} is {theirs[b, c]:.6g}, the "
+            f"ONNX graphs' (musiclime's) {ours[b, c]:.6g} (|difference| {worst:.3e} > "
+            f"{tolerance:g}). The parameter names fit, so the forward differs: e.g. the order of "
+            "the concatenation, the pooling (mean vs [CLS]/<s>), or RoBERTa's pooler. Export "
+            "with a model.py that matches your forward; nothing was written", EXIT_MISMATCH)
+    return {"target": target, "max_abs_diff_probabilities": worst,
+            "at": {"case": b, "class": ck.classes[c]}}
 
 
 def main(argv=None) -> int:
@@ -862,10 +942,17 @@ def main(argv=None) -> int:
                          "(computed on every prediction); none: no attention outputs")
     ap.add_argument("--opset", type=int, default=OPSET)
     ap.add_argument("--report", type=Path, help="write the parity report (JSON) here")
+    ap.add_argument("--preset", help="settings by name: `paper` (the MusicLIME authors' lyric "
+                    "cleaning, 256 tokens, AST features at 44.1 kHz); keys in "
+                    f"{CHECKPOINT_FILE} still win")
+    ap.add_argument("--model-class", metavar="MODULE:NAME",
+                    help="your own PyTorch class (or a function building it): it gets the "
+                         "checkpoint's state_dict and its outputs join the parity check")
     args = ap.parse_args(argv)
     try:
         report = export(args.checkpoint, args.out, args.case, args.tolerance, args.force,
-                        args.attention, args.opset)
+                        args.attention, args.opset, preset=args.preset,
+                        model_class=args.model_class)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.code

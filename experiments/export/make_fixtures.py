@@ -11,7 +11,13 @@
 4. `ast_features.npy`: ASTFeatureExtractor's `input_values` for music_16k.flac, [1024, 128];
 5. `expected.json`: per model and case, PyTorch's probabilities and the last layer's first-token
    attention rows, the versions and the measured ONNX-vs-PyTorch differences;
-6. README.md (from the template below, with the numbers of this run).
+6. `paper/`: make_tiny.py's `paper_form` checkpoint (the authors' checkpoint form: configs, one
+   `model_state_dict` file, `"preset": "paper"`, the paper's 9 genres) exported with the preset
+   and checked against `user_class_example.PaperStyleModel` (`--model-class`); its cases are
+   44.1 kHz audio (`../frontend/music_44k.flac`, no resampling) with lyrics that need the
+   authors' cleaning (`../paper_normaliser/auld_lang_syne.txt`: Unicode spaces, curly apostrophes, CRLF,
+   tabs, digits, punctuation);
+7. README.md (from the template below, with the numbers of this run).
 """
 
 from __future__ import annotations
@@ -35,6 +41,11 @@ SOURCE_22K = REPO / "tests/fixtures/frontend/music_22k.flac"
 CLIP_B = FIXTURES / "music_b_16k.flac"
 FEATURES_AUDIO = REPO / "tests/fixtures/frontend/music_16k.flac"
 SIZE_LIMIT = 8_000_000  # the attention graphs are separate stages (a second copy of each encoder)
+PAPER_CASES = [
+    ("tests/fixtures/frontend/music_44k.flac", "tests/fixtures/paper_normaliser/auld_lang_syne.txt"),
+    ("tests/fixtures/frontend/music_44k.flac", "tests/fixtures/transformers/lyrics/the_star.txt"),
+]
+USER_CLASS = "experiments/export/user_class_example.py:PaperStyleModel"
 
 
 def make_clip_b():
@@ -89,6 +100,11 @@ def main():
             reports[name] = exporter.export(
                 ckpts / name, FIXTURES / name, force=True,
                 source=f"make_tiny.py's `{name}` checkpoint")
+        print("\n== paper (the authors' checkpoint form, preset paper)")
+        reports["paper"] = exporter.export(
+            ckpts / "paper_form", FIXTURES / "paper", pairs=PAPER_CASES, force=True,
+            attention="none", source="make_tiny.py's `paper_form` checkpoint",
+            model_class=USER_CLASS)
         extractor = exporter.load_checkpoint(ckpts / "ast").extractor
         features = make_features(extractor)
 
@@ -98,7 +114,7 @@ def main():
             "model": f"{name}/model.yaml", "architecture": r["architecture"],
             "classes": r["classes"], "output": r["output"], "max_length": r["max_length"],
             "files": r["files"], "max_abs_diff_onnx_vs_pytorch": r["parity"]["max_abs_diff"],
-            "cases": r["cases"],
+            "cases": r["cases"], "settings": r["settings"],
         }
     versions = reports["late_fusion"]["versions"]
     expected = {
@@ -165,6 +181,17 @@ attention, dynamic `batch` and `sequence` axes) and `model.yaml`:
   `text_embedding` [batch, 64], `text_attentions` [2, batch, 4, sequence, sequence];
 * `fusion.onnx` (late fusion) / `head.onnx` (unimodal): embedding(s) → `logits` [batch, 4].
 
+`paper/` is the late-fusion architecture again (9 classes, 256 tokens, no attention outputs),
+exported from a checkpoint in the form the MusicLIME authors publish theirs (`audio/` and
+`text/` hold config.json only; one torch.save file holds `model_state_dict`) with
+`"preset": "paper"` and `"classes": "paper-genre"`: the authors' lyric cleaning baked into its
+`tokenizer.json`, `max_length` 256, the Kaldi fbank at 44.1 kHz (torchaudio's, through
+`ASTFeatureExtractor(sampling_rate=44100)`), the 9 Music4All genres in the authors' label
+order; the export also ran `experiments/export/user_class_example.py:PaperStyleModel` (a class
+written like the authors', encoders from `from_pretrained`) on the same weights and found the
+same probabilities. Its cases are `../frontend/music_44k.flac` (44.1 kHz, so musiclime
+resamples nothing) with `../paper_normaliser/auld_lang_syne.txt` and `lyrics/the_star.txt`.
+
 The audio attention entry of `model.yaml` carries a `keys:` block (special 2, grid [12, 101],
 frequency-major, patch_frames 16, patch_stride 10) computed from the AST config and checked on
 the model's own patch embedding (`model.probe_ast_key_layout`); the text entry carries
@@ -180,8 +207,9 @@ the model's own patch embedding (`model.probe_ast_key_layout`); the text entry c
   modified.
 * `lyrics/`: public-domain texts: "Amazing Grace" (John Newton, 1779), "My Bonnie Lies over
   the Ocean" (traditional, printed 1881), "The Star" ("Twinkle, twinkle, little star", Jane
-  Taylor, 1806). Amazing Grace is longer than {max_length} tokens (truncated), The Star much
-  shorter (padded).
+  Taylor, 1806); the tokenizer is trained on them. `../paper_normaliser/auld_lang_syne.txt`
+  (Robert Burns, 1788, public domain; see the README there) is read by the `paper` cases only.
+  Amazing Grace is longer than {max_length} tokens (truncated), The Star much shorter (padded).
 
 Cases: {cases}.
 

@@ -13,6 +13,9 @@ format `export.py` reads (see README.md, "The checkpoint directory"):
 * `head.safetensors` (late fusion): the fusion head's state_dict (`layer_norm.*`, `fc.*`);
 * `tokenizer.json`: a byte-level BPE tokenizer in RoBERTa's layout, trained here.
 
+and OUT_DIR/paper_form: a late-fusion checkpoint in the form the MusicLIME authors publish
+theirs (configs only, one `model_state_dict` file, `"preset": "paper"`, the 9 paper genres).
+
 The sizes are the ones of the project's export notes: AST and RoBERTa with hidden size 64,
 2 layers, 4 heads, intermediate size 128; AST keeps the real input geometry (128 mel bins, 1024
 frames, 16 × 16 patches with stride 10, so 2 + 12 × 101 tokens). Weights are drawn with a
@@ -114,12 +117,12 @@ def ast_config(**extra) -> ASTConfig:
                            initializer_range=INIT_RANGE, **extra))
 
 
-def roberta_config(vocab_size: int, **extra) -> RobertaConfig:
+def roberta_config(vocab_size: int, max_length: int = MAX_LENGTH, **extra) -> RobertaConfig:
     # RoBERTa numbers positions from pad_token_id + 1, so max_length tokens need
     # max_length + pad_token_id + 1 position embeddings.
     return eager(RobertaConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2,
                                num_attention_heads=4, intermediate_size=128,
-                               max_position_embeddings=MAX_LENGTH + 2, pad_token_id=1,
+                               max_position_embeddings=max_length + 2, pad_token_id=1,
                                bos_token_id=0, eos_token_id=2, type_vocab_size=1,
                                initializer_range=INIT_RANGE, **extra))
 
@@ -313,7 +316,34 @@ def make(out: Path, seed: int):
         "max_length": MAX_LENGTH,
         "description": f"tiny random RoBERTa classifier (make_tiny.py --seed {seed})",
     })
+
+    make_paper_form(out / "paper_form", seed, tokenizer)
     return vocab
+
+
+def make_paper_form(d: Path, seed: int, tokenizer: Tokenizer):
+    """A late-fusion checkpoint in the form the MusicLIME authors publish theirs: config.json
+    files only in `audio/` and `text/`, one torch.save file holding `model_state_dict` (their
+    `AudioTextClassificationModel`'s keys), the paper preset and the paper's 9 genres."""
+    from settings import paper_classes
+
+    classes = paper_classes("paper-genre")
+    torch.manual_seed(seed + 3)
+    model = LateFusionClassifier.from_configs(
+        ast_config(), roberta_config(tokenizer.get_vocab_size(), max_length=256), len(classes))
+    model.eval()
+    d.mkdir()
+    model.audio_model.config.save_pretrained(d / "audio")
+    model.text_model.config.save_pretrained(d / "text")
+    torch.save({"epoch": 1, "model_state_dict": model.state_dict()}, d / "genre_multimodal")
+    tokenizer.save(str(d / "tokenizer.json"))
+    write_json(d / "musiclime_export.json", {
+        "format": 1, "preset": "paper", "architecture": "late_fusion", "classes": "paper-genre",
+        "output": "logits", "audio": "audio", "text": "text", "state_dict": "genre_multimodal",
+        "tokenizer": "tokenizer.json",
+        "description": f"tiny random late-fusion classifier in the authors' checkpoint form "
+                       f"(make_tiny.py --seed {seed})",
+    })
 
 
 def main(argv=None):
@@ -331,7 +361,7 @@ def main(argv=None):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    print(f"wrote {args.out}/late_fusion, ast, roberta (tokenizer: {vocab} tokens)")
+    print(f"wrote {args.out}/late_fusion, ast, roberta, paper_form (tokenizer: {vocab} tokens)")
 
 
 if __name__ == "__main__":

@@ -97,14 +97,14 @@ def _flatten(spec: dict) -> dict:
 def resolve(spec: dict, spec_path: Path, flag_preset: str | None) -> Settings:
     """The settings of a checkpoint's json `spec` with `--preset` (`flag_preset`)."""
     json_preset = spec.get("preset")
+    for where, name in (("--preset", flag_preset), (f"{spec_path}: `preset`", json_preset)):
+        if name is not None and name not in PRESETS:
+            raise SettingsError(f"{where}: unknown preset {name!r}; presets: "
+                                f"{', '.join(sorted(PRESETS))}")
     if json_preset is not None and flag_preset is not None and json_preset != flag_preset:
         raise SettingsError(f"{spec_path}: `preset` is {json_preset!r} but --preset is "
                             f"{flag_preset!r}; give one")
     preset = flag_preset or json_preset
-    where = "--preset" if flag_preset else f"{spec_path.name} `preset`"
-    if preset is not None and preset not in PRESETS:
-        raise SettingsError(f"{where}: unknown preset {preset!r}; presets: "
-                            f"{', '.join(sorted(PRESETS))}")
     from_preset = PRESETS.get(preset, {})
     given = _flatten(spec)
     settings = Settings(preset=preset)

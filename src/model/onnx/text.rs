@@ -108,3 +108,43 @@ impl TextEncoder {
         Ok(row)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paper's lyric cleaning baked into a tokenizer.json by the export gives the token ids
+    /// of the authors' Python cleaning + tokenizer (tests/fixtures/paper_normaliser, written by
+    /// its generate.py with pinned tokenizers/transformers) on lyrics with Unicode spaces,
+    /// punctuation, apostrophes, digits and line breaks.
+    #[test]
+    fn the_paper_normaliser_gives_the_authors_token_ids() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixture = repo.join("tests/fixtures/paper_normaliser/cases.json");
+        let cases: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+        let encoder = TextEncoder::new(&TokenIdsSpec {
+            name: "input_ids".into(),
+            tokenizer: repo.join(cases["tokenizer"].as_str().unwrap()),
+            max_length: cases["max_length"].as_u64().unwrap() as usize,
+            pad_id: Some(cases["pad_id"].as_u64().unwrap() as u32),
+            add_special_tokens: true,
+        })
+        .unwrap();
+        let as_ints = |v: &serde_json::Value| -> Vec<i64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect()
+        };
+        let cases = cases["cases"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let row = encoder.encode(case["text"].as_str().unwrap()).unwrap();
+            let name = &case["name"];
+            assert_eq!(row.ids, as_ints(&case["input_ids"]), "{name}");
+            assert_eq!(row.mask, as_ints(&case["attention_mask"]), "{name}");
+        }
+    }
+}

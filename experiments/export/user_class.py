@@ -1,0 +1,179 @@
+"""`export.py --model-class module:NAME`: your own PyTorch class in the parity check.
+
+export.py exports its own definition of the paper's classifiers (model.py). A class of yours with
+the same parameter names but another forward (text-first concatenation, mean pooling, RoBERTa's
+pooler) would load the same state_dict without error, and the export would silently compute our
+forward instead of yours. With `--model-class`, export.py
+
+1. imports NAME from `module` (a dotted module importable from the working directory or the
+   checkpoint directory, or a path to a `.py` file);
+2. builds it: NAME is called with `model_class_args` from musiclime_export.json (a JSON object;
+   default: `num_labels` / `num_classes` = the number of classes when NAME takes such a
+   parameter). While it is built, transformers' `from_pretrained` of any model class returns
+   a model built from the checkpoint's own `audio` / `text` config.json (no download, random
+   weights): a class whose `__init__` calls `ASTModel.from_pretrained("MIT/...")`, as the
+   authors' does, is built offline, and the state_dict then sets every weight;
+3. loads the checkpoint's state_dict into it (strict: a missing or unexpected key ends the
+   export, exit 2, naming them);
+4. runs it on the parity cases (`model(fbank, input_ids, attention_mask)` for late fusion,
+   `model(fbank)` for audio, `model(input_ids, attention_mask)` for lyrics; a tensor, a
+   `.logits`, a dict with `logits`, or a tuple whose first item is the logits) and compares its
+   probabilities with the exported graphs' (exit 3 beyond the tolerance, naming the case and
+   class).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class UserClassError(Exception):
+    """`code` is the exit status: 2 for an unusable class, 3 for outputs that differ."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def import_name(target: str, checkpoint: Path):
+    """NAME from `module:NAME` (a dotted module or a .py path)."""
+    module_name, sep, name = target.rpartition(":")
+    if not sep or not module_name or not name:
+        raise UserClassError(f"--model-class {target!r}: write MODULE:NAME (e.g. "
+                             "mymodels:AudioTextClassificationModel or path/to/file.py:Name)")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_absolute() and not path.exists():
+                path = checkpoint / path
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or not path.is_file():
+                raise FileNotFoundError(path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            sys.path[:0] = [str(Path.cwd()), str(checkpoint)]
+            try:
+                module = importlib.import_module(module_name)
+            finally:
+                del sys.path[:2]
+    except Exception as e:  # the user's module may fail in any way while importing
+        raise UserClassError(f"--model-class {target!r}: cannot import {module_name}: "
+                             f"{type(e).__name__}: {e}")
+    if not hasattr(module, name):
+        raise UserClassError(f"--model-class {target!r}: {module_name} has no `{name}`")
+    return getattr(module, name)
+
+
+@contextlib.contextmanager
+def offline_pretrained(configs: list):
+    """transformers' `from_pretrained` (model classes and Auto classes) builds from the
+    matching config in `configs` instead of downloading."""
+    import transformers
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
+
+    def matching(cls, auto: bool):
+        for config in configs:
+            if auto and type(config) in cls._model_mapping:
+                return config
+            if not auto and isinstance(config, cls.config_class):
+                return config
+        names = [type(c).__name__ for c in configs]
+        raise UserClassError(f"your class calls {cls.__name__}.from_pretrained, but the "
+                             f"checkpoint has configs for {names} only")
+
+    def build(cls, auto, kwargs):
+        config = matching(cls, auto).__class__.from_dict(matching(cls, auto).to_dict())
+        for key in ("num_labels", "id2label", "label2id"):
+            if key in kwargs:
+                setattr(config, key, kwargs[key])
+        config._attn_implementation = "eager"
+        return cls.from_config(config) if auto else cls(config)
+
+    # The descriptors themselves (attribute access would give bound methods).
+    plain = transformers.PreTrainedModel.__dict__["from_pretrained"]
+    auto = _BaseAutoModelClass.__dict__["from_pretrained"]
+    transformers.PreTrainedModel.from_pretrained = classmethod(
+        lambda cls, *a, **kw: build(cls, False, kw))
+    _BaseAutoModelClass.from_pretrained = classmethod(lambda cls, *a, **kw: build(cls, True, kw))
+    try:
+        yield
+    finally:
+        transformers.PreTrainedModel.from_pretrained = plain
+        _BaseAutoModelClass.from_pretrained = auto
+
+
+def build(target: str, checkpoint: Path, args: dict | None, num_classes: int, configs: list):
+    """The user's model, built offline with `args` (or the number of classes)."""
+    factory = import_name(target, checkpoint)
+    if args is None:
+        args = {}
+        try:
+            params = inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            params = {}
+        for key in ("num_labels", "num_classes"):
+            if key in params:
+                args[key] = num_classes
+    try:
+        with offline_pretrained(configs):
+            model = factory(**args)
+    except UserClassError:
+        raise
+    except Exception as e:
+        raise UserClassError(f"--model-class {target!r}: building it with {args} failed: "
+                             f"{type(e).__name__}: {e} (set `model_class_args` in "
+                             "musiclime_export.json to the arguments it takes)")
+    if not isinstance(model, torch.nn.Module):
+        raise UserClassError(f"--model-class {target!r} gave a {type(model).__name__}, not a "
+                             "torch.nn.Module")
+    return model
+
+
+def load_weights(model: torch.nn.Module, state: dict, target: str):
+    """The checkpoint's state_dict, strictly (position-id buffers aside)."""
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("position_ids")]
+    unexpected = [k for k in result.unexpected_keys if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise UserClassError(f"--model-class {target!r}: the checkpoint's state_dict does not "
+                             f"fit your class: missing {missing[:6]}"
+                             f"{' …' if len(missing) > 6 else ''}, unexpected {unexpected[:6]}"
+                             f"{' …' if len(unexpected) > 6 else ''}")
+    model.eval()
+
+
+def logits_of(output) -> torch.Tensor:
+    """The logits in whatever a forward returns."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if hasattr(output, "logits"):
+        return output.logits
+    if isinstance(output, dict) and "logits" in output:
+        return output["logits"]
+    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+        return output[0]
+    raise UserClassError(f"your class's forward returned a {type(output).__name__}; return the "
+                         "logits (a tensor, .logits, a dict with `logits`, or a tuple starting "
+                         "with them)")
+
+
+@torch.no_grad()
+def run(model: torch.nn.Module, architecture: str, feeds: dict) -> np.ndarray:
+    """The user's logits on the parity inputs, [batch, classes] float64."""
+    t = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    if architecture == "late_fusion":
+        out = model(t["fbank"], t["input_ids"], t["attention_mask"])
+    elif architecture == "ast":
+        out = model(t["fbank"])
+    else:
+        out = model(t["input_ids"], t["attention_mask"])
+    return logits_of(out).double().numpy()
