@@ -1,6 +1,7 @@
 """Export a MusicLIME classifier checkpoint (PyTorch / transformers) to ONNX stages for musiclime.
 
     python experiments/export/export.py CHECKPOINT_DIR OUT_DIR [--force] [--case AUDIO LYRICS]...
+        [--preset paper] [--model-class MODULE:NAME]
 
 CHECKPOINT_DIR holds `musiclime_export.json` (see README.md, "The checkpoint directory"):
 `architecture` (`late_fusion`, `ast` or `roberta`), `classes`, and where the encoders
@@ -13,7 +14,12 @@ are. OUT_DIR receives
   `text_embedding` [batch, hidden], `text_attentions` [layers, batch, heads, sequence, sequence]),
 * `fusion.onnx` (late fusion: `audio_embedding`, `text_embedding` → `logits`) or `head.onnx`
   (unimodal: the embedding → `logits`),
-* `tokenizer.json` (models that read lyrics) and `model.yaml` (musiclime's model spec).
+* `tokenizer.json` (models that read lyrics) and `model.yaml` (musiclime's model spec, with
+  `window_seconds`, the audio AST reads).
+
+`--preset paper` (or `"preset": "paper"`) sets the MusicLIME authors' settings and `classes:
+paper-genre` / `paper-emotion` their class lists (settings.py); every setting is printed with
+its source. `--model-class` adds your own PyTorch class to the parity check (user_class.py).
 
 The graphs are exported with opset 17 and the TorchScript exporter (`dynamo=False`), dynamic
 batch (and sequence) axes, eager attention. `--attention separate` moves the attention maps
