@@ -71,6 +71,15 @@ export-venv:
     .venv-export/bin/pip install -q -r experiments/export/requirements.txt
     .venv-export/bin/pip install -q --no-deps -r experiments/export/requirements-nodeps.txt
 
+# The paper's model at its real size (AST-base + RoBERTa-large, random weights, real configs) exported
+# to models/paper_size (git-ignored, ~1.8 GB; int8 and fp16 variants beside it), then what explaining
+# it costs: seconds per encoder run against Python ONNX Runtime, ONNX Runtime settings, one
+# crossed-sampler explanation (reports/bench/paper_size.md). About 25 minutes on 2 cores.
+paper-size *ARGS: setup export-venv
+    .venv-export/bin/python experiments/export/make_paper_size.py
+    cargo build --release
+    .venv/bin/python benches/paper_size.py {{ARGS}}
+
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.
 bench-micro:

@@ -59,6 +59,7 @@ sys.path.insert(0, str(HERE))
 
 import settings as presets  # noqa: E402
 import user_class  # noqa: E402
+import variants as cheaper  # noqa: E402
 from model import (  # noqa: E402
     ARCHITECTURES,
     ASTClassifier,
@@ -794,10 +795,12 @@ def first_token_rows(maps: np.ndarray) -> np.ndarray:
 
 def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, force: bool = False,
            attention: str = "separate", opset: int = OPSET, source: str | None = None,
-           preset: str | None = None, model_class: str | None = None) -> dict:
+           preset: str | None = None, model_class: str | None = None,
+           variants: tuple[str, ...] = ()) -> dict:
     """Exports CHECKPOINT to OUT (see the module docstring); returns the parity report.
     `source` names the checkpoint in model.yaml's header (default: its path); `preset` is
-    --preset; `model_class` (MODULE:NAME) adds the user's own class to the parity check."""
+    --preset; `model_class` (MODULE:NAME) adds the user's own class to the parity check;
+    `variants` (`int8`, `fp16`) writes cheaper graphs beside the exact ones (variants.py)."""
     out = out.resolve()
     if out.exists() and any(out.iterdir()) and not force:
         raise ExportError(f"{out} exists and is not empty; pass --force to replace it")
@@ -845,6 +848,10 @@ def export(checkpoint: Path, out: Path, pairs=None, tolerance: float = 1e-4, for
         if user_model is not None:
             report["user_class"] = user_class_parity(ck, user_model, model_class, stages, tmp,
                                                      cases, tolerance)
+        report["variants"] = [
+            cheaper.make(tmp, stages, v, model_inputs(ck, cases), run_onnx,
+                         lambda z: _probabilities(ck, z), ck.classes, log)
+            for v in variants]
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             old.rmdir()
@@ -954,11 +961,15 @@ def main(argv=None) -> int:
     ap.add_argument("--model-class", metavar="MODULE:NAME",
                     help="your own PyTorch class (or a function building it): it gets the "
                          "checkpoint's state_dict and its outputs join the parity check")
+    ap.add_argument("--variant", action="append", choices=cheaper.VARIANTS, default=[],
+                    help="also write a cheaper, inexact copy of the encoders (int8: dynamic "
+                         "quantisation; fp16: half precision) with model.<variant>.yaml, and "
+                         "print its drift in probabilities and its speed (repeatable)")
     args = ap.parse_args(argv)
     try:
         report = export(args.checkpoint, args.out, args.case, args.tolerance, args.force,
                         args.attention, args.opset, preset=args.preset,
-                        model_class=args.model_class)
+                        model_class=args.model_class, variants=tuple(args.variant))
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.code
