@@ -213,3 +213,88 @@ fn a_run_records_the_window_and_refuses_one_outside_a_clip_before_any_model_call
     );
     assert!(!dir.path().join("refused/store").exists());
 }
+
+#[test]
+fn a_window_in_a_grid_cell_and_ground_truth_on_part_of_a_clip_are_refused_before_any_model_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, extra: &str, metrics: &str| {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "dataset:\n  synthetic: {{tracks: 1, seed: 3, seconds: 4.0}}\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: lime, method: lime_audio, model: planted, num_samples: 40}}\n{extra}metrics: [{metrics}]\noutput: {}\n",
+                dir.path().join(name).display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    // A grid cell's window ends after the 4 s clip.
+    let config = write(
+        "grid",
+        "grid:\n  audio_window: ['0..2', '2..6']\n",
+        "deletion_auc",
+    );
+    let refused = binary().arg("run").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("audio_window 2..6 ends after the clip"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("grid/store").exists());
+
+    // Planted features name segments of the whole clip: not comparable with a window's.
+    let config = write(
+        "truth",
+        "grid:\n  audio_window: ['0..2']\n",
+        "precision_at_k_audio",
+    );
+    let refused = binary().arg("run").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("precision_at_k_audio") && stderr.contains("audio_window: all"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_model_whose_window_changed_since_the_stored_results_needs_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = long_clip(dir.path());
+    std::fs::write(dir.path().join("lyrics.txt"), "unused").unwrap();
+    std::fs::write(
+        dir.path().join("manifest.csv"),
+        format!("id,audio,lyrics\nlong,{},lyrics.txt\n", audio.display()),
+    )
+    .unwrap();
+    let model = ast_yaml(dir.path(), false);
+    let config = dir.path().join("run.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset:\n  manifest: manifest.csv\nmodels:\n  ast: {}\nexplainers:\n  - {{name: lime, method: lime_audio, model: ast, factorization: temporal, segments: 3, num_samples: 20}}\nmetrics: [deletion_auc]\noutput: {}\n",
+            model.display(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    assert_success(&binary().arg("run").arg(&config).output().unwrap());
+    // The model.yaml now declares its window: the stored whole-clip units do not fit.
+    ast_yaml(dir.path(), true);
+    let refused = binary().arg("run").arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("window_seconds") && stderr.contains("--fresh"),
+        "{stderr}"
+    );
+    let fresh = binary()
+        .arg("run")
+        .arg(&config)
+        .arg("--fresh")
+        .output()
+        .unwrap();
+    assert_success(&fresh);
+}

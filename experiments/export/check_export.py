@@ -11,7 +11,7 @@ checks the exit status, the message and that nothing was written:
 * a forward that differs with the same parameter names (text-first concatenation, mean
   pooling) exits 3 naming the class and the case;
 * a class whose keys differ, a class that cannot be imported, a name the module lacks, an
-  unknown preset, a preset that contradicts the json, an unknown class list: exit 2;
+  unknown preset (flag or json), an unknown class list: exit 2;
 * a json key overrides the preset, and the printout says so.
 
 Exit status 0 when every check passes; the first failure is printed and ends it with 1.

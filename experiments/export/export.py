@@ -191,7 +191,7 @@ def _load_state_dict(model: torch.nn.Module, path: Path):
 
 def load_checkpoint(directory: Path, preset: str | None = None) -> Checkpoint:
     """Loads the checkpoint in `directory` with its settings (`preset`: --preset)."""
-    from transformers import (ASTFeatureExtractor, ASTForAudioClassification, ASTModel,
+    from transformers import (ASTForAudioClassification, ASTModel,
                               RobertaForSequenceClassification, RobertaModel)
 
     directory = directory.resolve()
@@ -277,32 +277,7 @@ def load_checkpoint(directory: Path, preset: str | None = None) -> Checkpoint:
         if ck.lyrics_normalization not in ("none", "paper"):
             raise ExportError(f"{spec_path}: lyrics_normalization must be `none` or `paper`")
     if ck.reads_audio:
-        encoder = audio_encoder_of(model)
-        if (audio_dir / "preprocessor_config.json").is_file():
-            extractor = ASTFeatureExtractor.from_pretrained(audio_dir)
-        else:
-            extractor = ASTFeatureExtractor()
-            ck.notes.append(f"{audio_dir} has no preprocessor_config.json: using "
-                            "ASTFeatureExtractor's defaults")
-        for name, value in settings.values.items():
-            if not name.startswith("feature_extractor.") or value is None:
-                continue
-            key = name.removeprefix("feature_extractor.")
-            if not hasattr(extractor, key):
-                raise ExportError(f"{spec_path}: feature_extractor.{key} is not an "
-                                  "ASTFeatureExtractor setting")
-            setattr(extractor, key, value)
-        if extractor.num_mel_bins != encoder.config.num_mel_bins:
-            raise ExportError(f"feature extractor has {extractor.num_mel_bins} mel bins, the AST "
-                              f"config {encoder.config.num_mel_bins}")
-        if extractor.max_length != encoder.config.max_length:
-            raise ExportError(f"feature extractor pads to {extractor.max_length} frames, the AST "
-                              f"config expects {encoder.config.max_length}")
-        settings.values["feature_extractor.sampling_rate"] = int(extractor.sampling_rate)
-        if settings.sources["feature_extractor.sampling_rate"] == "default":
-            settings.sources["feature_extractor.sampling_rate"] = (
-                "default: preprocessor_config.json / ASTFeatureExtractor")
-        ck.extractor = extractor
+        ck.extractor = _feature_extractor(ck, settings, spec_path, audio_dir)
     for key in ("max_length", "lyrics_normalization"):
         if not ck.reads_text:
             settings.values.pop(key, None)
@@ -311,6 +286,39 @@ def load_checkpoint(directory: Path, preset: str | None = None) -> Checkpoint:
         settings.values.pop("feature_extractor.sampling_rate", None)
         settings.sources.pop("feature_extractor.sampling_rate", None)
     return ck
+
+
+def _feature_extractor(ck: Checkpoint, settings, spec_path: Path, audio_dir: Path):
+    """The AST feature extractor: the checkpoint's preprocessor_config.json (else the defaults)
+    with the settings' `feature_extractor.*` overrides, checked against the AST config."""
+    from transformers import ASTFeatureExtractor
+
+    encoder = audio_encoder_of(ck.model)
+    if (audio_dir / "preprocessor_config.json").is_file():
+        extractor = ASTFeatureExtractor.from_pretrained(audio_dir)
+    else:
+        extractor = ASTFeatureExtractor()
+        ck.notes.append(f"{audio_dir} has no preprocessor_config.json: using "
+                        "ASTFeatureExtractor's defaults")
+    for name, value in settings.values.items():
+        if not name.startswith("feature_extractor.") or value is None:
+            continue
+        key = name.removeprefix("feature_extractor.")
+        if not hasattr(extractor, key):
+            raise ExportError(f"{spec_path}: feature_extractor.{key} is not an "
+                              "ASTFeatureExtractor setting")
+        setattr(extractor, key, value)
+    if extractor.num_mel_bins != encoder.config.num_mel_bins:
+        raise ExportError(f"feature extractor has {extractor.num_mel_bins} mel bins, the AST "
+                          f"config {encoder.config.num_mel_bins}")
+    if extractor.max_length != encoder.config.max_length:
+        raise ExportError(f"feature extractor pads to {extractor.max_length} frames, the AST "
+                          f"config expects {encoder.config.max_length}")
+    settings.values["feature_extractor.sampling_rate"] = int(extractor.sampling_rate)
+    if settings.sources["feature_extractor.sampling_rate"] == "default":
+        settings.sources["feature_extractor.sampling_rate"] = (
+            "default: preprocessor_config.json / ASTFeatureExtractor")
+    return extractor
 
 
 def _load_head(model: LateFusionClassifier, path: Path):

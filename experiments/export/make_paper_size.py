@@ -92,7 +92,12 @@ def main(argv=None):
     if (out / "model/model.yaml").is_file():
         print(f"{out}/model exists; remove {out} to rebuild")
         return 0
-    shutil.rmtree(out, ignore_errors=True)
+    leftovers = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    if leftovers - {"checkpoint", "model", "export_report.json"}:
+        print(f"error: {out} holds other files ({', '.join(sorted(leftovers))}); give an empty "
+              "or new directory", file=sys.stderr)
+        return 2
+    shutil.rmtree(out, ignore_errors=True)  # an earlier run that stopped half way
     started = time.time()
     sizes = make_checkpoint(out / "checkpoint")
     built = time.time() - started

@@ -78,11 +78,16 @@ def paper_classes(name: str) -> list[str]:
         raise SettingsError(f"unknown class list {name!r}; class presets: "
                             f"{', '.join(sorted(CLASS_PRESETS))} (or list the names)")
     file = CLASS_PRESETS[name]
-    with CLASS_TABLE.open() as f:
-        rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))
-                if r["file"] == file]
+    try:
+        with CLASS_TABLE.open() as f:
+            rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))
+                    if r["file"] == file]
+    except OSError as e:
+        raise SettingsError(f"class preset {name!r}: cannot read {CLASS_TABLE}: {e}")
     rows.sort(key=lambda r: int(r["label"]))
-    assert [int(r["label"]) for r in rows] == list(range(len(rows))), CLASS_TABLE
+    if not rows or [int(r["label"]) for r in rows] != list(range(len(rows))):
+        raise SettingsError(f"class preset {name!r}: {CLASS_TABLE} does not list labels "
+                            f"0..n-1 for {file}")
     return [r["name"] for r in rows]
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
 import sys
@@ -43,8 +44,22 @@ class UserClassError(Exception):
         self.code = code
 
 
+def _load_file(path: Path, target: str):
+    """The module in file `path`, under a name of its own (so that it cannot be confused with
+    export.py's own modules, `model`, `settings`, ...), registered while it runs."""
+    name = f"musiclime_user_class_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserClassError(f"--model-class {target!r}: {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def import_name(target: str, checkpoint: Path):
-    """NAME from `module:NAME` (a dotted module or a .py path)."""
+    """NAME from `module:NAME`: a path to a .py file, or a module found in the working
+    directory or the checkpoint directory (a top-level name), or an installed dotted module."""
     module_name, sep, name = target.rpartition(":")
     if not sep or not module_name or not name:
         raise UserClassError(f"--model-class {target!r}: write MODULE:NAME (e.g. "
@@ -54,17 +69,20 @@ def import_name(target: str, checkpoint: Path):
             path = Path(module_name)
             if not path.is_absolute() and not path.exists():
                 path = checkpoint / path
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            if spec is None or not path.is_file():
-                raise FileNotFoundError(path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            if not path.is_file():
+                raise FileNotFoundError(f"no file {path}")
+            module = _load_file(path, target)
         else:
-            sys.path[:0] = [str(Path.cwd()), str(checkpoint)]
-            try:
+            found = None
+            if "." not in module_name:
+                found = importlib.machinery.PathFinder.find_spec(
+                    module_name, [str(Path.cwd()), str(checkpoint)])
+            if found is not None and found.origin and found.origin.endswith(".py"):
+                module = _load_file(Path(found.origin), target)
+            else:
                 module = importlib.import_module(module_name)
-            finally:
-                del sys.path[:2]
+    except UserClassError:
+        raise
     except Exception as e:  # the user's module may fail in any way while importing
         raise UserClassError(f"--model-class {target!r}: cannot import {module_name}: "
                              f"{type(e).__name__}: {e}")
@@ -91,24 +109,36 @@ def offline_pretrained(configs: list):
                              f"checkpoint has configs for {names} only")
 
     def build(cls, auto, kwargs):
-        config = matching(cls, auto).__class__.from_dict(matching(cls, auto).to_dict())
+        found = matching(cls, auto)
+        config = found.__class__.from_dict(found.to_dict())
         for key in ("num_labels", "id2label", "label2id"):
             if key in kwargs:
                 setattr(config, key, kwargs[key])
         config._attn_implementation = "eager"
         return cls.from_config(config) if auto else cls(config)
 
-    # The descriptors themselves (attribute access would give bound methods).
-    plain = transformers.PreTrainedModel.__dict__["from_pretrained"]
-    auto = _BaseAutoModelClass.__dict__["from_pretrained"]
-    transformers.PreTrainedModel.from_pretrained = classmethod(
-        lambda cls, *a, **kw: build(cls, False, kw))
-    _BaseAutoModelClass.from_pretrained = classmethod(lambda cls, *a, **kw: build(cls, True, kw))
+    # Every Auto class has its own copy of `from_pretrained` (transformers' auto_class_update),
+    # so each is patched, with the descriptors themselves saved (attribute access would give
+    # bound methods) and put back.
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    patched = [(transformers.PreTrainedModel, False)]
+    patched += [(cls, True) for cls in subclasses(_BaseAutoModelClass)
+                if "from_pretrained" in cls.__dict__]
+    if "from_pretrained" in _BaseAutoModelClass.__dict__:
+        patched.append((_BaseAutoModelClass, True))
+    saved = [(cls, cls.__dict__["from_pretrained"]) for cls, _ in patched]
+    for cls, auto in patched:
+        cls.from_pretrained = classmethod(
+            lambda c, *a, _auto=auto, **kw: build(c, _auto, kw))
     try:
         yield
     finally:
-        transformers.PreTrainedModel.from_pretrained = plain
-        _BaseAutoModelClass.from_pretrained = auto
+        for cls, original in saved:
+            cls.from_pretrained = original
 
 
 def build(target: str, checkpoint: Path, args: dict | None, num_classes: int, configs: list):
@@ -140,7 +170,11 @@ def build(target: str, checkpoint: Path, args: dict | None, num_classes: int, co
 
 def load_weights(model: torch.nn.Module, state: dict, target: str):
     """The checkpoint's state_dict, strictly (position-id buffers aside)."""
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shapes that differ
+        raise UserClassError(f"--model-class {target!r}: the checkpoint's state_dict does not "
+                             f"fit your class: {str(e).splitlines()[-1].strip()}")
     missing = [k for k in result.missing_keys if not k.endswith("position_ids")]
     unexpected = [k for k in result.unexpected_keys if not k.endswith("position_ids")]
     if missing or unexpected:

@@ -93,7 +93,6 @@ pub(crate) fn preflight(
     };
     problems.extend(stems_problems(config, &instances));
     problems.extend(lyrics_problems(config, &instances));
-    problems.extend(window_problems(config, &instances));
     let mut models = BTreeMap::new();
     for (name, spec) in &config.models {
         let load = LoadOptions {
@@ -111,6 +110,7 @@ pub(crate) fn preflight(
         problems.extend(method_problems(config, &models));
         problems.extend(attention_problems(config, &models));
         problems.extend(label_problems(config, &instances, &models));
+        problems.extend(window_problems(config, &instances, &models));
     }
     let truth = if instances_known {
         load_ground_truth(config, config_dir, &output).unwrap_or_else(|e| {
@@ -149,22 +149,44 @@ fn stems_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<Stri
         .collect()
 }
 
-/// Explainers whose `audio_window` span does not lie inside an instance's clip (the first of
-/// each).
-fn window_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<String> {
-    config
-        .explainers
+/// Explainers (in every grid cell) whose `audio_window` does not fit an instance's clip, and
+/// ground-truth metrics on explanations of part of a clip (planted features name segments of
+/// the whole clip); the first instance of each.
+fn window_problems(
+    config: &ExperimentConfig,
+    instances: &[Instance],
+    models: &BTreeMap<String, Box<dyn Classifier>>,
+) -> Vec<String> {
+    let truth_metric = config
+        .metrics
         .iter()
-        .filter_map(|e| {
-            let window = e.audio_window;
-            instances.iter().find_map(|i| {
+        .find(|m| crate::metrics::info(m).is_some_and(|i| i.needs_ground_truth));
+    let mut problems = BTreeSet::new();
+    for cell in config.grid_cells() {
+        for explainer in config.explainers.iter() {
+            let Ok(explainer) = explainer.with_cell(&cell) else {
+                continue; // the config check reports a cell that does not apply
+            };
+            let model_window = models
+                .get(&explainer.model)
+                .and_then(|m| m.window_seconds());
+            let problem = instances.iter().find_map(|i| {
                 let seconds = i.seconds?;
-                ExplainedSpan::resolve(window, None, seconds, &i.id)
-                    .err()
-                    .map(|err| format!("explainer `{}`: {err}", e.name))
-            })
-        })
-        .collect()
+                match ExplainedSpan::resolve(explainer.audio_window, model_window, seconds, &i.id) {
+                    Err(e) => Some(format!("explainer `{}`: {e}", explainer.name)),
+                    Ok(span) if !span.is_whole_clip() => truth_metric.map(|m| {
+                        format!(
+                            "{}: explainer `{}` explains {:.2} to {:.2} s of the {:.2} s clip (audio_window {}), but `{m}` compares with planted features named for segments of the whole clip; use `audio_window: all`, or drop the ground-truth metrics",
+                            i.id, explainer.name, span.start_s, span.end_s, seconds, explainer.audio_window
+                        )
+                    }),
+                    Ok(_) => None,
+                }
+            });
+            problems.extend(problem);
+        }
+    }
+    problems.into_iter().collect()
 }
 
 /// Attention metrics for a modality none of the explainers' models exposes attention for.

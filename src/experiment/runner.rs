@@ -140,6 +140,9 @@ pub(crate) fn run_config(
         .iter()
         .filter_map(|(name, model)| Some((name.clone(), model.window_seconds()?)))
         .collect();
+    if !options.fresh && options.shard.is_none() {
+        check_model_windows(&manifest, &manifest_path, config_path)?;
+    }
     if options.prepare_only {
         manifest.status = RunStatus::Prepared;
         manifest.failures = Some(skipped.clone());
@@ -255,6 +258,26 @@ fn prepare_output(
         }
     }
     Ok(())
+}
+
+/// The windows the models declare must be the ones the stored results were computed with: the
+/// config's hash does not see a model.yaml that gained (or changed) `window_seconds`, and units
+/// of the whole clip would mix with units of the window.
+fn check_model_windows(manifest: &RunManifest, path: &Path, config_path: &Path) -> Result<()> {
+    match RunManifest::read(path)? {
+        Some(previous) if previous.model_windows != manifest.model_windows => {
+            Err(Error::in_file(
+                config_path,
+                format!(
+                    "the models' windows (model.yaml `window_seconds`) are {:?} now but were {:?} when the results in {} were computed; rerun with --fresh, or set another `output`",
+                    manifest.model_windows,
+                    previous.model_windows,
+                    path.parent().unwrap_or(path).display()
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A shard runs only inside a prepared run: `run.json` must exist and hold this config's hash

@@ -69,6 +69,15 @@ fn factorization_key(
     (kind, segments, span.start_s.to_bits(), span.end_s.to_bits())
 }
 
+/// The key of a model's scores of `span`.
+fn clip_scores_key(model_name: &str, span: &ExplainedSpan) -> (String, u64, u64) {
+    (
+        model_name.to_string(),
+        span.start_s.to_bits(),
+        span.end_s.to_bits(),
+    )
+}
+
 /// What the units of one instance share, computed on first use (a fully resumed instance is
 /// never decoded).
 pub(crate) struct InstanceCache<'a> {
@@ -77,7 +86,7 @@ pub(crate) struct InstanceCache<'a> {
     audio: OnceCell<Audio>,
     factorizations: BTreeMap<FactorizationKey, SourceSegments>,
     attention: BTreeMap<(String, FactorizationKey), Vec<AttentionMap>>,
-    clip_scores: BTreeMap<String, Vec<f64>>,
+    clip_scores: BTreeMap<(String, u64, u64), Vec<f64>>,
     noted: RefCell<BTreeSet<String>>,
 }
 
@@ -154,18 +163,23 @@ impl<'a> InstanceCache<'a> {
         Ok(())
     }
 
-    /// A multi-label model's scores of the decoded mixture and lyrics (for tag accuracy; a
-    /// factorization's sum is close to but not exactly the mixture), once.
-    fn prepare_clip_scores(&mut self, model_name: &str, model: &dyn Classifier) -> Result<()> {
-        if !self.clip_scores.contains_key(model_name) {
-            let audio = self.audio()?;
+    /// A multi-label model's scores of the explained span of the decoded mixture and the lyrics
+    /// (for tag accuracy; a factorization's sum is close to but not exactly the mixture), once.
+    fn prepare_clip_scores(
+        &mut self,
+        model_name: &str,
+        model: &dyn Classifier,
+        span: &ExplainedSpan,
+    ) -> Result<()> {
+        let key = clip_scores_key(model_name, span);
+        if !self.clip_scores.contains_key(&key) {
+            let audio = span.cut(self.audio()?, &self.instance.id)?;
             let scores = model.predict(&[ModelInput {
-                audio: audio.samples.clone(),
+                audio: audio.samples,
                 sample_rate: audio.sample_rate,
                 lyrics: self.instance.lyrics.clone(),
             }])?;
-            self.clip_scores
-                .insert(model_name.to_string(), scores.row(0).to_vec());
+            self.clip_scores.insert(key, scores.row(0).to_vec());
         }
         Ok(())
     }
@@ -202,7 +216,8 @@ pub(crate) fn run_unit(
     let window_note = span
         .note(&explainer.model)
         .map(|n| format!("{}: {n}", cache.instance.id));
-    cache.note_once(&format!("{} window", explainer.model), window_note, note);
+    let window_key = format!("{} window {}", explainer.model, explainer.audio_window);
+    cache.note_once(&window_key, window_note, note);
     let key = cache.prepare_factorization(kind, explainer.segments, &span)?;
     if context.metrics.wants_attention() {
         cache.prepare_attention(
@@ -213,7 +228,7 @@ pub(crate) fn run_unit(
         )?;
     }
     if model.multilabel() {
-        cache.prepare_clip_scores(&explainer.model, model)?;
+        cache.prepare_clip_scores(&explainer.model, model, &span)?;
     }
     let cache = &*cache;
     let instance = cache.instance;
@@ -264,8 +279,7 @@ pub(crate) fn run_unit(
             listen.top_k,
         )?;
     }
-    let mut record = new_record(context, cache, unit, model, outcome, stdevs);
-    record.audio_window = (!span.is_whole_clip()).then_some([span.start_s, span.end_s]);
+    let mut record = new_record(context, cache, unit, model, outcome, stdevs, &span);
     record.metrics = metrics;
     let (curves, fractions) = curves
         .into_iter()
@@ -348,6 +362,7 @@ fn new_record(
     model: &dyn Classifier,
     outcome: &ExplainOutcome,
     stdevs: Option<Vec<f64>>,
+    span: &ExplainedSpan,
 ) -> UnitRecord {
     let (instance, explainer) = (cache.instance, unit.explainer);
     UnitRecord {
@@ -371,7 +386,7 @@ fn new_record(
         },
         scores: cache
             .clip_scores
-            .get(&explainer.model)
+            .get(&clip_scores_key(&explainer.model, span))
             .cloned()
             .unwrap_or_default(),
         labels: stored_labels(outcome, stdevs),
@@ -382,7 +397,7 @@ fn new_record(
         model_items: outcome.counts,
         curves: Vec::new(),
         curve_fractions: Vec::new(),
-        audio_window: None,
+        audio_window: (!span.is_whole_clip()).then_some([span.start_s, span.end_s]),
     }
 }
 

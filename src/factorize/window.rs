@@ -116,7 +116,7 @@ impl ExplainedSpan {
             AudioWindow::Model => (0.0, model_window_s.map_or(clip_s, |w| w.min(clip_s))),
             AudioWindow::Span { start, end } => {
                 // A millisecond of slack: a window written to the clip's printed length.
-                if end > clip_s + 1e-3 {
+                if end > clip_s + 1e-3 || start + 1e-3 >= clip_s {
                     return Err(Error::input(
                         origin,
                         format!("audio_window {window} ends after the clip ({clip_s:.3} s long); choose a window inside it"),
@@ -155,21 +155,31 @@ impl ExplainedSpan {
         self.end_s - self.start_s
     }
 
-    /// The explained part of `audio` (a copy of `audio` when it is the whole clip).
+    /// The explained part of `audio` (a copy of `audio` when it is the whole clip); an empty
+    /// part is an error naming `origin`.
     pub fn cut(&self, audio: &Audio, origin: &str) -> Result<Audio> {
-        if self.is_whole_clip() {
-            return Ok(audio.clone());
+        let samples = self.cut_samples(&audio.samples, audio.sample_rate);
+        if samples.is_empty() {
+            return Err(Error::input(
+                origin,
+                format!(
+                    "audio_window {} holds no audio of the {:.3} s clip",
+                    self.window, self.clip_s
+                ),
+            ));
         }
-        audio.crop(self.start_s, Some(self.seconds()), origin)
+        Ok(Audio::new(samples, audio.sample_rate))
     }
 
-    /// The explained samples of a signal at `rate` (a stem of the same clip).
+    /// The explained samples of a signal at `rate` (the mixture, or a stem of the same clip):
+    /// samples `round(start · rate)` to `round(end · rate)`, so the mixture and its stems are
+    /// cut alike.
     pub fn cut_samples(&self, samples: &[f32], rate: u32) -> Vec<f32> {
         if self.is_whole_clip() {
             return samples.to_vec();
         }
         let at = |s: f64| ((s * rate as f64).round() as usize).min(samples.len());
-        samples[at(self.start_s)..at(self.end_s)].to_vec()
+        samples[at(self.start_s)..at(self.end_s).max(at(self.start_s))].to_vec()
     }
 
     /// What the user should know about this span for `model`: the clip was cut to the model's
@@ -234,6 +244,11 @@ mod tests {
             end: 31.0,
         };
         assert!(ExplainedSpan::resolve(late, Some(10.0), 30.0, "x").is_err());
+        let after = AudioWindow::Span {
+            start: 30.0,
+            end: 30.0005,
+        };
+        assert!(ExplainedSpan::resolve(after, None, 30.0, "x").is_err());
         let inside = AudioWindow::Span {
             start: 5.0,
             end: 15.0,

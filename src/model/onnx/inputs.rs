@@ -199,24 +199,30 @@ impl OnnxModel {
     }
 
     /// A note when the audio input holds less than `len` samples at `rate` (a fixed number of
-    /// frames or seconds) and model.yaml declares no `window_seconds` that would say so: the
-    /// rest of the clip cannot change the output.
+    /// frames or seconds) and model.yaml declares no `window_seconds` that would say so (the
+    /// rest of the clip cannot change the output), or when a declared window disagrees with
+    /// what the input holds by more than 50 ms.
     pub(crate) fn cropping_note(&self, len: usize, rate: u32) -> Option<String> {
         let frontend = self.audio.as_ref()?;
-        if self.patching.is_some() || self.spec.window_seconds.is_some() {
+        if self.patching.is_some() {
             return None;
         }
-        let reads = frontend.reads_samples()?;
-        let natural = frontend.resampled_len(len, rate);
+        let reads = frontend.reads_samples()? as f64 / frontend.sample_rate() as f64;
+        if let Some(declared) = self.spec.window_seconds {
+            return ((declared - reads).abs() > 0.05).then(|| {
+                format!(
+                    "{}: model.yaml declares `window_seconds: {declared}`, but input `{}` holds {reads:.3} s of audio; the explained window should be what the model reads",
+                    self.name,
+                    frontend.name()
+                )
+            });
+        }
+        let natural = frontend.resampled_len(len, rate) as f64 / frontend.sample_rate() as f64;
         (natural > reads).then(|| {
-            let rate = frontend.sample_rate() as f64;
             format!(
-                "{}: input `{}` holds the first {:.2} s of audio, the clip is {:.2} s: the rest cannot change the output, so its segments' weights are noise; declare `window_seconds: {:.3}` in model.yaml to explain the part the model reads (or cut the clips)",
+                "{}: input `{}` holds the first {reads:.2} s of audio, the clip is {natural:.2} s: the rest cannot change the output, so its segments' weights are noise; declare `window_seconds: {reads:.3}` in model.yaml to explain the part the model reads (or cut the clips)",
                 self.name,
                 frontend.name(),
-                reads as f64 / rate,
-                natural as f64 / rate,
-                reads as f64 / rate
             )
         })
     }
