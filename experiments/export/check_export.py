@@ -7,10 +7,10 @@ checks the exit status, the message and that nothing was written:
 
 * the authors' checkpoint form with `"preset": "paper"` exports, prints every setting with its
   source, and `--model-class user_class_example.py:PaperStyleModel` (built offline, strict
-  state_dict) agrees with the graphs;
+  state_dict) agrees with the graphs, as does a class built through `AutoModel`;
 * a forward that differs with the same parameter names (text-first concatenation, mean
   pooling) exits 3 naming the class and the case;
-* a class whose keys differ, a class that cannot be imported, a name the module lacks, an
+* a class whose keys or shapes differ, a class that cannot be imported, a name the module lacks, an
   unknown preset (flag or json), an unknown class list: exit 2;
 * a json key overrides the preset, and the printout says so.
 
@@ -86,7 +86,11 @@ def main():
             out = tmp / name
             expect(export(paper, out, "--model-class", f"{EXAMPLE}:{name}"), 3, needle, name,
                    out=out)
+        expect(export(paper, tmp / "auto", "--model-class", f"{EXAMPLE}:AutoClassModel"), 0,
+               "your class's probabilities vs ONNX")
         out = tmp / "renamed"
+        expect(export(paper, out, "--model-class", f"{EXAMPLE}:OneMoreClassModel"), 2,
+               "does not fit your class", "size mismatch", out=out)
         expect(export(paper, out, "--model-class", f"{EXAMPLE}:RenamedHeadModel"), 2,
                "does not fit your class", "missing ['head.layer_norm.weight'", out=out)
         expect(export(paper, out, "--model-class", "no_such_module:Model"), 2,

@@ -36,6 +36,10 @@ import numpy as np
 import torch
 
 
+# Words in a `from_pretrained` name that point at a config, by its model_type.
+NAME_HINTS = {"audio-spectrogram-transformer": ["ast", "audio"], "roberta": ["roberta", "text"]}
+
+
 class UserClassError(Exception):
     """`code` is the exit status: 2 for an unusable class, 3 for outputs that differ."""
 
@@ -98,18 +102,20 @@ def offline_pretrained(configs: list):
     import transformers
     from transformers.models.auto.auto_factory import _BaseAutoModelClass
 
-    def matching(cls, auto: bool):
-        for config in configs:
-            if auto and type(config) in cls._model_mapping:
-                return config
-            if not auto and isinstance(config, cls.config_class):
-                return config
+    def matching(cls, auto: bool, name: str):
+        fits = [c for c in configs
+                if (type(c) in cls._model_mapping if auto else isinstance(c, cls.config_class))]
+        if len(fits) > 1:  # e.g. AutoModel: the name says which ("MIT/ast-...", "roberta-large")
+            fits = [c for c in fits
+                    if any(a in name.lower() for a in NAME_HINTS.get(c.model_type, [c.model_type]))]
+        if len(fits) == 1:
+            return fits[0]
         names = [type(c).__name__ for c in configs]
-        raise UserClassError(f"your class calls {cls.__name__}.from_pretrained, but the "
-                             f"checkpoint has configs for {names} only")
+        raise UserClassError(f"your class calls {cls.__name__}.from_pretrained({name!r}), and "
+                             f"the checkpoint's configs ({names}) do not say which it means")
 
-    def build(cls, auto, kwargs):
-        found = matching(cls, auto)
+    def build(cls, auto, name, kwargs):
+        found = matching(cls, auto, str(name))
         config = found.__class__.from_dict(found.to_dict())
         for key in ("num_labels", "id2label", "label2id"):
             if key in kwargs:
@@ -133,7 +139,7 @@ def offline_pretrained(configs: list):
     saved = [(cls, cls.__dict__["from_pretrained"]) for cls, _ in patched]
     for cls, auto in patched:
         cls.from_pretrained = classmethod(
-            lambda c, *a, _auto=auto, **kw: build(c, _auto, kw))
+            lambda c, name="", *a, _auto=auto, **kw: build(c, _auto, name, kw))
     try:
         yield
     finally:

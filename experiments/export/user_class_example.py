@@ -75,3 +75,23 @@ class RenamedHeadModel(PaperStyleModel):
     def forward(self, input_values, input_ids, attention_mask):
         both = torch.cat((self.audio(input_values), self.text(input_ids, attention_mask)), dim=1)
         return self.head(both)
+
+
+class AutoClassModel(PaperStyleModel):
+    """Right, built through transformers' Auto classes (`AutoModel.from_pretrained`)."""
+
+    def __init__(self, num_labels: int):
+        nn.Module.__init__(self)
+        from transformers import AutoModel
+
+        self.audio_model = AutoModel.from_pretrained("MIT/ast-finetuned-audioset-10-10-0.4593")
+        self.text_model = AutoModel.from_pretrained("roberta-large")
+        width = self.audio_model.config.hidden_size + self.text_model.config.hidden_size
+        self.classifier = FusionHead(width, num_labels)
+
+
+class OneMoreClassModel(PaperStyleModel):
+    """Wrong: a head with one class too many (the shapes do not fit the state_dict)."""
+
+    def __init__(self, num_labels: int):
+        super().__init__(num_labels + 1)
