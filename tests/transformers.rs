@@ -295,3 +295,49 @@ fn a_users_max_batch_bounds_every_model_run() {
         );
     }
 }
+
+/// The paper user's three steps on a tiny checkpoint in the authors' form (exported with the
+/// paper preset by make_fixtures.py: 44.1 kHz features, the authors' cleaning, 256 tokens, the
+/// paper's 9 genres): validate, then run MusicLIME and its baselines on a 44.1 kHz clip.
+#[test]
+fn the_paper_preset_export_validates_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo();
+    let manifest = dir.path().join("manifest.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "id,audio,lyrics,label\nclip,{},{},8\n",
+            repo.join("tests/fixtures/frontend/music_44k.flac")
+                .display(),
+            repo.join("tests/fixtures/paper_normaliser/auld_lang_syne.txt")
+                .display()
+        ),
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(fixtures().join("paper/model.yaml")).unwrap();
+    assert!(yaml.contains("sample_rate: 44100") && yaml.contains("max_length: 256"));
+    assert!(yaml.contains("classes: [alternative rock,") && yaml.contains("rhythm music, rock]"));
+    let config = dir.path().join("paper.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset:\n  manifest: {}\nmodels:\n  multimodal: {}\nexplainers:\n  - {{name: musiclime, method: musiclime, model: multimodal, factorization: hpss, num_samples: 60}}\n  - {{name: lime_audio, method: lime_audio, model: multimodal, factorization: hpss, num_samples: 60}}\n  - {{name: lime_lyrics, method: lime_lyrics, model: multimodal, factorization: hpss, num_samples: 60}}\nmetrics: [deletion_auc]\noutput: {}\n",
+            manifest.display(),
+            fixtures().join("paper/model.yaml").display(),
+            dir.path().join("out").display()
+        ),
+    )
+    .unwrap();
+    assert_success(&binary().arg("validate").arg(&config).output().unwrap());
+    assert_success(&binary().arg("run").arg(&config).output().unwrap());
+    let metrics = std::fs::read_to_string(dir.path().join("out/tables/metrics.csv")).unwrap();
+    for explainer in ["musiclime", "lime_audio", "lime_lyrics"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.contains(explainer) && l.contains(",deletion_auc,")),
+            "{explainer}: {metrics}"
+        );
+    }
+}
