@@ -36,6 +36,35 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Fills the directory `dir` all or nothing: `fill` writes into a temporary directory beside
+/// it, which then replaces `dir` (an earlier `dir` is removed only once `fill` succeeded). On
+/// failure the temporary directory is removed and `dir` is left as it was.
+pub fn write_directory_atomically(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = parent.join(format!(".{name}.tmp-{}", temp_suffix()));
+    std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
+    let result = fill(&temp).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::rename(&temp, dir).map_err(|e| Error::io(dir, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    result
+}
+
 /// `<host>-<pid>-<n>`: unique per host, process and call.
 fn temp_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -66,6 +66,7 @@ pub mod neighborhood;
 pub mod notebook;
 pub mod report;
 pub mod seeds;
+pub mod separator;
 pub mod statistics;
 pub mod surrogate;
 pub mod synth;

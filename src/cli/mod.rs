@@ -7,6 +7,7 @@ mod experiment;
 mod explain;
 mod frontend;
 mod refit;
+mod separate;
 mod synth;
 
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ enum Command {
     /// Prepare a run and write (with --submit: submit) a SLURM array of its shards plus a
     /// dependent merge job.
     Slurm(experiment::SlurmArgs),
+    /// Separate a song into stems with an ONNX separator (separator.yaml) and write them as WAV.
+    Separate(separate::SeparateArgs),
     /// Write exactly what a model's audio input receives for one file (float32 .npy with a
     /// batch axis of 1), to diff against the Python pipeline.
     Frontend(frontend::FrontendArgs),
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => experiment::validate(args),
         Command::Aggregate(args) => aggregate::run(args),
         Command::Frontend(args) => frontend::run(args),
+        Command::Separate(args) => separate::run(args),
         Command::Report(args) => experiment::report(args),
         Command::Slurm(args) => experiment::slurm(args),
     };

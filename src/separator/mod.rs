@@ -1,0 +1,303 @@
+//! Source separation by an ONNX graph described in a `separator.yaml` ([`spec`]): the
+//! mixture's stems (vocals, accompaniment, …) for the stems factorization and for listening
+//! (`musiclime separate`).
+//!
+//! A spectrogram-mask separator (Spleeter, Open-Unmix) runs in three parts: musiclime computes
+//! the STFT of the mixture and the magnitudes of its lowest `bins` bins, cut into chunks of
+//! `frames` frames (the last zero-padded) and sent `max_batch` chunks per ONNX Runtime run (the
+//! cap on its memory, whatever the song's length); the graph estimates each stem's magnitude;
+//! musiclime turns the estimates into ratio masks `(e_s^p + eps / 2) / (Σ e^p + eps)`, applies
+//! them to the complex STFT (bins above `bins` belong to no stem) and inverts it. The mono
+//! mixture goes to every channel the graph reads, and each stem is the mean of its channels
+//! (the STFT is linear, so that is the inverse of the channel-averaged mask).
+
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+use ort::session::Session;
+use ort::value::{Tensor, ValueType};
+
+use crate::audio::resample::resample;
+use crate::audio::stft::Stft;
+use crate::audio::Audio;
+use crate::error::{Error, Result};
+use crate::model::onnx::providers::{session_builder, SessionSettings};
+use crate::model::onnx::spec::ExecutionProvider;
+pub use spec::{SeparatorKind, SeparatorSpec};
+
+/// Residuals (mixture − Σ stems) louder than this, relative to the mixture, get a warning.
+pub const RESIDUAL_WARNING_DB: f64 = -40.0;
+
+/// A loaded separator.
+pub struct OnnxSeparator {
+    path: PathBuf,
+    spec: SeparatorSpec,
+    session: Session,
+}
+
+/// A mixture's stems.
+#[derive(Debug, Clone)]
+pub struct Separated {
+    /// `(stem, samples)` in the separator's order, at the mixture's rate and length.
+    pub stems: Vec<(String, Vec<f32>)>,
+    /// Their sample rate (the mixture's).
+    pub sample_rate: u32,
+    /// Level of mixture − Σ stems relative to the mixture, in dB (−∞ when they sum exactly).
+    pub residual_db: f64,
+}
+
+impl Separated {
+    /// A warning when the stems do not sum to the mixture (the explained signal is their sum,
+    /// not the mixture, as in the reference).
+    pub fn residual_note(&self, separator: &Path) -> Option<String> {
+        (self.residual_db > RESIDUAL_WARNING_DB).then(|| {
+            format!(
+                "the stems of {} sum to the mixture only within {:.1} dB (the residual's level relative to the mixture; e.g. the bins the separator does not model): explanations compose the stems, so that part of the mixture is in none of them",
+                separator.display(),
+                self.residual_db
+            )
+        })
+    }
+}
+
+impl OnnxSeparator {
+    /// Loads `path` (a separator.yaml) and its graph, checking the graph's input and output
+    /// against the spec.
+    pub fn load(path: &Path) -> Result<Self> {
+        let spec = SeparatorSpec::load(path)?;
+        let env = crate::model::onnx::runtime::environment()?;
+        let settings = SessionSettings {
+            provider: ExecutionProvider::Cpu,
+            threads: None,
+            cpu_arena: true,
+            optimization: None,
+        };
+        let session = session_builder(env, settings, &spec.onnx)?
+            .commit_from_file(&spec.onnx)
+            .map_err(|e| {
+                Error::in_file(
+                    &spec.onnx,
+                    format!("ONNX Runtime could not load the separator: {e}"),
+                )
+            })?;
+        let separator = OnnxSeparator {
+            path: path.to_path_buf(),
+            spec,
+            session,
+        };
+        separator.check_graph()?;
+        Ok(separator)
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &SeparatorSpec {
+        &self.spec
+    }
+
+    /// The graph reads `input` and writes `output`, float32, with the spec's fixed dimensions.
+    fn check_graph(&self) -> Result<()> {
+        let spec = &self.spec;
+        let find = |outlets: &[ort::value::Outlet], name: &str, what: &str| {
+            let names: Vec<&str> = outlets.iter().map(|o| o.name()).collect();
+            outlets
+                .iter()
+                .find(|o| o.name() == name)
+                .map(|o| o.dtype().clone())
+                .ok_or_else(|| {
+                    Error::in_file(
+                        &self.path,
+                        format!("`{what}: {name}`: the graph has no such {what}; it has {names:?}"),
+                    )
+                })
+        };
+        let input = find(self.session.inputs(), &spec.input, "input")?;
+        let output = find(self.session.outputs(), &spec.output, "output")?;
+        check_shape(&self.path, &spec.input, &input, &spec.input_shape())?;
+        check_shape(&self.path, &spec.output, &output, &spec.output_shape())
+    }
+
+    /// Separates `audio` into the spec's stems (at `audio`'s rate and length).
+    pub fn separate(&mut self, audio: &Audio) -> Result<Separated> {
+        let rate = self.spec.sample_rate;
+        let mix = match audio.sample_rate == rate {
+            true => audio.clone(),
+            false => resample(audio, rate)?,
+        };
+        let stft = Stft::new(self.spec.stft.n_fft, self.spec.stft.hop);
+        let spectrum = stft.forward(&mix.samples);
+        let masks = self.masks(&spectrum.frames)?;
+        let bins = self.spec.stft.bins;
+        let mut stems = Vec::with_capacity(masks.len());
+        for (name, mask) in self.spec.stems.iter().zip(&masks) {
+            let samples = stft.inverse_with(
+                spectrum.frames.len(),
+                |t, buffer| {
+                    for (f, slot) in buffer.iter_mut().enumerate() {
+                        *slot = match f < bins {
+                            true => spectrum.frames[t][f] * mask[t * bins + f],
+                            false => Default::default(),
+                        };
+                    }
+                },
+                mix.samples.len(),
+            );
+            let mut stem = match audio.sample_rate == rate {
+                true => samples,
+                false => resample(&Audio::new(samples, rate), audio.sample_rate)?.samples,
+            };
+            stem.resize(audio.samples.len(), 0.0);
+            stems.push((name.clone(), stem));
+        }
+        Ok(Separated {
+            residual_db: residual_db(&audio.samples, &stems),
+            stems,
+            sample_rate: audio.sample_rate,
+        })
+    }
+
+    /// Each stem's mask, `[frame * bins + bin]`, from the graph's estimates chunk by chunk.
+    fn masks(
+        &mut self,
+        frames: &[Vec<realfft::num_complex::Complex<f32>>],
+    ) -> Result<Vec<Vec<f32>>> {
+        let (bins, chunk, channels) = (self.spec.stft.bins, self.spec.frames, self.spec.channels);
+        let stems = self.spec.stems.len();
+        let chunks = frames.len().div_ceil(chunk);
+        let mut masks = vec![vec![0.0f32; frames.len() * bins]; stems];
+        let mut first = 0;
+        while first < chunks {
+            let batch = self.spec.max_batch.min(chunks - first);
+            let mut input = vec![0.0f32; batch * channels * chunk * bins];
+            for b in 0..batch {
+                for t in 0..chunk {
+                    let Some(frame) = frames.get((first + b) * chunk + t) else {
+                        break;
+                    };
+                    for c in 0..channels {
+                        let at = ((b * channels + c) * chunk + t) * bins;
+                        for (slot, x) in input[at..at + bins].iter_mut().zip(frame) {
+                            *slot = x.norm();
+                        }
+                    }
+                }
+            }
+            let estimates = self.run(input, batch)?;
+            self.add_masks(&estimates, first, batch, frames.len(), &mut masks);
+            first += batch;
+        }
+        Ok(masks)
+    }
+
+    /// One ONNX Runtime run on `batch` chunks; the estimates, checked finite.
+    fn run(&mut self, input: Vec<f32>, batch: usize) -> Result<Vec<f32>> {
+        let spec = &self.spec;
+        let shape = vec![batch, spec.channels, spec.frames, spec.stft.bins];
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::in_file(&spec.onnx, format!("ONNX Runtime failed to separate: {e}"))
+        };
+        let tensor = Tensor::from_array((shape, input)).map_err(|e| fail(&e))?;
+        let outputs = self
+            .session
+            .run(vec![(spec.input.clone(), tensor.into_dyn())])
+            .map_err(|e| fail(&e))?;
+        let (_, data) = outputs[spec.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| fail(&e))?;
+        let expected = batch * spec.stems.len() * spec.channels * spec.frames * spec.stft.bins;
+        if data.len() != expected {
+            return Err(Error::in_file(
+                &self.path,
+                format!("the graph wrote {} values for {batch} chunk(s), the spec's output shape [batch, {}, {}, {}, {}] needs {expected}", data.len(), spec.stems.len(), spec.channels, spec.frames, spec.stft.bins),
+            ));
+        }
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::in_file(
+                &self.path,
+                format!(
+                    "the separator wrote {} (value {i} of a run); its estimates must be finite",
+                    data[i]
+                ),
+            ));
+        }
+        Ok(data.to_vec())
+    }
+
+    /// Adds the channel-averaged ratio masks of `batch` chunks starting at chunk `first`.
+    fn add_masks(
+        &self,
+        estimates: &[f32],
+        first: usize,
+        batch: usize,
+        frames: usize,
+        masks: &mut [Vec<f32>],
+    ) {
+        let spec = &self.spec;
+        let (bins, chunk, channels) = (spec.stft.bins, spec.frames, spec.channels);
+        let stems = spec.stems.len();
+        let (power, eps) = (spec.mask.power, spec.mask.eps);
+        let at = |b: usize, s: usize, c: usize, t: usize, f: usize| {
+            (((b * stems + s) * channels + c) * chunk + t) * bins + f
+        };
+        let mut energy = vec![0.0f64; stems];
+        for b in 0..batch {
+            for t in 0..chunk {
+                let frame = (first + b) * chunk + t;
+                if frame >= frames {
+                    break;
+                }
+                for c in 0..channels {
+                    for f in 0..bins {
+                        for (s, e) in energy.iter_mut().enumerate() {
+                            *e = (estimates[at(b, s, c, t, f)] as f64).powf(power);
+                        }
+                        let total: f64 = energy.iter().sum::<f64>() + eps;
+                        for (s, e) in energy.iter().enumerate() {
+                            masks[s][frame * bins + f] +=
+                                ((e + eps / 2.0) / total / channels as f64) as f32;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Level of `mixture − Σ stems` relative to `mixture`, in dB.
+fn residual_db(mixture: &[f32], stems: &[(String, Vec<f32>)]) -> f64 {
+    let (mut residual, mut power) = (0.0f64, 0.0f64);
+    for (i, &x) in mixture.iter().enumerate() {
+        let sum: f64 = stems.iter().map(|(_, s)| s[i] as f64).sum();
+        residual += (x as f64 - sum).powi(2);
+        power += (x as f64).powi(2);
+    }
+    10.0 * (residual / power.max(f64::MIN_POSITIVE)).log10()
+}
+
+/// The graph's `name` is float32 with the spec's fixed dimensions (`None`: any).
+fn check_shape(path: &Path, name: &str, found: &ValueType, want: &[Option<usize>]) -> Result<()> {
+    let ValueType::Tensor { ty, shape, .. } = found else {
+        return Err(Error::in_file(path, format!("`{name}` is not a tensor")));
+    };
+    let dims: Vec<i64> = shape.to_vec();
+    let fits = *ty == ort::value::TensorElementType::Float32
+        && dims.len() == want.len()
+        && dims
+            .iter()
+            .zip(want)
+            .all(|(&d, w)| d < 0 || w.is_none_or(|w| d as usize == w));
+    if !fits {
+        let want: Vec<String> = want
+            .iter()
+            .map(|w| w.map_or("batch".to_string(), |w| w.to_string()))
+            .collect();
+        return Err(Error::in_file(
+            path,
+            format!(
+                "the graph's `{name}` is {ty:?} {dims:?} (-1 = any), the spec says float32 [{}]; fix stems, channels, frames or stft.bins",
+                want.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}

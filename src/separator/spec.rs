@@ -1,0 +1,194 @@
+//! `separator.yaml`: a source separator given as an ONNX graph. Paths are relative to the file.
+//!
+//! ```yaml
+//! kind: spectrogram_mask        # magnitudes in, each stem's magnitude estimate out
+//! onnx: spleeter_2stems.onnx
+//! stems: [vocals, accompaniment]
+//! sample_rate: 44100
+//! channels: 2                   # the mono mixture goes to every channel; stems = channel mean
+//! stft: {n_fft: 4096, hop: 1024, bins: 1024}   # periodic Hann, centred, zero padding
+//! frames: 512                   # frames per chunk (the model's fixed time axis)
+//! input: magnitude              # [batch, channels, frames, bins]
+//! output: estimates             # [batch, stems, channels, frames, bins]
+//! mask: {power: 2, eps: 1.0e-10}
+//! max_batch: 2                  # chunks per ONNX Runtime run
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How the graph separates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeparatorKind {
+    /// The graph reads STFT magnitudes and writes each stem's magnitude estimate; musiclime
+    /// turns them into ratio masks on the complex STFT and inverts it (Spleeter, Open-Unmix).
+    SpectrogramMask,
+}
+
+/// The STFT a spectrogram separator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StftSpec {
+    /// FFT length (and periodic Hann window length).
+    pub n_fft: usize,
+    /// Hop between frames.
+    pub hop: usize,
+    /// The lowest bins the model reads; the bins above are in no stem (their mask is 0).
+    pub bins: usize,
+}
+
+/// The ratio mask: stem `s` gets `(e_s^power + eps / 2) / (Σ e^power + eps)` of each bin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskSpec {
+    /// Power of the estimates (2: a Wiener-like ratio of energies).
+    #[serde(default = "default_power")]
+    pub power: f64,
+    /// Added to keep empty bins finite.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+}
+
+fn default_power() -> f64 {
+    2.0
+}
+fn default_eps() -> f64 {
+    1e-10
+}
+
+impl Default for MaskSpec {
+    fn default() -> Self {
+        MaskSpec {
+            power: default_power(),
+            eps: default_eps(),
+        }
+    }
+}
+
+/// A whole `separator.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeparatorSpec {
+    /// How the graph separates.
+    pub kind: SeparatorKind,
+    /// The ONNX file.
+    pub onnx: PathBuf,
+    /// The stems it yields, in its output order.
+    pub stems: Vec<String>,
+    /// The rate it works at (the audio is resampled to it and the stems back).
+    pub sample_rate: u32,
+    /// Audio channels it reads (the mono mixture goes to each).
+    #[serde(default = "default_channels")]
+    pub channels: usize,
+    /// The STFT.
+    pub stft: StftSpec,
+    /// Frames per chunk.
+    pub frames: usize,
+    /// The graph's input name.
+    pub input: String,
+    /// The graph's output name.
+    pub output: String,
+    /// The mask.
+    #[serde(default)]
+    pub mask: MaskSpec,
+    /// Chunks per ONNX Runtime run (the cap on its memory); default 1.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+}
+
+fn default_channels() -> usize {
+    1
+}
+fn default_max_batch() -> usize {
+    1
+}
+
+impl SeparatorSpec {
+    /// Reads and checks `path`; the graph path becomes relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let de = serde_norway::Deserializer::from_str(&text);
+        let mut spec: SeparatorSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = match e.path().to_string() {
+                at if at == "." => String::new(),
+                at => format!(" at `{at}`"),
+            };
+            Error::in_file(
+                path,
+                format!("not a valid separator spec{at}: {}", e.inner()),
+            )
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        spec.onnx = dir.join(&spec.onnx);
+        spec.check().map_err(|m| Error::in_file(path, m))?;
+        Ok(spec)
+    }
+
+    /// The checks that need no graph.
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.stems.len() < 2 {
+            return Err(format!(
+                "`stems` lists {} stem(s); a separator yields at least two",
+                self.stems.len()
+            ));
+        }
+        for (i, s) in self.stems.iter().enumerate() {
+            if s.is_empty() || self.stems[..i].contains(s) {
+                return Err(format!("`stems`: `{s}` is empty or listed twice"));
+            }
+        }
+        let positive = [
+            ("sample_rate", self.sample_rate as usize),
+            ("channels", self.channels),
+            ("stft.n_fft", self.stft.n_fft),
+            ("stft.hop", self.stft.hop),
+            ("stft.bins", self.stft.bins),
+            ("frames", self.frames),
+            ("max_batch", self.max_batch),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("`{key}` must be at least 1"));
+        }
+        if self.stft.hop > self.stft.n_fft || self.stft.bins > self.stft.n_fft / 2 + 1 {
+            return Err(format!(
+                "`stft`: hop {} and bins {} must fit n_fft {} (hop <= n_fft, bins <= n_fft / 2 + 1)",
+                self.stft.hop, self.stft.bins, self.stft.n_fft
+            ));
+        }
+        if !(self.mask.power > 0.0 && self.mask.eps >= 0.0) {
+            return Err("`mask`: power must be positive and eps at least 0".into());
+        }
+        if !self.onnx.is_file() {
+            return Err(format!(
+                "`onnx`: {} not found (paths are relative to the separator.yaml)",
+                self.onnx.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The graph's input shape (batch first, `None` = any).
+    pub(crate) fn input_shape(&self) -> [Option<usize>; 4] {
+        [
+            None,
+            Some(self.channels),
+            Some(self.frames),
+            Some(self.stft.bins),
+        ]
+    }
+
+    /// The graph's output shape (batch first, `None` = any).
+    pub(crate) fn output_shape(&self) -> [Option<usize>; 5] {
+        [
+            None,
+            Some(self.stems.len()),
+            Some(self.channels),
+            Some(self.frames),
+            Some(self.stft.bins),
+        ]
+    }
+}
