@@ -136,3 +136,113 @@ fn separate_writes_the_stems_and_refuses_bad_separators() {
         assert!(!out.exists(), "{}", yaml.display());
     }
 }
+
+/// A run whose explainers factorize with an ONNX separator separates each track once, across
+/// explainers, grid cells and repeats, caches the stems under the run's `stems/`, records the
+/// separator in run.json, and a later run reuses them.
+#[test]
+fn a_run_separates_each_track_once_and_reuses_the_stems() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(dir.path().join("a.txt"), "fire and rain").unwrap();
+    std::fs::write(dir.path().join("b.txt"), "ocean and wind").unwrap();
+    std::fs::write(
+        dir.path().join("manifest.csv"),
+        format!(
+            "id,audio,lyrics\na,{},a.txt\nb,{},b.txt\n",
+            clip().display(),
+            repo.join("tests/fixtures/transformers/music_b_16k.flac")
+                .display()
+        ),
+    )
+    .unwrap();
+    let separator = fixtures().join("separator.yaml");
+    let config = dir.path().join("run.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset:\n  manifest: manifest.csv\nmodels:\n  planted: builtin:planted\nexplainers:\n  - {{name: musiclime, method: musiclime, model: planted, num_samples: 30, factorization: {{separator: {sep}}}}}\n  - {{name: lime_audio, method: lime_audio, model: planted, num_samples: 30, factorization: {{separator: {sep}}}}}\ngrid:\n  segments: [3, 4]\nrepeats: 2\nmetrics: [deletion_auc]\noutput: {}\n",
+            dir.path().join("out").display(),
+            sep = separator.display()
+        ),
+    )
+    .unwrap();
+    let output = binary().arg("run").arg(&config).output().unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // 2 tracks × 2 explainers × 2 cells × 2 repeats = 16 units, 2 separations.
+    assert_eq!(stderr.matches("separated by").count(), 2, "{stderr}");
+    let run: serde_json::Value = common::read_json(&dir.path().join("out/run.json"));
+    let cache = run["separators"][separator.display().to_string()]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for id in ["a", "b"] {
+        let stems = Path::new(&cache).join(id);
+        assert!(stems.join("vocals.wav").is_file() && stems.join("stems.json").is_file());
+    }
+    let records = std::fs::read_dir(dir.path().join("out/store"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 16);
+    let features = std::fs::read_to_string(dir.path().join("out/tables/metrics.csv")).unwrap();
+    assert!(features.contains("deletion_auc"));
+
+    // Again from scratch (--fresh clears the results, not the stems): nothing is separated.
+    let again = binary()
+        .arg("run")
+        .arg(&config)
+        .arg("--fresh")
+        .output()
+        .unwrap();
+    assert_success(&again);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("separated by"));
+
+    // A separator that does not load stops the run before any work, naming it.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("separator.yaml", "nan.onnx");
+    std::fs::write(&config, text).unwrap();
+    let refused = binary()
+        .arg("run")
+        .arg(&config)
+        .arg("--fresh")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("factorization: {separator:"), "{stderr}");
+}
+
+/// `explain --separator separator.yaml` factorizes with the separator's stems × segments.
+#[test]
+fn explain_takes_an_onnx_separator() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lyrics.txt"), "fire and rain").unwrap();
+    let out = dir.path().join("out");
+    let output = binary()
+        .arg("explain")
+        .arg("--audio")
+        .arg(clip())
+        .arg("--lyrics")
+        .arg(dir.path().join("lyrics.txt"))
+        .arg("--separator")
+        .arg(fixtures().join("separator.yaml"))
+        .args(["--segments", "5", "--num-samples", "40", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let explanation = common::read_json(&out.join("explanation.json"));
+    let names: Vec<String> = explanation["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["modality"] == "audio")
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert!(
+        names.contains(&"vocals0".to_string()) && names.contains(&"accompaniment4".to_string())
+    );
+}

@@ -10,7 +10,8 @@ use musiclime::experiment::config::Method;
 use musiclime::explainer::adaptive::{AdaptiveSampling, NumSamples, DEFAULT_CEILING};
 use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
 use musiclime::factorize::{
-    factorize_track, AudioWindow, ExplainedSpan, FactorizationKind, DEFAULT_SEGMENTS,
+    factorize_track, segment_sources, AudioWindow, ExplainedSpan, FactorizationKind,
+    DEFAULT_SEGMENTS,
 };
 use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
@@ -19,6 +20,7 @@ use musiclime::model::onnx::LoadOptions;
 use musiclime::model::{load_model_with, RunSettings};
 use musiclime::neighborhood::io::write_neighborhood;
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
+use musiclime::separator::OnnxSeparator;
 
 use super::refit::SurrogateArgs;
 use super::{by_name, pretty};
@@ -37,7 +39,8 @@ pub(super) struct ExplainArgs {
     /// Precomputed stems: a directory with vocals/drums/bass/other audio files.
     #[arg(long, conflicts_with_all = ["separator", "temporal_only"])]
     stems: Option<PathBuf>,
-    /// Built-in separator (no model weights): hpss (the default when no stems are given).
+    /// The separator: `hpss` (built in, no model weights; the default when no stems are given)
+    /// or a separator.yaml describing an ONNX separator (e.g. `just spleeter`'s).
     #[arg(long, conflicts_with = "temporal_only")]
     separator: Option<String>,
     /// Split the audio in time only (components T1..Tn).
@@ -157,6 +160,14 @@ impl ExplainArgs {
         Ok(params)
     }
 
+    /// The ONNX separator the flags name (a `--separator` ending in .yaml or .yml).
+    fn onnx_separator(&self) -> Option<&Path> {
+        self.separator
+            .as_deref()
+            .filter(|s| s.ends_with(".yaml") || s.ends_with(".yml"))
+            .map(Path::new)
+    }
+
     /// The factorization the flags ask for (`None`: stems when given, else HPSS).
     fn factorization(&self) -> Result<Option<FactorizationKind>> {
         match (self.temporal_only, self.separator.as_deref()) {
@@ -166,7 +177,7 @@ impl ExplainArgs {
             (false, Some(other)) => Err(Error::input(
                 "--separator",
                 format!(
-                    "unknown separator `{other}`; the built-in one is `hpss` (or give --stems DIR)"
+                    "unknown separator `{other}`; the built-in one is `hpss`, an ONNX separator is the path of its separator.yaml (or give --stems DIR)"
                 ),
             )),
         }
@@ -198,14 +209,24 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
     if let Some(note) = span.note(model.name()) {
         eprintln!("warning: {note}");
     }
-    let factorization = factorize_track(
-        &audio,
-        args.factorization()?,
-        args.stems.as_deref(),
-        args.segments,
-        &span,
-        &origin,
-    )?;
+    let factorization = match args.onnx_separator() {
+        Some(path) => {
+            let separated = OnnxSeparator::load(path)?.separate(&audio)?;
+            if let Some(note) = separated.residual_note(path) {
+                eprintln!("warning: {note}");
+            }
+            segment_sources(separated.stems, audio.sample_rate, args.segments, &span)
+                .map_err(|e| Error::in_file(path, e.to_string()))?
+        }
+        None => factorize_track(
+            &audio,
+            args.factorization()?,
+            args.stems.as_deref(),
+            args.segments,
+            &span,
+            &origin,
+        )?,
+    };
     let bar = progress_bar(params.sampler.num_samples, model.name())?;
     let lyrics_source = args.lyrics.display().to_string();
     let track = TrackParts {
@@ -230,6 +251,7 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
         "audio": args.audio.display().to_string(),
         "lyrics": args.lyrics.display().to_string(),
         "stems": args.stems.as_ref().map(|p| p.display().to_string()),
+        "separator": args.separator,
         "audio_window": span,
         "model": model.name(),
         "multilabel": model.multilabel(),

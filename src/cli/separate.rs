@@ -4,10 +4,7 @@
 use std::path::PathBuf;
 
 use musiclime::audio::decode::decode_file;
-use musiclime::audio::wav::{write_wav, WavEncoding};
-use musiclime::audio::Audio;
 use musiclime::error::Result;
-use musiclime::fs::write_directory_atomically;
 use musiclime::separator::OnnxSeparator;
 
 #[derive(clap::Args)]
@@ -18,7 +15,8 @@ pub(super) struct SeparateArgs {
     /// The separator: a separator.yaml describing an ONNX graph.
     #[arg(long)]
     separator: PathBuf,
-    /// Output directory: one `<stem>.wav` per stem (mono float32, at the song's rate).
+    /// Output directory: one `<stem>.wav` per stem (mono float32, at the song's rate) and
+    /// `stems.json`; a stems directory `--stems DIR` reads.
     #[arg(long)]
     out: PathBuf,
     /// Also write the decoded mono mixture the stems come from (`mixture.wav`).
@@ -35,20 +33,8 @@ pub(super) fn run(args: SeparateArgs) -> Result<()> {
     if let Some(note) = separated.residual_note(&args.separator) {
         eprintln!("warning: {note}");
     }
-    write_directory_atomically(&args.out, |dir| {
-        for (name, samples) in &separated.stems {
-            let stem = Audio::new(samples.clone(), separated.sample_rate);
-            write_wav(
-                &dir.join(format!("{name}.wav")),
-                &stem,
-                WavEncoding::Float32,
-            )?;
-        }
-        if args.write_mixture {
-            write_wav(&dir.join("mixture.wav"), &audio, WavEncoding::Float32)?;
-        }
-        Ok(())
-    })?;
+    let mixture = args.write_mixture.then_some(&audio);
+    separated.write(&args.out, &args.separator, mixture)?;
     let names: Vec<&str> = separated.stems.iter().map(|(n, _)| n.as_str()).collect();
     println!(
         "wrote {} ({}; {:.1} s of audio in {:.1} s; residual {:.1} dB)",

@@ -238,9 +238,11 @@ pub struct ExplainerConfig {
     /// Number of time segments.
     #[serde(default = "default_segments")]
     pub segments: usize,
-    /// Source separation.
+    /// Source separation: `stems` (the manifest's), `hpss`, `temporal`, or `{separator:
+    /// PATH}` (an ONNX separator.yaml, relative to the config: stems computed once per track
+    /// and cached under the run's `stems/`).
     #[serde(default)]
-    pub factorization: FactorizationKind,
+    pub factorization: FactorizationChoice,
     /// Which part of each clip is explained (segments divide it): `model` (the window the
     /// model declares it reads; the whole clip when it declares none), `all`, or `START..END`
     /// in seconds. Written only when not `model`, so older configs keep their hash.
@@ -288,6 +290,25 @@ pub struct ExplainerConfig {
     /// Run each distinct model item once (default `true`; `false` for comparisons only).
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub memoise: bool,
+}
+
+/// An explainer's `factorization`: a built-in one by name, or an ONNX separator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FactorizationChoice {
+    /// `stems`, `hpss` or `temporal`.
+    Builtin(FactorizationKind),
+    /// `{separator: PATH}`: the stems of an ONNX separator (a separator.yaml).
+    Separator {
+        /// The separator.yaml, relative to the config.
+        separator: std::path::PathBuf,
+    },
+}
+
+impl Default for FactorizationChoice {
+    fn default() -> Self {
+        FactorizationChoice::Builtin(FactorizationKind::default())
+    }
 }
 
 fn default_true() -> bool {
@@ -689,7 +710,7 @@ impl ExplainerConfig {
             auto_relative_width: default_auto_relative_width(),
             auto_half_width: None,
             segments: default_segments(),
-            factorization: FactorizationKind::default(),
+            factorization: FactorizationChoice::default(),
             audio_window: AudioWindow::default(),
             kernel_width: default_kernel_width(),
             distance_scale: default_distance_scale(),

@@ -64,6 +64,10 @@ pub struct RunManifest {
     /// this says which part of each clip was explained.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub model_windows: std::collections::BTreeMap<String, f64>,
+    /// The ONNX separators the explainers name (as the config writes them) and the directory
+    /// their stems are cached in.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub separators: std::collections::BTreeMap<String, String>,
 }
 
 /// The fingerprint of a config (FNV-1a 64 of its canonical JSON, without `slurm:`): stable across processes and
@@ -106,6 +110,7 @@ impl RunManifest {
             wall_seconds: None,
             status: RunStatus::Running,
             model_windows: Default::default(),
+            separators: Default::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Config-driven experiments. In the order a run goes through them: the YAML schema
 //! ([`config`]), datasets ([`dataset`]), the checks before any model call ([`preflight`]),
 //! the runner ([`runner`]), its shards ([`shard`]) and their SLURM launch ([`slurm`]), one unit of work and the cache an instance's units share
-//! ([`unit`](mod@unit)) with its metrics ([`unit_metrics`]), the resumable result store ([`store`]) and
+//! ([`unit`](mod@unit)), the separators' stems cache ([`stems_cache`]) with its metrics ([`unit_metrics`]), the resumable result store ([`store`]) and
 //! `run.json` ([`manifest`]); then the statistics of a run ([`summary`]), its tables
 //! ([`tables`]) and charts ([`charts`]), global importances as tables and charts
 //! ([`global`]), and the report that writes them all with the index ([`report`]).
@@ -16,6 +16,7 @@ pub mod report;
 pub mod runner;
 pub mod shard;
 pub mod slurm;
+pub mod stems_cache;
 pub mod store;
 pub mod summary;
 pub mod tables;

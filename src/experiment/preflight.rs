@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::config::{ExperimentConfig, FactorizationKind, Method};
+use super::config::{ExperimentConfig, FactorizationChoice, FactorizationKind, Method};
 use super::dataset::{load_dataset, validate_instances, Instance};
 use super::shard::Shard;
 use crate::error::{Error, Result};
@@ -93,6 +93,7 @@ pub(crate) fn preflight(
     };
     problems.extend(stems_problems(config, &instances));
     problems.extend(lyrics_problems(config, &instances));
+    problems.extend(super::stems_cache::separator_problems(config, config_path));
     let mut models = BTreeMap::new();
     for (name, spec) in &config.models {
         let load = LoadOptions {
@@ -137,7 +138,7 @@ fn stems_problems(config: &ExperimentConfig, instances: &[Instance]) -> Vec<Stri
     config
         .explainers
         .iter()
-        .filter(|e| e.factorization == FactorizationKind::Stems)
+        .filter(|e| e.factorization == FactorizationChoice::Builtin(FactorizationKind::Stems))
         .filter_map(|e| {
             instances.iter().find(|i| i.stems.is_none()).map(|i| {
                 format!(

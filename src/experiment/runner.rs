@@ -143,6 +143,11 @@ pub(crate) fn run_config(
     if !options.fresh && options.shard.is_none() {
         check_model_windows(&manifest, &manifest_path, config_path)?;
     }
+    let separators = super::stems_cache::separators(&config, config_path)?;
+    manifest.separators = separators
+        .iter()
+        .map(|(written, s)| (written.display().to_string(), s.cache.display().to_string()))
+        .collect();
     if options.prepare_only {
         manifest.status = RunStatus::Prepared;
         manifest.failures = Some(skipped.clone());
@@ -160,6 +165,7 @@ pub(crate) fn run_config(
     }
     let hash = manifest.config_hash.as_str();
     let context = RunContext {
+        separators: &separators,
         config_hash: hash,
         config: &config,
         cells: &cells,
@@ -326,6 +332,7 @@ fn plan(config: &ExperimentConfig, cells: &[GridCell]) -> Result<Vec<(usize, Exp
 struct Progress {
     multi: MultiProgress,
     overall: ProgressBar,
+    visible: bool,
 }
 
 fn bar_style(template: &str) -> ProgressStyle {
@@ -344,7 +351,11 @@ impl Progress {
             "{msg:>12} [{bar:40}] {pos}/{len} units, ETA {eta}",
         ));
         overall.set_message("overall");
-        Progress { multi, overall }
+        Progress {
+            multi,
+            overall,
+            visible: visible && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
     }
 
     fn unit_bar(&self, instance: &str, samples: usize) -> ProgressBar {
@@ -364,8 +375,15 @@ impl Progress {
         self.overall.inc(1);
     }
 
+    /// A note above the bars, or a plain line on stderr when there are no bars (not a
+    /// terminal: a log file, a SLURM job), where indicatif would print nothing.
     fn note(&self, text: &str) {
-        let _ = self.multi.println(format!("note: {text}"));
+        match self.visible {
+            true => {
+                let _ = self.multi.println(format!("note: {text}"));
+            }
+            false => eprintln!("note: {text}"),
+        }
     }
 
     fn finish(&self) {

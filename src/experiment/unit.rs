@@ -4,11 +4,14 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::config::{ExperimentConfig, ExplainerConfig, FactorizationKind, GridCell};
+use super::config::{
+    ExperimentConfig, ExplainerConfig, FactorizationChoice, FactorizationKind, GridCell,
+};
 use super::dataset::Instance;
+use super::stems_cache::SeparatorRef;
 use super::store::{StoredLabel, UnitRecord};
 use super::unit_metrics::{predicted_stdevs, reexplain};
 use crate::audio::decode::decode_file;
@@ -19,6 +22,7 @@ use crate::explainer::{explain_track, ExplainOutcome, ExplainParams, ExplainedTr
 use crate::explanation::LabelExplanation;
 use crate::factorize::{
     choose_factorization, factorize, AudioWindow, ExplainedSpan, Factorization, SourceSegments,
+    STEMS_FILE,
 };
 use crate::features::Feature;
 use crate::fs::safe_file_name;
@@ -27,6 +31,7 @@ use crate::metrics::fidelity::{Curve, Spaces};
 use crate::metrics::{Metric, MetricContext, MetricSet, NamedWeights, Perturbation};
 use crate::model::attention::AttentionMap;
 use crate::model::{Classifier, ModelInput};
+use crate::separator::OnnxSeparator;
 
 /// What every unit of a run shares.
 pub(crate) struct RunContext<'a> {
@@ -44,6 +49,8 @@ pub(crate) struct RunContext<'a> {
     pub output: &'a Path,
     /// The config's hash, stamped on every record.
     pub config_hash: &'a str,
+    /// The ONNX separators the explainers name, by their config path.
+    pub separators: &'a BTreeMap<PathBuf, SeparatorRef>,
 }
 
 /// One unit: which explainer (with its grid cell's values applied), cell and repeat.
@@ -56,17 +63,17 @@ pub(crate) struct Unit<'a> {
     pub repeat: usize,
 }
 
-/// What one factorization of an instance depends on: the separator, the number of segments
-/// and the explained span (the bits of its start and end in seconds).
-type FactorizationKey = (FactorizationKind, usize, u64, u64);
+/// What one factorization of an instance depends on: where its sources come from (a built-in
+/// factorization's name, or a separator), the number of segments and the explained span (the
+/// bits of its start and end in seconds).
+type FactorizationKey = (String, usize, u64, u64);
 
-/// The key of `kind` into `segments` segments of `span`.
-fn factorization_key(
+/// The sources of one factorization: a built-in kind with the instance's own stems, or the
+/// stems a separator made (a stems directory in the run's cache).
+struct Sources {
     kind: FactorizationKind,
-    segments: usize,
-    span: &ExplainedSpan,
-) -> FactorizationKey {
-    (kind, segments, span.start_s.to_bits(), span.end_s.to_bits())
+    stems: Option<PathBuf>,
+    label: String,
 }
 
 /// The key of a model's scores of `span`.
@@ -119,26 +126,81 @@ impl<'a> InstanceCache<'a> {
         ExplainedSpan::resolve(window, model_window_s, seconds, &self.instance.id)
     }
 
-    /// Factorizes `span` of the audio as `kind` into `segments` segments, once.
+    /// Factorizes `span` of the audio from `sources` into `segments` segments, once.
     fn prepare_factorization(
         &mut self,
-        kind: FactorizationKind,
+        sources: &Sources,
         segments: usize,
         span: &ExplainedSpan,
     ) -> Result<FactorizationKey> {
-        let key = factorization_key(kind, segments, span);
+        let key = (
+            sources.label.clone(),
+            segments,
+            span.start_s.to_bits(),
+            span.end_s.to_bits(),
+        );
         if !self.factorizations.contains_key(&key) {
             let factorization = factorize(
                 self.audio()?,
-                kind,
-                self.instance.stems.as_deref(),
+                sources.kind,
+                sources.stems.as_deref(),
                 segments,
                 span,
                 &self.instance.id,
             )?;
-            self.factorizations.insert(key, factorization);
+            self.factorizations.insert(key.clone(), factorization);
         }
         Ok(key)
+    }
+
+    /// Where the explainer's factorization takes its sources from; a separator's stems are
+    /// computed the first time any run asks for them and read from its cache after that.
+    fn sources(
+        &self,
+        choice: &FactorizationChoice,
+        separators: &BTreeMap<PathBuf, SeparatorRef>,
+        note: &mut dyn FnMut(String),
+    ) -> Result<Sources> {
+        let id = &self.instance.id;
+        match choice {
+            FactorizationChoice::Builtin(kind) => {
+                let kind = choose_factorization(Some(*kind), self.instance.stems.is_some(), id)?;
+                Ok(Sources {
+                    kind,
+                    stems: self.instance.stems.clone(),
+                    label: format!("{kind:?}"),
+                })
+            }
+            FactorizationChoice::Separator { separator } => {
+                let separator = separators.get(separator).ok_or_else(|| {
+                    Error::Internal(format!(
+                        "separator {} was not prepared",
+                        separator.display()
+                    ))
+                })?;
+                let dir = separator.cache.join(safe_file_name(id));
+                if !dir.join(STEMS_FILE).is_file() {
+                    let started = Instant::now();
+                    let separated =
+                        OnnxSeparator::load(&separator.yaml)?.separate(self.audio()?)?;
+                    separated.write(&dir, &separator.yaml, None)?;
+                    note(format!(
+                        "{id}: separated by {} in {:.1} s (stems in {})",
+                        separator.yaml.display(),
+                        started.elapsed().as_secs_f64(),
+                        dir.display()
+                    ));
+                    if let Some(residual) = separated.residual_note(&separator.yaml) {
+                        note(format!("{id}: {residual}"));
+                    }
+                }
+                Ok(Sources {
+                    kind: FactorizationKind::Stems,
+                    stems: Some(dir),
+                    label: format!("separator {}", separator.yaml.display()),
+                })
+            }
+        }
     }
 
     /// The model's attention maps of the unperturbed composition of a factorization, once.
@@ -146,12 +208,12 @@ impl<'a> InstanceCache<'a> {
         &mut self,
         model_name: &str,
         model: &dyn Classifier,
-        key: FactorizationKey,
+        key: &FactorizationKey,
         rollout: bool,
     ) -> Result<()> {
-        let cache_key = (model_name.to_string(), key);
+        let cache_key = (model_name.to_string(), key.clone());
         if !self.attention.contains_key(&cache_key) {
-            let factorization = &self.factorizations[&key];
+            let factorization = &self.factorizations[key];
             let input = ModelInput {
                 audio: factorization.compose(&vec![true; factorization.len()]),
                 sample_rate: factorization.sample_rate(),
@@ -207,23 +269,19 @@ pub(crate) fn run_unit(
     let started = Instant::now();
     let explainer = unit.explainer;
     let model = context.models[&explainer.model].as_ref();
-    let kind = choose_factorization(
-        Some(explainer.factorization),
-        cache.instance.stems.is_some(),
-        &cache.instance.id,
-    )?;
+    let sources = cache.sources(&explainer.factorization, context.separators, note)?;
     let span = cache.span(explainer.audio_window, model.window_seconds())?;
     let window_note = span
         .note(&explainer.model)
         .map(|n| format!("{}: {n}", cache.instance.id));
     let window_key = format!("{} window {}", explainer.model, explainer.audio_window);
     cache.note_once(&window_key, window_note, note);
-    let key = cache.prepare_factorization(kind, explainer.segments, &span)?;
+    let key = cache.prepare_factorization(&sources, explainer.segments, &span)?;
     if context.metrics.wants_attention() {
         cache.prepare_attention(
             &explainer.model,
             model,
-            key,
+            &key,
             context.metrics.wants_rollout(),
         )?;
     }
@@ -261,8 +319,9 @@ pub(crate) fn run_unit(
         .iter()
         .find(|l| l.label == outcome.predicted_label)
         .ok_or_else(|| Error::Internal("the predicted label was not explained".into()))?;
-    let (metrics, curves) =
-        metrics_of(context, cache, explainer, key, &explained, predicted, seeds)?;
+    let (metrics, curves) = metrics_of(
+        context, cache, explainer, &key, &explained, predicted, seeds,
+    )?;
     let stdevs = match context.metrics.contains(Metric::Csi)
         && params.strategy == crate::explainer::Strategy::Lime
     {
@@ -301,7 +360,7 @@ fn metrics_of(
     context: &RunContext,
     cache: &InstanceCache,
     explainer: &ExplainerConfig,
-    key: FactorizationKey,
+    key: &FactorizationKey,
     explained: &ExplainedTrack,
     predicted: &LabelExplanation,
     seeds: crate::seeds::UnitSeeds,
@@ -318,7 +377,7 @@ fn metrics_of(
     let lmac = RefCell::new(Vec::new());
     let attention: &[AttentionMap] = cache
         .attention
-        .get(&(explainer.model.clone(), key))
+        .get(&(explainer.model.clone(), key.clone()))
         .map_or(&[], Vec::as_slice);
     let original = named_weights(predicted, &outcome.explanation.features);
     let robustness = robustness_weights(

@@ -21,7 +21,7 @@ use crate::features::Feature;
 
 pub use hpss::{HpssParams, HPSS_SOURCES};
 pub use segments::{segment_bounds, Segmentation};
-pub use stems::{load_stems, DEFAULT_SOURCES};
+pub use stems::{load_stems, sources_of, DEFAULT_SOURCES, STEMS_FILE};
 pub use window::{AudioWindow, ExplainedSpan};
 
 /// Time segments per source unless an explainer says otherwise (the paper's 10).
@@ -103,20 +103,11 @@ pub fn factorize(
     match kind {
         FactorizationKind::Stems => {
             let dir = stems.ok_or_else(|| Error::input(origin, "`stems` factorization needs a stems directory; give one (--stems DIR, or a `stems` column in the manifest)"))?;
-            let mut stems = load_stems(dir, &DEFAULT_SOURCES, Some(audio.sample_rate))?;
-            if !whole {
-                for (_, samples) in &mut stems.sources {
-                    *samples = span.cut_samples(samples, stems.sample_rate);
-                }
-            }
-            let len = stems.sources[0].1.len();
-            let bounds = segment_bounds(len, stems.sample_rate, &segmentation)
-                .map_err(|e| Error::in_file(dir, e.to_string()))?;
-            Ok(SourceSegments::new(
-                stems.sources,
-                bounds,
-                stems.sample_rate,
-            ))
+            let names = sources_of(dir)?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let stems = load_stems(dir, &names, Some(audio.sample_rate))?;
+            segment_sources(stems.sources, stems.sample_rate, segments, span)
+                .map_err(|e| Error::in_file(dir, e.to_string()))
         }
         FactorizationKind::Hpss => {
             let sources = HpssParams::default().separate(audio)?;
@@ -134,6 +125,25 @@ pub fn factorize(
             ))
         }
     }
+}
+
+/// `sources` (signals of one clip at `rate`) cut to the explained `span` and split into
+/// `segments` time segments each: a factorization of stems made anywhere (a stems directory,
+/// an ONNX separator).
+pub fn segment_sources(
+    mut sources: Vec<(String, Vec<f32>)>,
+    rate: u32,
+    segments: usize,
+    span: &ExplainedSpan,
+) -> Result<SourceSegments> {
+    if !span.is_whole_clip() {
+        for (_, samples) in &mut sources {
+            *samples = span.cut_samples(samples, rate);
+        }
+    }
+    let len = sources.first().map_or(0, |(_, s)| s.len());
+    let bounds = segment_bounds(len, rate, &Segmentation::FixedCount(segments))?;
+    Ok(SourceSegments::new(sources, bounds, rate))
 }
 
 /// An audio signal split into components that sum (over a full mask) to the explained signal.

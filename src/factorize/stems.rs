@@ -42,6 +42,33 @@ impl Stems {
     }
 }
 
+/// The file that names a stems directory's sources when they are not the reference's four
+/// (`musiclime separate` and the separator cache write it): `{"stems": ["vocals", ...]}`.
+pub const STEMS_FILE: &str = "stems.json";
+
+/// The sources of the stems in `dir`: those its [`STEMS_FILE`] names, else [`DEFAULT_SOURCES`].
+pub fn sources_of(dir: &Path) -> Result<Vec<String>> {
+    let path = dir.join(STEMS_FILE);
+    if !path.is_file() {
+        return Ok(DEFAULT_SOURCES.iter().map(|s| s.to_string()).collect());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::in_file(&path, format!("not valid JSON: {e}")))?;
+    let names: Option<Vec<String>> = value["stems"].as_array().map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    });
+    match names {
+        Some(names) if !names.is_empty() => Ok(names),
+        _ => Err(Error::in_file(
+            &path,
+            "expected {\"stems\": [\"<source>\", ...]}, naming each stem file of the directory",
+        )),
+    }
+}
+
 fn find_stem(dir: &Path, source: &str) -> Option<PathBuf> {
     EXTENSIONS
         .iter()

@@ -20,8 +20,11 @@ use ort::value::{Tensor, ValueType};
 
 use crate::audio::resample::resample;
 use crate::audio::stft::Stft;
+use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
+use crate::factorize::STEMS_FILE;
+use crate::fs::write_directory_atomically;
 use crate::model::onnx::providers::{session_builder, SessionSettings};
 use crate::model::onnx::spec::ExecutionProvider;
 pub use spec::{SeparatorKind, SeparatorSpec};
@@ -57,6 +60,38 @@ impl Separated {
                 separator.display(),
                 self.residual_db
             )
+        })
+    }
+}
+
+impl Separated {
+    /// Writes the stems into the directory `dir`, all or nothing: `<stem>.wav` (mono float32)
+    /// each, the decoded `mixture` as `mixture.wav` when given, and `stems.json` (the stems'
+    /// names, the separator, the residual), so that `dir` is a stems directory any
+    /// factorization reads (`--stems DIR`, a manifest's `stems` column).
+    pub fn write(&self, dir: &Path, separator: &Path, mixture: Option<&Audio>) -> Result<()> {
+        write_directory_atomically(dir, |tmp| {
+            for (name, samples) in &self.stems {
+                let stem = Audio::new(samples.clone(), self.sample_rate);
+                write_wav(
+                    &tmp.join(format!("{name}.wav")),
+                    &stem,
+                    WavEncoding::Float32,
+                )?;
+            }
+            if let Some(audio) = mixture {
+                write_wav(&tmp.join("mixture.wav"), audio, WavEncoding::Float32)?;
+            }
+            let names: Vec<&str> = self.stems.iter().map(|(n, _)| n.as_str()).collect();
+            let info = serde_json::json!({
+                "stems": names,
+                "separator": separator.display().to_string(),
+                "sample_rate": self.sample_rate,
+                "residual_db": self.residual_db,
+            });
+            let text = serde_json::to_string_pretty(&info)
+                .map_err(|e| Error::serialization(STEMS_FILE, e))?;
+            crate::fs::write_atomically(&tmp.join(STEMS_FILE), text.as_bytes())
         })
     }
 }
