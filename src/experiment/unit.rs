@@ -382,7 +382,7 @@ fn metrics_of(
     let original = named_weights(predicted, &outcome.explanation.features);
     let robustness = robustness_weights(
         context.metrics,
-        &cache.factorizations[&key],
+        &cache.factorizations[key],
         cache,
         context.models[&explainer.model].as_ref(),
         &explained.params,
