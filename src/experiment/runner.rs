@@ -9,6 +9,7 @@
 //! result depends only on its inputs and seed, and the tables are built from the stored records
 //! in config order, so a resumed run's tables are byte-identical to an uninterrupted one.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,12 +20,14 @@ use super::manifest::{config_hash, RunManifest, RunStatus};
 use super::preflight::{preflight, Checked};
 use super::report::write_report;
 use super::shard::Shard;
+use super::stems_cache::SeparatorRef;
 use super::store::ResultStore;
 use super::unit::{run_unit, InstanceCache, RunContext, Unit};
 use crate::error::{Error, Result};
 use crate::metrics::MetricSet;
 use crate::model::onnx::spec::ExecutionProvider;
 use crate::model::onnx::LoadOptions;
+use crate::model::Classifier;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -136,18 +139,8 @@ pub(crate) fn run_config(
         instances.iter().map(|i| i.id.clone()).collect(),
         units,
     )?;
-    manifest.model_windows = models
-        .iter()
-        .filter_map(|(name, model)| Some((name.clone(), model.window_seconds()?)))
-        .collect();
-    if !options.fresh && options.shard.is_none() {
-        check_model_windows(&manifest, &manifest_path, config_path)?;
-    }
-    let separators = super::stems_cache::separators(&config, config_path)?;
-    manifest.separators = separators
-        .iter()
-        .map(|(written, s)| (written.display().to_string(), s.cache.display().to_string()))
-        .collect();
+    let separators =
+        record_models_and_separators(&mut manifest, &models, config_path, &manifest_path, options)?;
     if options.prepare_only {
         manifest.status = RunStatus::Prepared;
         manifest.failures = Some(skipped.clone());
@@ -264,6 +257,30 @@ fn prepare_output(
         }
     }
     Ok(())
+}
+
+/// Records in `manifest` the windows the models declare (refusing a resumed run whose stored
+/// results were computed with other windows) and the run's ONNX separators; returns those.
+fn record_models_and_separators(
+    manifest: &mut RunManifest,
+    models: &BTreeMap<String, Box<dyn Classifier>>,
+    config_path: &Path,
+    manifest_path: &Path,
+    options: &RunOptions,
+) -> Result<BTreeMap<PathBuf, SeparatorRef>> {
+    manifest.model_windows = models
+        .iter()
+        .filter_map(|(name, model)| Some((name.clone(), model.window_seconds()?)))
+        .collect();
+    if !options.fresh && options.shard.is_none() {
+        check_model_windows(manifest, manifest_path, config_path)?;
+    }
+    let separators = super::stems_cache::separators(&manifest.config, config_path)?;
+    manifest.separators = separators
+        .iter()
+        .map(|(written, s)| (written.display().to_string(), s.cache.display().to_string()))
+        .collect();
+    Ok(separators)
 }
 
 /// The windows the models declare must be the ones the stored results were computed with: the
