@@ -144,15 +144,14 @@ fn a_run_with_auto_records_its_samples_and_resumes_after_kill_9_identically() {
     let store = dir.path().join("out/store");
     let started = std::time::Instant::now();
     while started.elapsed().as_secs() < 120 {
-        let stored = std::fs::read_dir(&store).map_or(0, |d| d.count());
-        if stored >= 2 {
+        if stored_units(&store) >= 2 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let stored = std::fs::read_dir(&store).map_or(0, |d| d.count());
+    let stored = stored_units(&store);
     assert!(
         stored < 8,
         "the run finished before it was killed ({stored} units)"
@@ -298,4 +297,17 @@ fn few_features_or_a_constant_target_settle_by_width_not_by_a_trivial_stability(
     let flat = WeightPosterior::of(&design, &[0, 1, 2], &fit, 0.0, 40).unwrap();
     assert_eq!(flat.dof, 36);
     assert!(WeightPosterior::of(&design, &[0, 1, 2], &fit, 0.0, 4).is_none());
+}
+
+/// Units in a result store: its records, not the temporary file of a write the kill cut short.
+fn stored_units(store: &std::path::Path) -> usize {
+    std::fs::read_dir(store).map_or(0, |entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.ends_with(".json") && !name.starts_with('.')
+            })
+            .count()
+    })
 }
