@@ -39,12 +39,14 @@ lint:
 # End to end against the Python reference (the paper's code path) on the same ONNX models
 # (reports/bench/bench.md), then what real models cost: model items, memoisation, the cap on
 # items per run, crossed sampling, a 5-minute song, the real musicnn when converted
-# (reports/bench/model_cost.md).
+# (reports/bench/model_cost.md), and separating a 5-minute song (reports/bench/separation.md: Spleeter
+# after `just spleeter`, else the CI fixture separator).
 bench *ARGS: setup
     cargo build --release
     python3 benches/reference/run_bench.py {{ARGS}}
     python3 benches/model_cost.py {{ARGS}}
     python3 benches/adaptive.py {{ARGS}}
+    python3 benches/separation.py {{ARGS}}
 
 # num_samples: auto against fixed 5000 (model items, stability, planted precision) on the
 # synthetic benchmark and a patched tagger, with PASS/MISS: reports/bench/adaptive.md.
