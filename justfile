@@ -91,6 +91,15 @@ spleeter: setup export-venv
     cargo build --release
     .venv-export/bin/python experiments/separators/spleeter.py models/spleeter --musiclime ${CARGO_TARGET_DIR:-target}/release/musiclime
 
+# Open-Unmix (the paper's separator: vocals, drums, bass, other) as an ONNX separator in
+# models/open_unmix, at its real size with random weights (its trained weights download at run time;
+# `ARGS=--weights DIR` with the four .pth files of umxhq exports those), with parity against
+# openunmix's Separator (niter=0: no Wiener iterations) on a real clip (models/open_unmix/parity.json).
+open-unmix *ARGS: setup export-venv
+    .venv-export/bin/pip install -q --no-deps -r experiments/separators/requirements.txt
+    cargo build --release
+    .venv-export/bin/python experiments/separators/open_unmix.py models/open_unmix --musiclime ${CARGO_TARGET_DIR:-target}/release/musiclime {{ARGS}}
+
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.
 bench-micro:

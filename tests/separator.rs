@@ -55,6 +55,29 @@ fn the_tiny_separator_gives_pytorchs_stems() {
     assert!(note.unwrap().contains("within -11.6 dB"));
 }
 
+/// Open-Unmix's form: reflect padding, `[channels, bins, frames]`, the whole clip as one
+/// chunk through a recurrent graph, and the mixture's phase (`Separator(niter=0)`).
+#[test]
+fn an_open_unmix_form_separator_gives_pytorchs_stems() {
+    let audio = decode_file(&clip())
+        .unwrap()
+        .crop(0.0, Some(2.0), "clip")
+        .unwrap();
+    let yaml = fixtures().join("unmix_separator.yaml");
+    let separated = OnnxSeparator::load(&yaml)
+        .unwrap()
+        .separate(&audio)
+        .unwrap();
+    let (shape, expected) = read_npy(&fixtures().join("expected_unmix.npy")).unwrap();
+    assert_eq!(shape, [3, audio.samples.len()]);
+    let names: Vec<&str> = separated.stems.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["vocals", "drums", "other"]);
+    for (s, (name, stem)) in separated.stems.iter().enumerate() {
+        let db = sdr(&expected[s * shape[1]..(s + 1) * shape[1]], stem);
+        assert!(db >= 80.0, "{name}: SDR {db:.1} dB against PyTorch");
+    }
+}
+
 fn separate(separator: &Path, out: &Path) -> std::process::Output {
     binary()
         .arg("separate")

@@ -25,10 +25,23 @@ pub fn hann(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// How the signal is extended by `n_fft / 2` samples at each end for centred frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentrePadding {
+    /// Zeros (librosa's `pad_mode="constant"`).
+    #[default]
+    Constant,
+    /// The signal mirrored without repeating its end samples (`pad_mode="reflect"`, PyTorch's
+    /// and Open-Unmix's).
+    Reflect,
+}
+
 /// An STFT engine for one `n_fft` and hop; plans the FFTs once.
 pub(crate) struct Stft {
     n_fft: usize,
     hop: usize,
+    padding: CentrePadding,
     window: Vec<f32>,
     forward: Arc<dyn RealToComplex<f32>>,
     inverse: Arc<dyn ComplexToReal<f32>>,
@@ -37,10 +50,16 @@ pub(crate) struct Stft {
 impl Stft {
     /// An engine for frames of `n_fft` samples every `hop` samples (`hop <= n_fft`).
     pub fn new(n_fft: usize, hop: usize) -> Self {
+        Self::with_padding(n_fft, hop, CentrePadding::Constant)
+    }
+
+    /// As [`new`](Stft::new), extending the signal at its ends by `padding`.
+    pub fn with_padding(n_fft: usize, hop: usize, padding: CentrePadding) -> Self {
         let mut planner = RealFftPlanner::<f32>::new();
         Stft {
             n_fft,
             hop,
+            padding,
             window: hann(n_fft),
             forward: planner.plan_fft_forward(n_fft),
             inverse: planner.plan_fft_inverse(n_fft),
@@ -52,6 +71,22 @@ impl Stft {
         1 + len / self.hop
     }
 
+    /// Sample `j` of `signal` extended by the padding (zero beyond a reflection's reach).
+    fn sample_at(&self, signal: &[f32], j: isize) -> f32 {
+        let n = signal.len() as isize;
+        let j = match self.padding {
+            CentrePadding::Constant => j,
+            CentrePadding::Reflect if j < 0 => -j,
+            CentrePadding::Reflect if j >= n => 2 * (n - 1) - j,
+            CentrePadding::Reflect => j,
+        };
+        if (0..n).contains(&j) {
+            signal[j as usize]
+        } else {
+            0.0
+        }
+    }
+
     /// The spectrogram of `signal`.
     pub fn forward(&self, signal: &[f32]) -> Spectrogram {
         let pad = self.n_fft / 2;
@@ -61,12 +96,7 @@ impl Stft {
         for t in 0..frames_count {
             let start = (t * self.hop) as isize - pad as isize;
             for (i, slot) in input.iter_mut().enumerate() {
-                let j = start + i as isize;
-                let sample = if j >= 0 && (j as usize) < signal.len() {
-                    signal[j as usize]
-                } else {
-                    0.0
-                };
+                let sample = self.sample_at(signal, start + i as isize);
                 *slot = sample * self.window[i];
             }
             let mut output = self.forward.make_output_vec();

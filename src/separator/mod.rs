@@ -27,6 +27,8 @@ use crate::factorize::STEMS_FILE;
 use crate::fs::write_directory_atomically;
 use crate::model::onnx::providers::{session_builder, SessionSettings};
 use crate::model::onnx::spec::ExecutionProvider;
+use realfft::num_complex::Complex;
+use spec::{MaskKind, SpectrogramLayout};
 pub use spec::{SeparatorKind, SeparatorSpec};
 
 /// Residuals (mixture − Σ stems) louder than this, relative to the mixture, get a warning.
@@ -159,7 +161,7 @@ impl OnnxSeparator {
             true => audio.clone(),
             false => resample(audio, rate)?,
         };
-        let stft = Stft::new(self.spec.stft.n_fft, self.spec.stft.hop);
+        let stft = Stft::with_padding(self.spec.stft.n_fft, self.spec.stft.hop, self.spec.stft.pad);
         let spectrum = stft.forward(&mix.samples);
         let masks = self.masks(&spectrum.frames)?;
         let bins = self.spec.stft.bins;
@@ -192,14 +194,11 @@ impl OnnxSeparator {
     }
 
     /// Each stem's mask, `[frame * bins + bin]`, from the graph's estimates chunk by chunk.
-    fn masks(
-        &mut self,
-        frames: &[Vec<realfft::num_complex::Complex<f32>>],
-    ) -> Result<Vec<Vec<f32>>> {
-        let (bins, chunk, channels) = (self.spec.stft.bins, self.spec.frames, self.spec.channels);
-        let stems = self.spec.stems.len();
+    fn masks(&mut self, frames: &[Vec<Complex<f32>>]) -> Result<Vec<Vec<f32>>> {
+        let (bins, channels) = (self.spec.stft.bins, self.spec.channels);
+        let chunk = self.spec.frames.unwrap_or(frames.len()).max(1);
         let chunks = frames.len().div_ceil(chunk);
-        let mut masks = vec![vec![0.0f32; frames.len() * bins]; stems];
+        let mut masks = vec![vec![0.0f32; frames.len() * bins]; self.spec.stems.len()];
         let mut first = 0;
         while first < chunks {
             let batch = self.spec.max_batch.min(chunks - first);
@@ -210,24 +209,32 @@ impl OnnxSeparator {
                         break;
                     };
                     for c in 0..channels {
-                        let at = ((b * channels + c) * chunk + t) * bins;
-                        for (slot, x) in input[at..at + bins].iter_mut().zip(frame) {
-                            *slot = x.norm();
+                        let base = (b * channels + c) * chunk * bins;
+                        for (f, x) in frame[..bins].iter().enumerate() {
+                            input[base + self.spec.cell(t, f, chunk)] = x.norm();
                         }
                     }
                 }
             }
-            let estimates = self.run(input, batch)?;
-            self.add_masks(&estimates, first, batch, frames.len(), &mut masks);
+            let estimates = self.run(input, batch, chunk)?;
+            let done = Chunks {
+                first,
+                batch,
+                size: chunk,
+            };
+            self.add_masks(&estimates, done, frames, &mut masks);
             first += batch;
         }
         Ok(masks)
     }
 
     /// One ONNX Runtime run on `batch` chunks; the estimates, checked finite.
-    fn run(&mut self, input: Vec<f32>, batch: usize) -> Result<Vec<f32>> {
+    fn run(&mut self, input: Vec<f32>, batch: usize, chunk: usize) -> Result<Vec<f32>> {
         let spec = &self.spec;
-        let shape = vec![batch, spec.channels, spec.frames, spec.stft.bins];
+        let shape = match spec.layout {
+            SpectrogramLayout::FramesBins => vec![batch, spec.channels, chunk, spec.stft.bins],
+            SpectrogramLayout::BinsFrames => vec![batch, spec.channels, spec.stft.bins, chunk],
+        };
         let fail = |e: &dyn std::fmt::Display| {
             Error::in_file(&spec.onnx, format!("ONNX Runtime failed to separate: {e}"))
         };
@@ -239,11 +246,11 @@ impl OnnxSeparator {
         let (_, data) = outputs[spec.output.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|e| fail(&e))?;
-        let expected = batch * spec.stems.len() * spec.channels * spec.frames * spec.stft.bins;
+        let expected = batch * spec.stems.len() * spec.channels * chunk * spec.stft.bins;
         if data.len() != expected {
             return Err(Error::in_file(
                 &self.path,
-                format!("the graph wrote {} values for {batch} chunk(s), the spec's output shape [batch, {}, {}, {}, {}] needs {expected}", data.len(), spec.stems.len(), spec.channels, spec.frames, spec.stft.bins),
+                format!("the graph wrote {} values for {batch} chunk(s) of {chunk} frames; {} stems × {} channels × {} bins need {expected}", data.len(), spec.stems.len(), spec.channels, spec.stft.bins),
             ));
         }
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
@@ -258,44 +265,66 @@ impl OnnxSeparator {
         Ok(data.to_vec())
     }
 
-    /// Adds the channel-averaged ratio masks of `batch` chunks starting at chunk `first`.
+    /// Adds the channel-averaged masks of the chunks `done`: the ratio of the estimates, or
+    /// each estimate over the mixture's magnitude (the mixture's phase).
     fn add_masks(
         &self,
         estimates: &[f32],
-        first: usize,
-        batch: usize,
-        frames: usize,
+        done: Chunks,
+        frames: &[Vec<Complex<f32>>],
         masks: &mut [Vec<f32>],
     ) {
         let spec = &self.spec;
-        let (bins, chunk, channels) = (spec.stft.bins, spec.frames, spec.channels);
-        let stems = spec.stems.len();
-        let (power, eps) = (spec.mask.power, spec.mask.eps);
+        let (bins, channels, stems) = (spec.stft.bins, spec.channels, spec.stems.len());
+        let (power, eps, size) = (spec.mask.power, spec.mask.eps, done.size);
         let at = |b: usize, s: usize, c: usize, t: usize, f: usize| {
-            (((b * stems + s) * channels + c) * chunk + t) * bins + f
+            ((b * stems + s) * channels + c) * size * bins + spec.cell(t, f, size)
         };
         let mut energy = vec![0.0f64; stems];
-        for b in 0..batch {
-            for t in 0..chunk {
-                let frame = (first + b) * chunk + t;
-                if frame >= frames {
+        for b in 0..done.batch {
+            for t in 0..size {
+                let frame = (done.first + b) * size + t;
+                let Some(mixture) = frames.get(frame) else {
                     break;
-                }
+                };
                 for c in 0..channels {
                     for f in 0..bins {
                         for (s, e) in energy.iter_mut().enumerate() {
-                            *e = (estimates[at(b, s, c, t, f)] as f64).powf(power);
+                            *e = estimates[at(b, s, c, t, f)] as f64;
                         }
-                        let total: f64 = energy.iter().sum::<f64>() + eps;
+                        let total: f64 = match spec.mask.kind {
+                            MaskKind::Ratio => {
+                                energy.iter().map(|x| x.powf(power)).sum::<f64>() + eps
+                            }
+                            MaskKind::MixturePhase => 0.0,
+                        };
+                        let share = |e: f64| match spec.mask.kind {
+                            MaskKind::Ratio => (e.powf(power) + eps / 2.0) / total,
+                            MaskKind::MixturePhase => {
+                                let norm = mixture[f].norm() as f64;
+                                if norm > 0.0 {
+                                    e / norm
+                                } else {
+                                    0.0
+                                }
+                            }
+                        };
                         for (s, e) in energy.iter().enumerate() {
-                            masks[s][frame * bins + f] +=
-                                ((e + eps / 2.0) / total / channels as f64) as f32;
+                            masks[s][frame * bins + f] += (share(*e) / channels as f64) as f32;
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// Chunks `first..first + batch` of `size` frames each.
+#[derive(Debug, Clone, Copy)]
+struct Chunks {
+    first: usize,
+    batch: usize,
+    size: usize,
 }
 
 /// Level of `mixture − Σ stems` relative to `mixture`, in dB.

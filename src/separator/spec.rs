@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::stft::CentrePadding;
 use crate::error::{Error, Result};
 
 /// How the graph separates.
@@ -39,12 +40,43 @@ pub struct StftSpec {
     pub hop: usize,
     /// The lowest bins the model reads; the bins above are in no stem (their mask is 0).
     pub bins: usize,
+    /// How the signal is extended at its ends: `constant` (zeros, Spleeter's) or `reflect`
+    /// (Open-Unmix's).
+    #[serde(default)]
+    pub pad: CentrePadding,
 }
 
-/// The ratio mask: stem `s` gets `(e_s^power + eps / 2) / (Σ e^power + eps)` of each bin.
+/// The order of a chunk's two spectrogram axes in the graph's input and output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectrogramLayout {
+    /// `[..., frames, bins]` (Spleeter).
+    #[default]
+    FramesBins,
+    /// `[..., bins, frames]` (Open-Unmix).
+    BinsFrames,
+}
+
+/// How the estimates become each stem's complex spectrogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskKind {
+    /// The ratio of the estimates: `(e_s^power + eps / 2) / (Σ e^power + eps)` of the mixture
+    /// (Spleeter; Open-Unmix with `softmask`).
+    #[default]
+    Ratio,
+    /// The estimate's magnitude with the mixture's phase (Open-Unmix's `separate` without
+    /// Wiener iterations, `niter=0`): the stems need not sum to the mixture.
+    MixturePhase,
+}
+
+/// The mask: by default the ratio `(e_s^power + eps / 2) / (Σ e^power + eps)` of each bin.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaskSpec {
+    /// `ratio` (default) or `mixture_phase`.
+    #[serde(default)]
+    pub kind: MaskKind,
     /// Power of the estimates (2: a Wiener-like ratio of energies).
     #[serde(default = "default_power")]
     pub power: f64,
@@ -63,6 +95,7 @@ fn default_eps() -> f64 {
 impl Default for MaskSpec {
     fn default() -> Self {
         MaskSpec {
+            kind: MaskKind::default(),
             power: default_power(),
             eps: default_eps(),
         }
@@ -86,8 +119,13 @@ pub struct SeparatorSpec {
     pub channels: usize,
     /// The STFT.
     pub stft: StftSpec,
-    /// Frames per chunk.
-    pub frames: usize,
+    /// Frames per chunk; absent: the whole song is one chunk (a recurrent model, whose output
+    /// depends on all frames).
+    #[serde(default)]
+    pub frames: Option<usize>,
+    /// The order of the spectrogram axes (default `frames_bins`).
+    #[serde(default)]
+    pub layout: SpectrogramLayout,
     /// The graph's input name.
     pub input: String,
     /// The graph's output name.
@@ -147,7 +185,7 @@ impl SeparatorSpec {
             ("stft.n_fft", self.stft.n_fft),
             ("stft.hop", self.stft.hop),
             ("stft.bins", self.stft.bins),
-            ("frames", self.frames),
+            ("frames", self.frames.unwrap_or(1)),
             ("max_batch", self.max_batch),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
@@ -171,24 +209,31 @@ impl SeparatorSpec {
         Ok(())
     }
 
+    /// The two spectrogram axes of a chunk in the graph's order (`None` = any).
+    fn spectrogram_axes(&self) -> [Option<usize>; 2] {
+        match self.layout {
+            SpectrogramLayout::FramesBins => [self.frames, Some(self.stft.bins)],
+            SpectrogramLayout::BinsFrames => [Some(self.stft.bins), self.frames],
+        }
+    }
+
     /// The graph's input shape (batch first, `None` = any).
     pub(crate) fn input_shape(&self) -> [Option<usize>; 4] {
-        [
-            None,
-            Some(self.channels),
-            Some(self.frames),
-            Some(self.stft.bins),
-        ]
+        let [a, b] = self.spectrogram_axes();
+        [None, Some(self.channels), a, b]
     }
 
     /// The graph's output shape (batch first, `None` = any).
     pub(crate) fn output_shape(&self) -> [Option<usize>; 5] {
-        [
-            None,
-            Some(self.stems.len()),
-            Some(self.channels),
-            Some(self.frames),
-            Some(self.stft.bins),
-        ]
+        let [a, b] = self.spectrogram_axes();
+        [None, Some(self.stems.len()), Some(self.channels), a, b]
+    }
+
+    /// Index of (frame `t`, bin `f`) in one chunk of `frames` frames.
+    pub(crate) fn cell(&self, t: usize, f: usize, frames: usize) -> usize {
+        match self.layout {
+            SpectrogramLayout::FramesBins => t * self.stft.bins + f,
+            SpectrogramLayout::BinsFrames => f * frames + t,
+        }
     }
 }
