@@ -8,10 +8,9 @@ use musiclime::audio::decode::decode_file;
 use musiclime::error::{Error, Result};
 use musiclime::experiment::config::Method;
 use musiclime::explainer::adaptive::{AdaptiveSampling, NumSamples, DEFAULT_CEILING};
-use musiclime::explainer::{explain_track, ExplainParams, TrackParts};
+use musiclime::explainer::{explain_track, explained_span, ExplainParams, TrackParts};
 use musiclime::factorize::{
-    factorize_track, segment_sources, AudioWindow, ExplainedSpan, FactorizationKind,
-    DEFAULT_SEGMENTS,
+    factorize_track, segment_sources, AudioWindow, FactorizationKind, DEFAULT_SEGMENTS,
 };
 use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
@@ -200,13 +199,8 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
     let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;
     let audio = decode_file(&args.audio)?;
     let origin = args.audio.display().to_string();
-    let span = ExplainedSpan::resolve(
-        args.audio_window,
-        model.window_seconds(),
-        audio.duration_s(),
-        &origin,
-    )?;
-    if let Some(note) = span.note(model.name()) {
+    let (span, note) = explained_span(model.as_ref(), args.audio_window, &audio, &origin)?;
+    if let Some(note) = note {
         eprintln!("warning: {note}");
     }
     let factorization = match args.onnx_separator() {

@@ -15,9 +15,10 @@ mod baselines;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::audio::Audio;
 use crate::error::{Error, Result};
 use crate::explanation::{refit, Explanation, LabelChoice, RefitParams};
-use crate::factorize::Factorization;
+use crate::factorize::{AudioWindow, ExplainedSpan, Factorization};
 use crate::features::{Feature, FeatureSpace};
 use crate::lyrics::LyricFeatures;
 use crate::model::{instance_predictor, Classifier, InstancePredictor, ModelCounts, RunSettings};
@@ -300,6 +301,20 @@ pub struct ExplainedTrack<'a> {
     pub lyrics_note: Option<String>,
     /// How the model reads the track's audio (e.g. padded to one patch), if it says.
     pub input_note: Option<String>,
+}
+
+/// The part of `audio` an explanation of `model` covers, by `window` (the model's own window
+/// unless told otherwise), with the warning the user should see, if any: what the command
+/// line and the notebook do with one track (a run resolves it per instance the same way).
+pub fn explained_span(
+    model: &dyn Classifier,
+    window: AudioWindow,
+    audio: &Audio,
+    origin: &str,
+) -> Result<(ExplainedSpan, Option<String>)> {
+    let span = ExplainedSpan::resolve(window, model.window_seconds(), audio.duration_s(), origin)?;
+    let note = span.note(model.name());
+    Ok((span, note))
 }
 
 /// **Explains one track**: the one path of the command line, the notebook and the runner. The

@@ -27,10 +27,10 @@ use crate::audio::decode::decode_file;
 use crate::error::{Error, Result};
 use crate::experiment::config::{ExperimentConfig, ExplainerConfig, Method, NumSamples};
 use crate::experiment::runner::{run_config, RunOptions};
-use crate::explainer::{explain_track, ExplainOutcome, TrackParts};
+use crate::explainer::{explain_track, explained_span, ExplainOutcome, TrackParts};
 use crate::explanation::{Explanation, LabelChoice};
 use crate::factorize::{
-    factorize_track, AudioWindow, ExplainedSpan, Factorization, FactorizationKind, SourceSegments,
+    factorize_track, AudioWindow, Factorization, FactorizationKind, SourceSegments,
 };
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::load_model;
@@ -323,13 +323,9 @@ impl Explainer {
         let model = load_model(&self.model)?;
         let audio = decode_file(&track.audio)?;
         let origin = track.audio.display().to_string();
-        let span = ExplainedSpan::resolve(
-            self.config.audio_window,
-            model.window_seconds(),
-            audio.duration_s(),
-            &origin,
-        )?;
-        if let Some(note) = span.note(model.name()) {
+        let (span, note) =
+            explained_span(model.as_ref(), self.config.audio_window, &audio, &origin)?;
+        if let Some(note) = note {
             eprintln!("warning: {note}");
         }
         let factorization = factorize_track(
