@@ -14,15 +14,7 @@ use crate::error::{Error, Result};
 /// process and write, so several processes (shards on several hosts sharing a filesystem) can
 /// write into one directory at once; the last rename of a path wins.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.tmp-{}", temp_suffix()));
+    let (dir, temp) = temporary_beside(path);
     let result = (|| {
         std::fs::create_dir_all(dir)?;
         let mut file = File::create(&temp)?;
@@ -43,15 +35,7 @@ pub fn write_directory_atomically(
     dir: &Path,
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{name}.tmp-{}", temp_suffix()));
+    let (_, temp) = temporary_beside(dir);
     std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
     let result = fill(&temp).and_then(|()| {
         if dir.exists() {
@@ -63,6 +47,21 @@ pub fn write_directory_atomically(
         let _ = std::fs::remove_dir_all(&temp);
     }
     result
+}
+
+/// The directory `path` is in (`.` for a bare name) and a temporary name beside it,
+/// `.<name>.tmp-<host>-<pid>-<n>`.
+fn temporary_beside(path: &Path) -> (&Path, std::path::PathBuf) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", temp_suffix()));
+    (dir, temp)
 }
 
 /// `<host>-<pid>-<n>`: unique per host, process and call.
