@@ -59,9 +59,9 @@ OPSET = 17
 SPEC_TEMPLATE = "configs/models/musicnn_mtt.yaml"
 
 
-def checkpoint_prefix():
+def checkpoint_prefix(model=MODEL):
     # The extractor restores os.path.dirname(musicnn.__file__) + '/' + model + '/'.
-    return os.path.join(os.path.dirname(musicnn.__file__), MODEL) + "/"
+    return os.path.join(os.path.dirname(musicnn.__file__), model) + "/"
 
 
 def build_graph(named):
@@ -88,12 +88,12 @@ def build_graph(named):
         return graph, x, is_training, normalized_y
 
 
-def restored_session(graph):
+def restored_session(graph, model=MODEL):
     with graph.as_default():
         sess = tf.compat.v1.Session(graph=graph)
         sess.run(tf.compat.v1.global_variables_initializer())
         saver = tf.compat.v1.train.Saver()
-        saver.restore(sess, checkpoint_prefix())
+        saver.restore(sess, checkpoint_prefix(model))
     return sess
 
 
