@@ -39,14 +39,16 @@ lint:
 # End to end against the Python reference (the paper's code path) on the same ONNX models
 # (reports/bench/bench.md), then what real models cost: model items, memoisation, the cap on
 # items per run, crossed sampling, a 5-minute song, the real musicnn when converted
-# (reports/bench/model_cost.md), and separating a 5-minute song (reports/bench/separation.md: Spleeter
-# after `just spleeter`, else the CI fixture separator).
+# (reports/bench/model_cost.md), separating a 5-minute song (reports/bench/separation.md: Spleeter
+# after `just spleeter`, else the CI fixture separator), and explaining the real multimodal model at
+# 1000 and 5000 samples after `just real-multimodal` (reports/bench/real_multimodal.md).
 bench *ARGS: setup
     cargo build --release
     python3 benches/reference/run_bench.py {{ARGS}}
     python3 benches/model_cost.py {{ARGS}}
     python3 benches/adaptive.py {{ARGS}}
     python3 benches/separation.py {{ARGS}}
+    python3 benches/real_multimodal.py {{ARGS}}
 
 # num_samples: auto against fixed 5000 (model items, stability, planted precision) on the
 # synthetic benchmark and a patched tagger, with PASS/MISS: reports/bench/adaptive.md.
@@ -99,6 +101,14 @@ open-unmix *ARGS: setup export-venv
     .venv-export/bin/pip install -q --no-deps -r experiments/separators/requirements.txt
     cargo build --release
     .venv-export/bin/python experiments/separators/open_unmix.py models/open_unmix --musiclime ${CARGO_TARGET_DIR:-target}/release/musiclime {{ARGS}}
+
+# A real multimodal genre model from pretrained parts (musicnn's MSD tagger + all-MiniLM-L6-v2, a
+# zero-shot product of experts; docs/real-multimodal.md) and eight real CC BY-SA / MIT recordings with
+# public-domain lyrics, in models/real_multimodal (git-ignored), with parity reports. Then
+# `musiclime run configs/real_multimodal.yaml` (Spleeter stems; `just spleeter` runs first if needed).
+# `ARGS=--root DIR` reads the two Debian packages from DIR instead of `apt-get download`.
+real-multimodal *ARGS: setup export-venv
+    bash experiments/real_multimodal/run.sh {{ARGS}}
 
 # Criterion micro-benchmarks: sampling, kernel and surrogate fits at n = 5000, d = 240;
 # composition and HPSS; the fast and naive frontend paths.

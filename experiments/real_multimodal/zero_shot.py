@@ -6,7 +6,8 @@ fixture and the real model are the same model up to the encoders' weights.
 
 The model (docs/real-multimodal.md is its model card):
 
-    audio:  musicnn's 50 MSD tag probabilities p (audio_encoder.onnx, a whole clip)
+    audio:  musicnn's 50 MSD tag probabilities p (audio_encoder.onnx on each 3 s patch, averaged
+            over the clip's patches by musiclime: `patching` in the yaml)
             a_c = log(p_c / (1 - p_c)) for each class's tag: the single-label distribution of
             independent taggers conditioned on exactly one genre being on is softmax(a)
     lyrics: e = the sentence embedding of the lyrics (mean-pooled, L2-normalised MiniLM)
@@ -14,8 +15,8 @@ The model (docs/real-multimodal.md is its model card):
     fusion: logits = a + t, so softmax(logits) is the normalised product of the two experts
             softmax(a) * softmax(t)
 
-The audio-only model keeps a, the lyrics-only model keeps t: the unimodal models of the same
-experts, for the paper's comparison.
+The lyrics-only model keeps t: the unimodal model of the same lyrics expert, for the paper's
+comparison (see write_yamls for the audio expert).
 """
 
 from pathlib import Path
@@ -138,7 +139,7 @@ def export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], 
 
 def export_text_and_heads(bert, tokenizer, max_length: int, tags: list[str], out: Path,
                           embedding_width: int):
-    """text_encoder.onnx, text_attention.onnx, fusion.onnx, audio_head.onnx, text_head.onnx."""
+    """text_encoder.onnx, text_attention.onnx, fusion.onnx and text_head.onnx."""
     encoder = SentenceEncoder(bert).eval()
     fusion, audio, text = heads(encoder, tokenizer, max_length, tags)
     ids, mask = encode(tokenizer, ["a first line of lyrics", "a second, longer line of lyrics"],
@@ -154,8 +155,6 @@ def export_text_and_heads(bert, tokenizer, max_length: int, tags: list[str], out
     batch = {0: "batch"}
     export(fusion, (tags_example, emb), out / "fusion.onnx", ["tags", "text_embedding"], ["logits"],
            {"tags": batch, "text_embedding": batch, "logits": batch})
-    export(audio, (tags_example,), out / "audio_head.onnx", ["tags"], ["logits"],
-           {"tags": batch, "logits": batch})
     export(text, (emb,), out / "text_head.onnx", ["text_embedding"], ["logits"],
            {"text_embedding": batch, "logits": batch})
     return encoder, fusion, audio, text
@@ -163,8 +162,7 @@ def export_text_and_heads(bert, tokenizer, max_length: int, tags: list[str], out
 
 LOG_MEL = """\
   # musicnn's input: 16 kHz, librosa mel power (n_fft 512, hop 256, 96 Slaney bands), log10(1 +
-  # 10000 x); reflect padding as the librosa 0.7 musicnn was trained with. The audio encoder cuts
-  # the clip into whole 3 s patches (187 frames) and averages the tag probabilities over them.
+  # 10000 x); reflect padding as the librosa 0.7 musicnn was trained with.
   - name: melspectrogram
     kind: log_mel
     sample_rate: 16000
@@ -200,8 +198,19 @@ ATTENTION = """\
 """
 
 
+PATCHING = """\
+# The audio encoder reads 3 s patches (187 frames; the last aligned to the clip's end) and its
+# tag probabilities are averaged over a clip's patches before the fusion, as musicnn's clip-level
+# output; the text encoder and the fusion run once per clip.
+patching: {frames: 187, hop: 187, reduce: mean}
+max_batch: 16    # patches per ONNX Runtime run: about 50 MB each
+"""
+
+
 def write_yamls(out: Path, header: str, max_length: int):
-    """model.yaml (audio + lyrics), audio_only.yaml and lyrics_only.yaml."""
+    """model.yaml (audio + lyrics) and lyrics_only.yaml (the lyrics expert alone). The audio
+    expert alone is not written as a model: without a text encoder, musiclime would average a
+    patched model's class probabilities over patches, not the tags before the head."""
     classes = "[" + ", ".join(CLASSES) + "]"
     common = f"{header}classes: {classes}\ninputs:\n"
     tokens = TOKENS.format(max_length=max_length)
@@ -212,12 +221,7 @@ def write_yamls(out: Path, header: str, max_length: int):
             "  - {onnx: text_encoder.onnx, inputs: [input_ids, attention_mask], outputs: [text_embedding]}\n"
             "  - {onnx: text_attention.onnx, inputs: [input_ids, attention_mask], outputs: [text_attentions]}\n"
             "  - {onnx: fusion.onnx, inputs: [tags, text_embedding], outputs: [logits]}\n"
-            + common + LOG_MEL + tokens + "outputs:\n  logits: logits\n" + ATTENTION),
-        "audio_only.yaml": (
-            "stages:\n"
-            "  - {onnx: audio_encoder.onnx, inputs: [melspectrogram], outputs: [tags]}\n"
-            "  - {onnx: audio_head.onnx, inputs: [tags], outputs: [logits]}\n"
-            + common + LOG_MEL + "outputs:\n  logits: logits\n"),
+            + common + LOG_MEL + tokens + "outputs:\n  logits: logits\n" + ATTENTION + PATCHING),
         "lyrics_only.yaml": (
             "stages:\n"
             "  - {onnx: text_encoder.onnx, inputs: [input_ids, attention_mask], outputs: [text_embedding]}\n"

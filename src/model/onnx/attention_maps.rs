@@ -23,13 +23,14 @@ impl OnnxModel {
             .iter()
             .map(|a| a.name.as_str())
             .collect();
-        let all: Vec<usize> = (0..self.stages.len()).collect();
-        let outputs = self.run_stages(
-            &all,
-            self.inputs_for_batch(batch)?.0,
-            &wanted,
-            self.max_batch(None),
-        )?;
+        let (inputs, patches) = self.inputs_for_batch(batch)?;
+        let outputs = match self.encodes_patches() {
+            true => self.run_patched_split(inputs, patches, &wanted, self.max_batch(None))?,
+            false => {
+                let all: Vec<usize> = (0..self.stages.len()).collect();
+                self.run_stages(&all, inputs, &wanted, self.max_batch(None))?
+            }
+        };
         let token_offsets: Vec<Option<Vec<(usize, usize)>>> = batch
             .iter()
             .map(|input| {

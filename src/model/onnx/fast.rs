@@ -24,6 +24,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::inputs::PatchLayout;
+use super::session::reduce_items;
 use super::{NamedTensor, OnnxModel, TensorData};
 use crate::error::{Error, Result};
 use crate::factorize::Factorization;
@@ -48,9 +49,11 @@ pub(crate) struct FastInstance<'a> {
     lyrics: &'a LyricFeatures,
     n_audio: usize,
     max_batch: usize,
-    /// Per model item of a sample (each patch, or the whole clip): the audio components its
-    /// input depends on.
+    /// Per patch (or for the whole clip): the audio components its input depends on.
     relevant: Vec<Vec<usize>>,
+    /// Per model item of a sample (each patch, or the whole clip when the model is unpatched
+    /// or only its audio encoder reads patches): the audio components it depends on.
+    item_relevant: Vec<Vec<usize>>,
     /// Encoders run apart from the fusion (a separable split model).
     split: Option<Handoff>,
     slots: Mutex<MemoSlots>,
@@ -89,11 +92,12 @@ struct Plan {
     /// Score slot of every item (`rows × patches`, row-major).
     item_slots: Vec<usize>,
     /// First new score slot, and the new items' tensors (whole model), or the fusion's
-    /// (audio slot, text slot) per new item (split model).
+    /// (audio slots, text slot) per new item (split model: one audio slot per patch when the
+    /// audio encoder reads patches).
     first_new_item: usize,
     new_items: usize,
     item_inputs: Vec<NamedTensor>,
-    fusion_sources: Vec<(usize, usize)>,
+    fusion_sources: Vec<(Vec<usize>, usize)>,
     /// Split models: the first new encoder slots and the encoders' inputs.
     first_new_audio: usize,
     audio_inputs: Vec<NamedTensor>,
@@ -131,14 +135,14 @@ impl<'a> FastInstance<'a> {
             None => None,
         };
         let relevant = relevant_components(model, spectra.as_ref(), patches.as_ref(), audio.len());
-        let split = model
-            .groups
-            .separable(model.patching.is_some())
-            .ok()
-            .map(|()| Handoff {
-                audio: model.groups.handoff(&model.stages, &model.groups.audio),
-                text: model.groups.handoff(&model.stages, &model.groups.text),
-            });
+        let item_relevant = match model.encodes_patches() {
+            true => vec![relevant_components(model, spectra.as_ref(), None, audio.len()).concat()],
+            false => relevant.clone(),
+        };
+        let split = model.groups.separable().ok().map(|()| Handoff {
+            audio: model.groups.handoff(&model.stages, &model.groups.audio),
+            text: model.groups.handoff(&model.stages, &model.groups.text),
+        });
         let classes = model.spec.classes.len();
         Ok(FastInstance {
             model,
@@ -149,6 +153,7 @@ impl<'a> FastInstance<'a> {
             n_audio: audio.len(),
             max_batch: model.max_batch(settings.max_batch),
             relevant,
+            item_relevant,
             split,
             slots: Mutex::new(MemoSlots::new(settings.memoise)),
             scores: Mutex::new(SlotValues::new(classes)),
@@ -158,24 +163,27 @@ impl<'a> FastInstance<'a> {
         })
     }
 
-    fn patch_count(&self) -> usize {
-        self.patches.as_ref().map_or(1, PatchLayout::patches)
+    /// Model items per sample whose scores are reduced: each patch, or one (whole clips, or a
+    /// split model whose audio encoder alone reads patches).
+    fn items_per_row(&self) -> usize {
+        self.item_relevant.len()
     }
 
     /// The key of item `p` (a patch, or 0 for the whole clip) of the sample `mask`.
     fn item_key(&self, mask: &[bool], p: usize) -> ItemKey {
         let mut key = KeyWriter::new(p as u64);
-        key.bits(self.relevant[p].iter().map(|&k| mask[k]));
+        key.bits(self.item_relevant[p].iter().map(|&k| mask[k]));
         if self.model.reads().1 {
             key.bits(mask[self.n_audio..].iter().copied());
         }
         key.finish()
     }
 
-    /// The key of the audio encoders' input: every audio component that is not silent.
-    fn audio_key(&self, mask: &[bool]) -> ItemKey {
-        let mut key = KeyWriter::new(AUDIO_KEY);
-        key.bits(self.relevant[0].iter().map(|&k| mask[k]));
+    /// The key of the audio encoders' input `p` (a patch, or 0 for the whole clip): the audio
+    /// components that reach it.
+    fn audio_key(&self, mask: &[bool], p: usize) -> ItemKey {
+        let mut key = KeyWriter::new(AUDIO_KEY - p as u64);
+        key.bits(self.relevant[p].iter().map(|&k| mask[k]));
         key.finish()
     }
 
@@ -225,6 +233,35 @@ impl<'a> FastInstance<'a> {
             .collect()
     }
 
+    /// The audio encoders' outputs for each fusion item: its slot, or its patches' slots reduced
+    /// (`patching.reduce`) when the audio encoder reads patches.
+    fn encoded_audio(
+        &self,
+        store: &TensorStore,
+        sources: &[(Vec<usize>, usize)],
+    ) -> Result<Vec<NamedTensor>> {
+        let slots = sources.iter().flat_map(|s| s.0.iter().copied());
+        let tensors = store.gather(slots)?;
+        if sources.iter().all(|s| s.0.len() == 1) {
+            return Ok(tensors);
+        }
+        let mut groups = Vec::with_capacity(sources.len());
+        let mut next = 0;
+        for (slots, _) in sources {
+            groups.push((next..next + slots.len()).collect::<Vec<_>>());
+            next += slots.len();
+        }
+        let reduce = self
+            .model
+            .patching
+            .map(|(p, _)| p.reduce)
+            .unwrap_or_default();
+        tensors
+            .iter()
+            .map(|t| reduce_items(t, &groups, reduce))
+            .collect()
+    }
+
     /// Runs `stage_ids` on `inputs` in runs of at most `max_batch` items.
     fn run(
         &self,
@@ -241,13 +278,14 @@ impl<'a> FastInstance<'a> {
 
 impl InstancePredictor for FastInstance<'_> {
     fn prepare(&self, masks: &[Vec<bool>], first_row: usize) -> Result<PreparedBatch> {
-        let patches = self.patch_count();
+        let patches = self.items_per_row();
         let mut item_slots = Vec::with_capacity(masks.len() * patches);
         // new items per row: (row, [patch]) in order
         let mut new_items: Vec<(usize, Vec<Option<usize>>)> = Vec::new();
         let mut fusion_rows = Vec::new();
         let (first_new_item, first_new_audio, first_new_text);
-        let (mut new_audio, mut new_text) = (Vec::new(), Vec::new());
+        let mut new_audio: Vec<(usize, Vec<Option<usize>>)> = Vec::new();
+        let mut new_text = Vec::new();
         let mut fusion_sources = Vec::new();
         {
             let mut slots = self
@@ -273,16 +311,25 @@ impl InstancePredictor for FastInstance<'_> {
                 }
             }
             if self.split.is_some() {
+                let encoded_patches = self.relevant.len();
                 for &r in &fusion_rows {
-                    let (audio_slot, new_a) = slots.audio.assign(self.audio_key(&masks[r]));
-                    let (text_slot, new_t) = slots.text.assign(self.text_key(&masks[r]));
-                    if new_a {
-                        new_audio.push(r);
+                    let mut audio_slots = Vec::with_capacity(encoded_patches);
+                    for p in 0..encoded_patches {
+                        let (slot, new) = slots.audio.assign(self.audio_key(&masks[r], p));
+                        audio_slots.push(slot);
+                        if new {
+                            let part = self.patches.as_ref().map(|_| p);
+                            match new_audio.last_mut() {
+                                Some((row, parts)) if *row == r => parts.push(part),
+                                _ => new_audio.push((r, vec![part])),
+                            }
+                        }
                     }
+                    let (text_slot, new_t) = slots.text.assign(self.text_key(&masks[r]));
                     if new_t {
                         new_text.push(r);
                     }
-                    fusion_sources.push((audio_slot, text_slot));
+                    fusion_sources.push((audio_slots, text_slot));
                 }
             }
         }
@@ -304,14 +351,13 @@ impl InstancePredictor for FastInstance<'_> {
         let reads_audio = self.spectra.is_some();
         let reads_text = !self.model.text.is_empty();
         if self.split.is_some() {
+            let new_encoded: usize = new_audio.iter().map(|(_, parts)| parts.len()).sum();
             self.counter.encoder_items(
-                new_audio.len() + new_text.len(),
-                2 * new_count - new_audio.len() - new_text.len(),
+                new_encoded + new_text.len(),
+                (self.relevant.len() + 1) * new_count - new_encoded - new_text.len(),
             );
-            let whole: Vec<(usize, Vec<Option<usize>>)> =
-                new_audio.iter().map(|&r| (r, vec![None])).collect();
-            if !whole.is_empty() {
-                plan.audio_inputs = vec![self.audio_items(masks, &whole)?];
+            if !new_audio.is_empty() {
+                plan.audio_inputs = vec![self.audio_items(masks, &new_audio)?];
             }
             if !new_text.is_empty() {
                 plan.text_inputs = self.model.token_tensors(&self.texts(masks, &new_text))?;
@@ -334,7 +380,7 @@ impl InstancePredictor for FastInstance<'_> {
             .downcast::<Plan>()
             .map_err(|_| Error::Internal("a batch prepared by another model".into()))?;
         let (score, _) = self.model.spec.score_output();
-        let patches = self.patch_count();
+        let patches = self.items_per_row();
         let new_inputs = match &self.split {
             None => plan.item_inputs,
             Some(handoff) => {
@@ -363,7 +409,7 @@ impl InstancePredictor for FastInstance<'_> {
                     lock(store)?.append(first, names, outputs)?;
                 }
                 let (audio, text) = (lock(&self.audio_outputs)?, lock(&self.text_outputs)?);
-                let mut inputs = audio.gather(plan.fusion_sources.iter().map(|s| s.0))?;
+                let mut inputs = self.encoded_audio(&audio, &plan.fusion_sources)?;
                 inputs.extend(text.gather(plan.fusion_sources.iter().map(|s| s.1))?);
                 inputs
             }

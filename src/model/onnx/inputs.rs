@@ -143,7 +143,8 @@ impl OnnxModel {
     }
 
     /// The inputs of whole clips (the naive path), and the patches per clip: with patching,
-    /// every clip becomes that many consecutive items.
+    /// every clip's audio becomes that many consecutive items (and its tokens too, unless the
+    /// model [encodes patches](OnnxModel::encodes_patches) in a split audio encoder).
     pub(crate) fn inputs_for_batch(
         &self,
         batch: &[ModelInput],
@@ -172,7 +173,11 @@ impl OnnxModel {
         }
         if !self.text.is_empty() {
             let texts: Vec<String> = batch.iter().map(|i| i.lyrics.clone()).collect();
-            let patches = layout.as_ref().map_or(1, PatchLayout::patches);
+            // Token tensors go with every patch, unless only the audio encoder reads patches.
+            let patches = match self.encodes_patches() {
+                true => 1,
+                false => layout.as_ref().map_or(1, PatchLayout::patches),
+            };
             for t in self.token_tensors(&texts)? {
                 tensors.push(repeat_items(&t, patches));
             }

@@ -117,8 +117,36 @@ impl OnnxModel {
             largest_run: std::sync::atomic::AtomicU64::new(0),
         };
         model.check_input_types()?;
+        model.check_patched_attention()?;
         model.check_attention_keys()?;
         Ok(model)
+    }
+
+    /// A patched model's lyrics attention comes from a text encoder of a split model, which
+    /// runs once per clip (the audio encoder runs per patch).
+    fn check_patched_attention(&self) -> Result<()> {
+        if self.patching.is_none() {
+            return Ok(());
+        }
+        for a in &self.spec.outputs.attention {
+            let from_text = self
+                .groups
+                .text
+                .iter()
+                .any(|&s| self.stages[s].outputs.contains(&a.name));
+            let problem = match self.groups.separable() {
+                Err(why) => Some(why),
+                Ok(()) if !from_text => Some("no text encoder stage writes it".to_string()),
+                Ok(()) => None,
+            };
+            if let Some(why) = problem {
+                return Err(Error::in_file(
+                    Path::new(&self.name),
+                    format!("`outputs.attention.{}`: a patched model reads lyrics attention from the text encoder of a split model (audio encoder, text encoder, fusion as `stages:`), but {why}", a.name),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Element types and ranks of the spec's inputs against the graphs' declarations.

@@ -112,6 +112,12 @@ impl Classifier for OnnxModel {
     fn predict(&self, batch: &[ModelInput]) -> Result<Array2<f64>> {
         let (score, _) = self.spec.score_output();
         let (inputs, patches) = self.inputs_for_batch(batch)?;
+        if self.encodes_patches() {
+            let outputs =
+                self.run_patched_split(inputs, patches, &[score], self.max_batch(None))?;
+            let scores = self.activated_scores(&outputs, batch.len(), 0, 1)?;
+            return self.reduce_and_check(scores, 1, 0);
+        }
         let all: Vec<usize> = (0..self.stages.len()).collect();
         let outputs = self.run_stages(&all, inputs, &[score], self.max_batch(None))?;
         let scores = self.activated_scores(&outputs, batch.len() * patches, 0, patches)?;
@@ -136,7 +142,7 @@ impl Classifier for OnnxModel {
     }
 
     fn separable(&self) -> std::result::Result<(), String> {
-        self.groups.separable(self.patching.is_some())
+        self.groups.separable()
     }
 
     fn attention_modalities(&self) -> Vec<crate::features::Modality> {

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use ort::session::{OutputSelector, RunOptions, Session};
 use ort::value::{Tensor, TensorElementType};
 
-use super::spec::{InputSpec, ModelSpec};
+use super::spec::{InputSpec, ModelSpec, PatchReduce};
 use super::{NamedTensor, OnnxModel, TensorData};
 use crate::error::{Error, Result};
 
@@ -104,7 +104,7 @@ impl StageGroups {
 
     /// Whether the audio and text encoders can run apart from each other and from the fusion
     /// (so that each runs once per distinct mask of its own modality); otherwise why not.
-    pub(crate) fn separable(&self, patched: bool) -> std::result::Result<(), String> {
+    pub(crate) fn separable(&self) -> std::result::Result<(), String> {
         if self.audio.is_empty() && self.text.is_empty() {
             return Err("the model is one graph (or its stages all read both modalities), so the audio and the lyrics meet inside it; split it into an audio encoder, a text encoder and a fusion head with `stages:`".into());
         }
@@ -121,9 +121,6 @@ impl StageGroups {
             return Err(format!(
                 "a fusion stage reads the model input `{input}` directly, so it cannot reuse the encoders' outputs"
             ));
-        }
-        if patched {
-            return Err("the model cuts its audio into patches, and every stage runs per patch; crossed sampling needs whole-clip encoders".into());
         }
         Ok(())
     }
@@ -168,6 +165,83 @@ impl OnnxModel {
                     name.to_string(),
                     concat_items(pieces, self.batch_axis(name))?,
                 );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the audio encoder of a split model reads patches (`patching` on a model with
+    /// an audio encoder, a text encoder and a fusion): it then runs on every patch, and what it
+    /// hands to the fusion is reduced over each clip's patches (`patching.reduce`).
+    pub(crate) fn encodes_patches(&self) -> bool {
+        self.patching.is_some() && self.groups.separable().is_ok()
+    }
+
+    /// The naive path of a model that [encodes patches](Self::encodes_patches): `inputs` hold
+    /// the audio of `rows` clips cut into `patches` items each and the token tensors of the
+    /// `rows` clips; the audio stages run per patch, their hand-off is reduced per clip, and
+    /// the text stages and the fusion run per clip. Returns the tensors named in `wanted`.
+    pub(crate) fn run_patched_split(
+        &self,
+        inputs: Vec<NamedTensor>,
+        patches: usize,
+        wanted: &[&str],
+        max_batch: usize,
+    ) -> Result<HashMap<String, NamedTensor>> {
+        let audio_input = self.audio.as_ref().map(|f| f.name().to_string());
+        let (audio_inputs, text_inputs): (Vec<_>, Vec<_>) = inputs
+            .into_iter()
+            .partition(|t| Some(&t.name) == audio_input.as_ref());
+        let by_text: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|w| {
+                self.groups
+                    .text
+                    .iter()
+                    .any(|&s| self.stages[s].outputs.iter().any(|o| o == w))
+            })
+            .collect();
+        let by_fusion: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|w| !by_text.contains(w))
+            .collect();
+        let text_handoff = self.groups.handoff(&self.stages, &self.groups.text);
+        let mut text_wanted: Vec<&str> = by_text.clone();
+        if !by_fusion.is_empty() {
+            text_wanted.extend(text_handoff.iter().map(String::as_str));
+        }
+        let mut text_out =
+            self.run_stages(&self.groups.text, text_inputs, &text_wanted, max_batch)?;
+        let mut out = HashMap::new();
+        if !by_fusion.is_empty() {
+            let rows = text_out.values().next().map_or(0, |t| t.shape[0]);
+            let clips: Vec<Vec<usize>> = (0..rows)
+                .map(|r| (r * patches..(r + 1) * patches).collect())
+                .collect();
+            let audio_handoff = self.groups.handoff(&self.stages, &self.groups.audio);
+            let names: Vec<&str> = audio_handoff.iter().map(String::as_str).collect();
+            let encoded = self.run_stages(&self.groups.audio, audio_inputs, &names, max_batch)?;
+            let reduce = self.patching.map(|(p, _)| p.reduce).unwrap_or_default();
+            let mut fusion_inputs = Vec::new();
+            for name in &names {
+                let tensor = encoded.get(*name).ok_or_else(|| {
+                    Error::Internal(format!("audio encoder output `{name}` was not produced"))
+                })?;
+                fusion_inputs.push(reduce_items(tensor, &clips, reduce)?);
+            }
+            for name in &text_handoff {
+                let tensor = text_out.get(name).ok_or_else(|| {
+                    Error::Internal(format!("text encoder output `{name}` was not produced"))
+                })?;
+                fusion_inputs.push(tensor.clone());
+            }
+            out = self.run_stages(&self.groups.joint, fusion_inputs, &by_fusion, max_batch)?;
+        }
+        for name in by_text {
+            if let Some(t) = text_out.remove(name) {
+                out.insert(name.to_string(), t);
             }
         }
         Ok(out)
@@ -280,6 +354,50 @@ impl OnnxModel {
             .filter_map(|w| values.remove(*w).map(|t| (w.to_string(), t)))
             .collect())
     }
+}
+
+/// The items of `tensor` (along its first axis) reduced group by group (`reduce`): one output
+/// item per group of item indices, e.g. an audio encoder's per-patch outputs per clip.
+pub(crate) fn reduce_items(
+    tensor: &NamedTensor,
+    groups: &[Vec<usize>],
+    reduce: PatchReduce,
+) -> Result<NamedTensor> {
+    let TensorData::F32(values) = &tensor.data else {
+        return Err(Error::input(
+            &tensor.name,
+            "is int64, but an audio encoder's per-patch outputs are averaged over patches; it must be float32",
+        ));
+    };
+    let width: usize = tensor.shape[1..].iter().product();
+    let mut out = Vec::with_capacity(groups.len() * width);
+    for group in groups {
+        let items = group.iter().map(|&i| &values[i * width..(i + 1) * width]);
+        let mut acc = match reduce {
+            PatchReduce::Mean => vec![0.0f64; width],
+            PatchReduce::Max => vec![f64::NEG_INFINITY; width],
+        };
+        for item in items {
+            for (a, &v) in acc.iter_mut().zip(item) {
+                match reduce {
+                    PatchReduce::Mean => *a += f64::from(v),
+                    PatchReduce::Max => *a = a.max(f64::from(v)),
+                }
+            }
+        }
+        let n = group.len().max(1) as f64;
+        out.extend(acc.into_iter().map(|a| match reduce {
+            PatchReduce::Mean => (a / n) as f32,
+            PatchReduce::Max => a as f32,
+        }));
+    }
+    Ok(NamedTensor {
+        name: tensor.name.clone(),
+        shape: std::iter::once(groups.len())
+            .chain(tensor.shape[1..].iter().copied())
+            .collect(),
+        data: TensorData::F32(out),
+    })
 }
 
 /// Items `[start, end)` of a tensor (along its first axis).

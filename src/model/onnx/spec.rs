@@ -593,10 +593,15 @@ impl ModelSpec {
                     "the maximum over patches of single-label probabilities does not sum to 1; use `reduce: mean`, or declare the output as `scores:`",
                 ));
             }
-            if !self.outputs.attention.is_empty() {
+            if let Some(a) = self
+                .outputs
+                .attention
+                .iter()
+                .find(|a| a.modality != Modality::Lyrics)
+            {
                 return Err(Error::input(
-                    "patching",
-                    "attention outputs of patched models are not supported; remove `outputs.attention` or `patching`",
+                    format!("outputs.attention.{}", a.name),
+                    "audio attention outputs of patched models are not supported (each patch has its own keys); remove it or `patching` (lyrics attention of a split model is read per clip)",
                 ));
             }
         }
