@@ -1,7 +1,8 @@
 //! ONNX separators (`separator.yaml`): the tiny spectrogram-mask separator of
 //! `tests/fixtures/separator` (made by its generate.py with a PyTorch reference of the whole
 //! separation) gives PyTorch's stems; `musiclime separate` writes them as WAV; bad separators
-//! are refused with the file named, exit 2, and nothing written.
+//! (a missing graph, wrong stems or bins, a sample rate the graph was not exported for, NaN) are
+//! refused with the file named, exit 2, and nothing written.
 //!
 //! ONNX Runtime comes from the project's `.venv` (`just setup`, or `.ci/run`).
 
@@ -140,6 +141,14 @@ fn separate_writes_the_stems_and_refuses_bad_separators() {
         (
             bad("typo", spec.replace("max_batch", "max_batches")),
             "unknown field `max_batches`",
+        ),
+        (
+            bad(
+                "rate",
+                spec.replace("tiny.onnx", &onnx)
+                    .replace("sample_rate: 16000", "sample_rate: 44100"),
+            ),
+            "was exported for 16000 Hz",
         ),
         (fixtures().join("nan_separator.yaml"), "must be finite"),
     ];

@@ -38,6 +38,9 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from graph_metadata import stamp_sample_rate  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 STEMS = ["vocals", "drums", "bass", "other"]
 N_FFT, HOP, BINS, CHANNELS, MAX_BIN, HIDDEN = 4096, 1024, 2049, 2, 1487, 512
@@ -88,6 +91,7 @@ def main(argv=None):
     torch.onnx.export(Estimates(models).eval(), (example,), str(out / "openunmix.onnx"),
                       input_names=["magnitude"], output_names=["estimates"], opset_version=18,
                       dynamo=True, dynamic_shapes={"magnitude": {3: frames}}, external_data=False)
+    stamp_sample_rate(out / "openunmix.onnx", 44100)
     weights = "random (seed 0)" if args.weights is None else str(args.weights)
     (out / "separator.yaml").write_text(f"""\
 # Open-Unmix (umxhq architecture; weights: {weights}), written by

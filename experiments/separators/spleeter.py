@@ -40,6 +40,9 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from graph_metadata import stamp_sample_rate  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 STEMS = ["vocals", "accompaniment"]
 N_FFT, HOP, BINS, FRAMES, CHANNELS = 4096, 1024, 1024, 512, 2
@@ -125,6 +128,7 @@ def export(nets, out: Path) -> Path:
     torch.onnx.export(Estimates(nets).eval(), (example,), str(path), input_names=["magnitude"],
                       output_names=["estimates"], opset_version=OPSET, dynamo=False,
                       dynamic_axes={"magnitude": {0: "batch"}, "estimates": {0: "batch"}})
+    stamp_sample_rate(path, 44100)
     return path
 
 

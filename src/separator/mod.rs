@@ -34,6 +34,9 @@ pub use spec::{SeparatorKind, SeparatorSpec};
 /// Residuals (mixture − Σ stems) louder than this, relative to the mixture, get a warning.
 pub const RESIDUAL_WARNING_DB: f64 = -40.0;
 
+/// The ONNX metadata key in which an exported separator names the sample rate it expects.
+pub const GRAPH_SAMPLE_RATE: &str = "sample_rate";
+
 /// A loaded separator.
 pub struct OnnxSeparator {
     path: PathBuf,
@@ -132,8 +135,10 @@ impl OnnxSeparator {
         &self.spec
     }
 
-    /// The graph reads `input` and writes `output`, float32, with the spec's fixed dimensions.
+    /// The graph reads `input` and writes `output`, float32, with the spec's fixed dimensions,
+    /// at the spec's sample rate when the graph's metadata names one.
     fn check_graph(&self) -> Result<()> {
+        self.check_sample_rate()?;
         let spec = &self.spec;
         let find = |outlets: &[ort::value::Outlet], name: &str, what: &str| {
             let names: Vec<&str> = outlets.iter().map(|o| o.name()).collect();
@@ -152,6 +157,35 @@ impl OnnxSeparator {
         let output = find(self.session.outputs(), &spec.output, "output")?;
         check_shape(&self.path, &spec.input, &input, &spec.input_shape())?;
         check_shape(&self.path, &spec.output, &output, &spec.output_shape())
+    }
+
+    /// The graph's metadata `sample_rate` (written by musiclime's exporters; a graph without it
+    /// is not checked) equals the spec's: a separator run at another rate than it was trained
+    /// for gives wrong stems without any other sign.
+    fn check_sample_rate(&self) -> Result<()> {
+        let declared = self
+            .session
+            .metadata()
+            .ok()
+            .and_then(|m| m.custom(GRAPH_SAMPLE_RATE));
+        let Some(declared) = declared else {
+            return Ok(());
+        };
+        match declared.trim().parse::<u32>() {
+            Ok(rate) if rate == self.spec.sample_rate => Ok(()),
+            Ok(rate) => Err(Error::in_file(
+                &self.path,
+                format!(
+                    "`sample_rate: {}`, but {} was exported for {rate} Hz (its metadata `{GRAPH_SAMPLE_RATE}`); set `sample_rate: {rate}`",
+                    self.spec.sample_rate,
+                    self.spec.onnx.display()
+                ),
+            )),
+            Err(_) => Err(Error::in_file(
+                &self.spec.onnx,
+                format!("the metadata `{GRAPH_SAMPLE_RATE}` is {declared:?}, not a whole number of Hz"),
+            )),
+        }
     }
 
     /// Separates `audio` into the spec's stems (at `audio`'s rate and length).
