@@ -140,3 +140,29 @@ fn an_experiment_is_changed_in_code_run_and_shown() {
         .to_string();
     assert!(err.contains("does not read the lyrics"), "{err}");
 }
+
+#[test]
+fn an_explainer_explains_the_stems_of_an_onnx_separator() {
+    let dir = tempfile::tempdir().unwrap();
+    let tracks = synth_tracks(dir.path().join("tracks"), 1, 7).unwrap();
+    let separator = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/separator/separator.yaml"
+    );
+    let explained = Explainer::new("builtin:multimodal")
+        .separator(separator)
+        .segments(4)
+        .num_samples(100)
+        .explain(&tracks[0])
+        .unwrap();
+    let names: Vec<&str> = explained
+        .explanation()
+        .features
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert!(
+        names.contains(&"vocals0") && names.contains(&"accompaniment3"),
+        "{names:?}"
+    );
+}

@@ -9,9 +9,7 @@ use musiclime::error::{Error, Result};
 use musiclime::experiment::config::Method;
 use musiclime::explainer::adaptive::{AdaptiveSampling, NumSamples, DEFAULT_CEILING};
 use musiclime::explainer::{explain_track, explained_span, ExplainParams, TrackParts};
-use musiclime::factorize::{
-    factorize_track, segment_sources, AudioWindow, FactorizationKind, DEFAULT_SEGMENTS,
-};
+use musiclime::factorize::{factorize_track, AudioWindow, FactorizationKind, DEFAULT_SEGMENTS};
 use musiclime::fs::write_atomically;
 use musiclime::lyrics::{LyricFeatures, LyricsParams};
 use musiclime::model::onnx::spec::ExecutionProvider;
@@ -19,7 +17,7 @@ use musiclime::model::onnx::LoadOptions;
 use musiclime::model::{load_model_with, RunSettings};
 use musiclime::neighborhood::io::write_neighborhood;
 use musiclime::neighborhood::sampler::{PerturbedModality, SamplerKind, SamplerParams};
-use musiclime::separator::OnnxSeparator;
+use musiclime::separator::separate_into_segments;
 
 use super::refit::SurrogateArgs;
 use super::{by_name, pretty};
@@ -205,12 +203,11 @@ pub(super) fn run(args: ExplainArgs) -> Result<()> {
     }
     let factorization = match args.onnx_separator() {
         Some(path) => {
-            let separated = OnnxSeparator::load(path)?.separate(&audio)?;
-            if let Some(note) = separated.residual_note(path) {
+            let (factorization, note) = separate_into_segments(path, &audio, args.segments, &span)?;
+            if let Some(note) = note {
                 eprintln!("warning: {note}");
             }
-            segment_sources(separated.stems, audio.sample_rate, args.segments, &span)
-                .map_err(|e| Error::in_file(path, e.to_string()))?
+            factorization
         }
         None => factorize_track(
             &audio,

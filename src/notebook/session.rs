@@ -34,6 +34,7 @@ use crate::factorize::{
 };
 use crate::lyrics::{LyricFeatures, LyricsParams};
 use crate::model::load_model;
+use crate::separator::separate_into_segments;
 use crate::synth::SynthParams;
 
 /// An experiment config loaded for changing in code before it runs.
@@ -241,6 +242,8 @@ pub struct Explainer {
     config: ExplainerConfig,
     /// `None`: stems when the track has them, else HPSS (as `musiclime explain`).
     factorization: Option<FactorizationKind>,
+    /// An ONNX separator (its separator.yaml) whose stems are explained instead.
+    separator: Option<PathBuf>,
     seed: u64,
 }
 
@@ -252,6 +255,7 @@ impl Explainer {
             model: model.into(),
             config: ExplainerConfig::new("notebook", Method::Musiclime, "model"),
             factorization: None,
+            separator: None,
             seed: 0,
         }
     }
@@ -260,6 +264,13 @@ impl Explainer {
     /// HPSS); stems for a track without them is an error when it is explained.
     pub fn factorization(mut self, kind: FactorizationKind) -> Self {
         self.factorization = Some(kind);
+        self
+    }
+
+    /// Separate each track with an ONNX separator (the path of its separator.yaml, e.g.
+    /// `just spleeter`'s) and explain its stems × segments, as `musiclime explain --separator`.
+    pub fn separator(mut self, path: impl AsRef<Path>) -> Self {
+        self.separator = Some(path.as_ref().to_path_buf());
         self
     }
 
@@ -328,14 +339,24 @@ impl Explainer {
         if let Some(note) = note {
             eprintln!("warning: {note}");
         }
-        let factorization = factorize_track(
-            &audio,
-            self.factorization,
-            track.stems.as_deref(),
-            self.config.segments,
-            &span,
-            &origin,
-        )?;
+        let factorization = match &self.separator {
+            Some(path) => {
+                let (factorization, note) =
+                    separate_into_segments(path, &audio, self.config.segments, &span)?;
+                if let Some(note) = note {
+                    eprintln!("warning: {note}");
+                }
+                factorization
+            }
+            None => factorize_track(
+                &audio,
+                self.factorization,
+                track.stems.as_deref(),
+                self.config.segments,
+                &span,
+                &origin,
+            )?,
+        };
         let text =
             std::fs::read_to_string(&track.lyrics).map_err(|e| Error::io(&track.lyrics, e))?;
         let lyrics = LyricFeatures::new(&text, &LyricsParams::default())?;

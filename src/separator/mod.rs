@@ -23,7 +23,8 @@ use crate::audio::stft::Stft;
 use crate::audio::wav::{write_wav, WavEncoding};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
-use crate::factorize::STEMS_FILE;
+use crate::factorize::window::ExplainedSpan;
+use crate::factorize::{segment_sources, SourceSegments, STEMS_FILE};
 use crate::fs::write_directory_atomically;
 use crate::model::onnx::providers::{session_builder, SessionSettings};
 use crate::model::onnx::spec::ExecutionProvider;
@@ -67,6 +68,23 @@ impl Separated {
             )
         })
     }
+}
+
+/// Separates `audio` with the separator.yaml at `path` and splits the `span` of each stem into
+/// `segments` time segments (what `explain --separator` and the notebook's
+/// `Explainer::separator` explain); with the note to show when the stems do not sum to the
+/// mixture.
+pub fn separate_into_segments(
+    path: &Path,
+    audio: &Audio,
+    segments: usize,
+    span: &ExplainedSpan,
+) -> Result<(SourceSegments, Option<String>)> {
+    let separated = OnnxSeparator::load(path)?.separate(audio)?;
+    let note = separated.residual_note(path);
+    let factorization = segment_sources(separated.stems, audio.sample_rate, segments, span)
+        .map_err(|e| Error::in_file(path, e.to_string()))?;
+    Ok((factorization, note))
 }
 
 impl Separated {
