@@ -96,7 +96,8 @@ spleeter: setup export-venv
 # Open-Unmix (the paper's separator: vocals, drums, bass, other) as an ONNX separator in
 # models/open_unmix, at its real size with random weights (its trained weights download at run time;
 # `ARGS=--weights DIR` with the four .pth files of umxhq exports those), with parity against
-# openunmix's Separator (niter=0: no Wiener iterations) on a real clip (models/open_unmix/parity.json).
+# openunmix's Separator (niter=1, one Wiener EM step, its predict.separate default; `ARGS=--niter 0` for
+# none) on a real clip (models/open_unmix/parity.json).
 open-unmix *ARGS: setup export-venv
     .venv-export/bin/pip install -q --no-deps -r experiments/separators/requirements.txt
     cargo build --release

@@ -109,7 +109,7 @@ fn fixture_config(dir: &Path) -> PathBuf {
             "../models/spleeter/separator.yaml",
             &fixture("separator/separator.yaml").display().to_string(),
         )
-        .replace("audio_masks: 40", "audio_masks: 10")
+        .replace("audio_masks: 20", "audio_masks: 10")
         .replace("num_samples: [1000]", "num_samples: [100]")
         .replace(
             "output: reports/real_multimodal",
@@ -141,6 +141,7 @@ fn the_real_multimodal_config_runs_every_explainer_on_the_fixture() {
     };
     for explainer in [
         "musiclime",
+        "musiclime_crossed",
         "lime_audio",
         "lime_lyrics",
         "lime_separate",
@@ -178,7 +179,7 @@ fn the_real_multimodal_config_runs_every_explainer_on_the_fixture() {
     );
     // Crossed sampling on the split model: each encoder once per distinct half-mask (10 audio
     // and 10 lyric masks), the metrics' queries aside.
-    let unit = read_json(&out.join("store/grace__musiclime__cell0__r0.json"));
+    let unit = read_json(&out.join("store/grace__musiclime_crossed__cell0__r0.json"));
     let runs = unit["model_items"]["encoder_items_run"]
         .as_u64()
         .unwrap_or(0);

@@ -16,14 +16,15 @@ What is where:
   LSTMs read every frame);
 * in ONNX (`openunmix.onnx`): `magnitude` [batch, 2 channels, 2049 bins, frames] → `estimates`
   [batch, 4 stems, 2 channels, 2049, frames], each target's magnitude estimate;
-* in Rust: each estimate with the mixture's phase (`mask: {kind: mixture_phase}`), the inverse
-  STFT, the mean of the channels.
+* in Rust: each estimate with the mixture's phase (`mask: {kind: mixture_phase}`), then
+  Open-Unmix's multichannel Wiener filter (`wiener: {iterations: N, window_frames: 300}`, its
+  `filtering.wiener` on windows of 300 frames, as its Separator runs it), the inverse STFT, the
+  mean of the channels.
 
-This is `openunmix.model.Separator(..., niter=0, softmask=False)`: **no Wiener (EM)
-iterations**. openunmix's `predict.separate`, which the MusicLIME authors called, defaults to
-`niter=1`, one multichannel Wiener EM step, which musiclime does not implement yet: stems from
-this separator are the `niter=0` ones (and need not sum to the mixture). The parity check
-compares musiclime's stems with `Separator(niter=0)` on the same recording, as SDR per stem.
+`--niter N` (default 1, the default of openunmix's `predict.separate`, which the MusicLIME
+authors called; 0: no Wiener filter, `Separator(niter=0)`) sets the iterations. The parity
+check compares musiclime's stems with `openunmix.model.Separator(..., niter=N, softmask=False)`
+on the same recording, as SDR per stem (the Separator filters in float32, musiclime in float64).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def main(argv=None):
     ap.add_argument("out", type=Path)
     ap.add_argument("--weights", type=Path, help="a directory of vocals/drums/bass/other .pth")
     ap.add_argument("--musiclime", help="the musiclime binary: also compare its stems (SDR)")
+    ap.add_argument("--niter", type=int, default=1,
+                    help="Wiener (EM) iterations, as openunmix's niter (default 1; 0: none)")
     args = ap.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -93,9 +96,11 @@ def main(argv=None):
                       dynamo=True, dynamic_shapes={"magnitude": {3: frames}}, external_data=False)
     stamp_sample_rate(out / "openunmix.onnx", 44100)
     weights = "random (seed 0)" if args.weights is None else str(args.weights)
+    mask = "{kind: mixture_phase}" if args.niter == 0 else (
+        f"{{kind: mixture_phase, wiener: {{iterations: {args.niter}, window_frames: 300}}}}")
     (out / "separator.yaml").write_text(f"""\
 # Open-Unmix (umxhq architecture; weights: {weights}), written by
-# experiments/separators/open_unmix.py; do not edit by hand. No Wiener iterations (niter=0).
+# experiments/separators/open_unmix.py; do not edit by hand. Wiener iterations: {args.niter}.
 kind: spectrogram_mask
 onnx: openunmix.onnx
 stems: [{', '.join(STEMS)}]
@@ -105,7 +110,7 @@ stft: {{n_fft: {N_FFT}, hop: {HOP}, bins: {BINS}, pad: reflect}}
 layout: bins_frames   # [batch, channels, bins, frames]; no `frames`: the song is one chunk
 input: magnitude
 output: estimates
-mask: {{kind: mixture_phase}}
+mask: {mask}
 """)
     import onnxruntime as ort
 
@@ -113,7 +118,7 @@ mask: {{kind: mixture_phase}}
     with torch.no_grad():
         want = Estimates(models)(probe).numpy()
     got = ort.InferenceSession(str(out / "openunmix.onnx")).run(None, {"magnitude": probe.numpy()})[0]
-    report = {"weights": weights, "wiener_iterations": 0,
+    report = {"weights": weights, "wiener_iterations": args.niter,
               "onnx_vs_pytorch_max_abs": float(np.abs(got - want).max())}
     print(f"ONNX vs PyTorch estimates: max |diff| {report['onnx_vs_pytorch_max_abs']:.2e}")
     if args.musiclime:
@@ -125,8 +130,8 @@ mask: {{kind: mixture_phase}}
                         str(out / "separator.yaml"), "--out", str(stems_dir), "--write-mixture"],
                        check=True)
         mono, rate = sf.read(stems_dir / "mixture.wav", dtype="float32")
-        separator = Separator(dict(zip(STEMS, models)), niter=0, softmask=False, residual=False,
-                              n_fft=N_FFT, n_hop=HOP, nb_channels=CHANNELS).eval()
+        separator = Separator(dict(zip(STEMS, models)), niter=args.niter, softmask=False,
+                              residual=False, n_fft=N_FFT, n_hop=HOP, nb_channels=CHANNELS).eval()
         with torch.no_grad():
             audio = torch.from_numpy(np.stack([mono, mono]))[None]
             reference = separator(audio)[0].mean(dim=1).numpy()  # [stems, samples]
@@ -136,7 +141,7 @@ mask: {{kind: mixture_phase}}
             mine, _ = sf.read(stems_dir / f"{name}.wav", dtype="float32")
             report["sdr_db"][name] = sdr(reference[s], mine)
             print(f"  {name}: SDR {report['sdr_db'][name]:.1f} dB (musiclime vs openunmix "
-                  "Separator, niter=0)")
+                  f"Separator, niter={args.niter})")
     (out / "parity.json").write_text(json.dumps(report, indent=1) + "\n")
     return 0
 

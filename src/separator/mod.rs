@@ -12,6 +12,7 @@
 //! (the STFT is linear, so that is the inverse of the channel-averaged mask).
 
 pub mod spec;
+mod wiener;
 
 use std::path::{Path, PathBuf};
 
@@ -215,16 +216,16 @@ impl OnnxSeparator {
         };
         let stft = Stft::with_padding(self.spec.stft.n_fft, self.spec.stft.hop, self.spec.stft.pad);
         let spectrum = stft.forward(&mix.samples);
-        let masks = self.masks(&spectrum.frames)?;
+        let spectra = self.stem_spectra(&spectrum.frames)?;
         let bins = self.spec.stft.bins;
-        let mut stems = Vec::with_capacity(masks.len());
-        for (name, mask) in self.spec.stems.iter().zip(&masks) {
+        let mut stems = Vec::with_capacity(self.spec.stems.len());
+        for (s, name) in self.spec.stems.iter().enumerate() {
             let samples = stft.inverse_with(
                 spectrum.frames.len(),
                 |t, buffer| {
                     for (f, slot) in buffer.iter_mut().enumerate() {
                         *slot = match f < bins {
-                            true => spectrum.frames[t][f] * mask[t * bins + f],
+                            true => spectra.value(s, t * bins + f, spectrum.frames[t][f]),
                             false => Default::default(),
                         };
                     }
@@ -245,12 +246,48 @@ impl OnnxSeparator {
         })
     }
 
-    /// Each stem's mask, `[frame * bins + bin]`, from the graph's estimates chunk by chunk.
-    fn masks(&mut self, frames: &[Vec<Complex<f32>>]) -> Result<Vec<Vec<f32>>> {
+    /// Each stem's spectrogram: masks of the mixture, or (`mask.wiener`) the Wiener filter's
+    /// output.
+    fn stem_spectra(&mut self, frames: &[Vec<Complex<f32>>]) -> Result<StemSpectra> {
+        let spec = self.spec.clone();
+        let (bins, channels, stems) = (spec.stft.bins, spec.channels, spec.stems.len());
+        match spec.mask.wiener {
+            None => {
+                let mut masks = vec![vec![0.0f32; frames.len() * bins]; stems];
+                self.estimate(frames, |separator, estimates, done| {
+                    separator.add_masks(estimates, done, frames, &mut masks)
+                })?;
+                Ok(StemSpectra::Masks(masks))
+            }
+            Some(w) => {
+                let mut magnitudes = vec![0.0f32; stems * channels * frames.len() * bins];
+                self.estimate(frames, |separator, estimates, done| {
+                    separator.keep_estimates(estimates, done, frames.len(), &mut magnitudes)
+                })?;
+                let input = wiener::WienerInput {
+                    mixture: frames,
+                    magnitudes: &magnitudes,
+                    stems,
+                    channels,
+                    bins,
+                };
+                let filtered =
+                    wiener::wiener_stems(&input, w.iterations, w.window_frames, spec.mask.eps);
+                Ok(StemSpectra::Filtered(filtered))
+            }
+        }
+    }
+
+    /// Runs the graph on the mixture's magnitudes chunk by chunk (at most `max_batch` chunks
+    /// per run) and hands each run's estimates to `sink`.
+    fn estimate(
+        &mut self,
+        frames: &[Vec<Complex<f32>>],
+        mut sink: impl FnMut(&Self, &[f32], Chunks),
+    ) -> Result<()> {
         let (bins, channels) = (self.spec.stft.bins, self.spec.channels);
         let chunk = self.spec.frames.unwrap_or(frames.len()).max(1);
         let chunks = frames.len().div_ceil(chunk);
-        let mut masks = vec![vec![0.0f32; frames.len() * bins]; self.spec.stems.len()];
         let mut first = 0;
         while first < chunks {
             let batch = self.spec.max_batch.min(chunks - first);
@@ -274,10 +311,41 @@ impl OnnxSeparator {
                 batch,
                 size: chunk,
             };
-            self.add_masks(&estimates, done, frames, &mut masks);
+            sink(self, &estimates, done);
             first += batch;
         }
-        Ok(masks)
+        Ok(())
+    }
+
+    /// Copies the estimated magnitudes of the chunks `done` into `magnitudes`
+    /// (`[stem][channel][frame][bin]` over `frames` frames).
+    fn keep_estimates(
+        &self,
+        estimates: &[f32],
+        done: Chunks,
+        frames: usize,
+        magnitudes: &mut [f32],
+    ) {
+        let spec = &self.spec;
+        let (bins, channels, stems, size) =
+            (spec.stft.bins, spec.channels, spec.stems.len(), done.size);
+        for b in 0..done.batch {
+            for t in 0..size {
+                let frame = (done.first + b) * size + t;
+                if frame >= frames {
+                    break;
+                }
+                for s in 0..stems {
+                    for c in 0..channels {
+                        let from = ((b * stems + s) * channels + c) * size * bins;
+                        let to = ((s * channels + c) * frames + frame) * bins;
+                        for f in 0..bins {
+                            magnitudes[to + f] = estimates[from + spec.cell(t, f, size)];
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// One ONNX Runtime run on `batch` chunks; the estimates, checked finite.
@@ -367,6 +435,24 @@ impl OnnxSeparator {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Each stem's spectrogram, `[frame * bins + bin]` of the modelled bins.
+enum StemSpectra {
+    /// Real masks of the mixture.
+    Masks(Vec<Vec<f32>>),
+    /// The Wiener filter's complex estimates.
+    Filtered(Vec<Vec<Complex<f32>>>),
+}
+
+impl StemSpectra {
+    /// Stem `s` at cell `i`, given the mixture's value there.
+    fn value(&self, s: usize, i: usize, mixture: Complex<f32>) -> Complex<f32> {
+        match self {
+            StemSpectra::Masks(masks) => mixture * masks[s][i],
+            StemSpectra::Filtered(stems) => stems[s][i],
         }
     }
 }

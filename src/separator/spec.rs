@@ -83,6 +83,29 @@ pub struct MaskSpec {
     /// Added to keep empty bins finite.
     #[serde(default = "default_eps")]
     pub eps: f64,
+    /// `mixture_phase` only: Open-Unmix's multichannel Wiener filter after the estimates (its
+    /// `Separator` default: 1 iteration on windows of 300 frames); absent: none (`niter=0`).
+    #[serde(default)]
+    pub wiener: Option<WienerSpec>,
+}
+
+/// `mask.wiener`: expectation-maximisation steps of Open-Unmix's Wiener filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WienerSpec {
+    /// EM iterations (Open-Unmix's `niter`, default 1).
+    #[serde(default = "default_wiener_iterations")]
+    pub iterations: usize,
+    /// Frames filtered together (Open-Unmix's `wiener_win_len`, default 300).
+    #[serde(default = "default_wiener_window")]
+    pub window_frames: usize,
+}
+
+fn default_wiener_iterations() -> usize {
+    1
+}
+fn default_wiener_window() -> usize {
+    300
 }
 
 fn default_power() -> f64 {
@@ -98,6 +121,7 @@ impl Default for MaskSpec {
             kind: MaskKind::default(),
             power: default_power(),
             eps: default_eps(),
+            wiener: None,
         }
     }
 }
@@ -199,6 +223,20 @@ impl SeparatorSpec {
         }
         if !(self.mask.power > 0.0 && self.mask.eps >= 0.0) {
             return Err("`mask`: power must be positive and eps at least 0".into());
+        }
+        if let Some(w) = self.mask.wiener {
+            if self.mask.kind != MaskKind::MixturePhase {
+                return Err("`mask.wiener` refines estimates given the mixture's phase; use it with `mask: {kind: mixture_phase}` (Open-Unmix's form)".into());
+            }
+            if w.iterations == 0 || w.window_frames == 0 {
+                return Err("`mask.wiener`: iterations and window_frames must be at least 1 (no Wiener filter: leave `wiener` out)".into());
+            }
+            if self.channels > 2 {
+                return Err(format!(
+                    "`mask.wiener` filters 1 or 2 channels, as Open-Unmix; `channels` is {}",
+                    self.channels
+                ));
+            }
         }
         if !self.onnx.is_file() {
             return Err(format!(
