@@ -18,17 +18,14 @@ and .json. Only the standard library is needed. Skipped, saying so, when the mod
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-BINARY = os.path.join(TARGET, "release", "musiclime")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from separation import BINARY, REPO, SPLEETER, timed  # noqa: E402  (one way to time a command)
+
 OUT = os.path.join(REPO, "reports", "bench", "real_multimodal")
 MODEL = os.path.join(REPO, "models", "real_multimodal", "model.yaml")
 RECORDINGS = os.path.join(REPO, "models", "real_multimodal", "recordings")
-SPLEETER = os.path.join(REPO, "models", "spleeter", "separator.yaml")
 TRACK = "armygeddon"
 # (name, method, sampler args per sample count)
 ROWS = [
@@ -38,17 +35,6 @@ ROWS = [
     ("lime_audio", ["--method", "lime_audio"], {}),
     ("lime_lyrics", ["--method", "lime_lyrics"], {}),
 ]
-
-
-def timed(cmd):
-    """(wall seconds, peak MB) of one run of `cmd`."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
 
 
 def main():
