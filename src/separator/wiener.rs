@@ -7,6 +7,7 @@
 //! the mixture is scaled by `max(1, max |x| / 10)` first, as Open-Unmix does. Channels: 1 or 2
 //! (the inverse of Open-Unmix's `_invert`).
 
+use rayon::prelude::*;
 use realfft::num_complex::Complex;
 
 /// Open-Unmix's `scale_factor`: the mixture is divided by `max(1, max |x| / SCALE)`.
@@ -29,7 +30,8 @@ pub(crate) struct WienerInput<'a> {
 }
 
 /// Each stem's complex spectrogram, `[frame * bins + bin]`, the mean over channels of the
-/// filtered estimates, windows of `window` frames filtered independently.
+/// filtered estimates, windows of `window` frames filtered independently (as many at once as
+/// there are threads; the result does not depend on how many).
 pub(crate) fn wiener_stems(
     input: &WienerInput,
     iterations: usize,
@@ -38,25 +40,46 @@ pub(crate) fn wiener_stems(
 ) -> Vec<Vec<Complex<f32>>> {
     let (frames, bins) = (input.mixture.len(), input.bins);
     let mut out = vec![vec![Complex::new(0.0f32, 0.0); frames * bins]; input.stems];
-    let mut start = 0;
-    while start < frames {
-        let end = (start + window.max(1)).min(frames);
-        let y = filter_window(input, start..end, iterations, eps);
-        let n = end - start;
-        for (s, stem) in out.iter_mut().enumerate() {
-            for t in 0..n {
-                for f in 0..bins {
-                    let mean: Complex<f64> = (0..input.channels)
-                        .map(|c| y[((s * input.channels + c) * n + t) * bins + f])
-                        .sum::<Complex<f64>>()
-                        / input.channels as f64;
-                    stem[(start + t) * bins + f] = Complex::new(mean.re as f32, mean.im as f32);
-                }
+    let starts: Vec<usize> = (0..frames).step_by(window.max(1)).collect();
+    for group in starts.chunks(rayon::current_num_threads().max(1)) {
+        let filtered: Vec<(usize, Vec<Vec<Complex<f32>>>)> = group
+            .par_iter()
+            .map(|&start| {
+                let range = start..(start + window.max(1)).min(frames);
+                (start, window_stems(input, range, iterations, eps))
+            })
+            .collect();
+        for (start, stems) in filtered {
+            for (stem, part) in out.iter_mut().zip(stems) {
+                stem[start * bins..start * bins + part.len()].copy_from_slice(&part);
             }
         }
-        start = end;
     }
     out
+}
+
+/// The stems of the frames `range`, each `[frame * bins + bin]` (the mean over channels).
+fn window_stems(
+    input: &WienerInput,
+    range: std::ops::Range<usize>,
+    iterations: usize,
+    eps: f64,
+) -> Vec<Vec<Complex<f32>>> {
+    let (channels, bins, n) = (input.channels, input.bins, range.len());
+    let y = filter_window(input, range, iterations, eps);
+    (0..input.stems)
+        .map(|s| {
+            (0..n * bins)
+                .map(|i| {
+                    let mean = (0..channels)
+                        .map(|c| y[(s * channels + c) * n * bins + i])
+                        .sum::<Complex<f64>>()
+                        / channels as f64;
+                    Complex::new(mean.re as f32, mean.im as f32)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The filtered estimates of the frames `range`, `[stem][channel][frame][bin]`.
