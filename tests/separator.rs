@@ -79,6 +79,26 @@ fn open_unmixs_wiener_filter_gives_openunmixs_stems() {
     assert!(sdr(&plain, &filtered) < 40.0);
 }
 
+/// Demucs's form (`kind: waveform`): chunks of samples overlapping by 25 %, cross-faded,
+/// against the same chunking in PyTorch.
+#[test]
+fn a_waveform_separator_gives_pytorchs_stems() {
+    let audio = decode_file(&clip())
+        .unwrap()
+        .crop(0.0, Some(2.0), "clip")
+        .unwrap();
+    let separated = OnnxSeparator::load(&fixtures().join("waveform_separator.yaml"))
+        .unwrap()
+        .separate(&audio)
+        .unwrap();
+    let (shape, expected) = read_npy(&fixtures().join("expected_wave.npy")).unwrap();
+    assert_eq!(shape, [2, audio.samples.len()]);
+    for (s, (name, stem)) in separated.stems.iter().enumerate() {
+        let db = sdr(&expected[s * shape[1]..(s + 1) * shape[1]], stem);
+        assert!(db >= 80.0, "{name}: SDR {db:.1} dB against PyTorch");
+    }
+}
+
 fn assert_open_unmix_stems(yaml: &str, expected: &str, min_sdr: f64) {
     let audio = decode_file(&clip())
         .unwrap()
@@ -128,6 +148,12 @@ fn separate_writes_the_stems_and_refuses_bad_separators() {
 
     let spec = std::fs::read_to_string(fixtures().join("separator.yaml")).unwrap();
     let onnx = fixtures().join("tiny.onnx").display().to_string();
+    let wave = std::fs::read_to_string(fixtures().join("waveform_separator.yaml"))
+        .unwrap()
+        .replace(
+            "tiny_wave.onnx",
+            &fixtures().join("tiny_wave.onnx").display().to_string(),
+        );
     let bad = |name: &str, text: String| {
         let path = dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).unwrap();
@@ -171,6 +197,17 @@ fn separate_writes_the_stems_and_refuses_bad_separators() {
             "was exported for 16000 Hz",
         ),
         (fixtures().join("nan_separator.yaml"), "must be finite"),
+        (
+            bad("overlap", wave.replace("overlap: 0.25", "overlap: 1.0")),
+            "`overlap` is 1",
+        ),
+        (
+            bad(
+                "wave_stft",
+                format!("{wave}stft: {{n_fft: 512, hop: 128, bins: 96}}\n"),
+            ),
+            "describe a spectrogram separator",
+        ),
     ];
     for (yaml, needle) in cases {
         let out = dir.path().join("refused");

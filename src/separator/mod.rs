@@ -12,6 +12,7 @@
 //! (the STFT is linear, so that is the inverse of the channel-averaged mask).
 
 pub mod spec;
+mod waveform;
 mod wiener;
 
 use std::path::{Path, PathBuf};
@@ -214,24 +215,12 @@ impl OnnxSeparator {
             true => audio.clone(),
             false => resample(audio, rate)?,
         };
-        let stft = Stft::with_padding(self.spec.stft.n_fft, self.spec.stft.hop, self.spec.stft.pad);
-        let spectrum = stft.forward(&mix.samples);
-        let spectra = self.stem_spectra(&spectrum.frames)?;
-        let bins = self.spec.stft.bins;
+        let separated = match self.spec.kind {
+            SeparatorKind::SpectrogramMask => self.spectrogram_stems(&mix.samples)?,
+            SeparatorKind::Waveform => self.waveform_stems(&mix.samples)?,
+        };
         let mut stems = Vec::with_capacity(self.spec.stems.len());
-        for (s, name) in self.spec.stems.iter().enumerate() {
-            let samples = stft.inverse_with(
-                spectrum.frames.len(),
-                |t, buffer| {
-                    for (f, slot) in buffer.iter_mut().enumerate() {
-                        *slot = match f < bins {
-                            true => spectra.value(s, t * bins + f, spectrum.frames[t][f]),
-                            false => Default::default(),
-                        };
-                    }
-                },
-                mix.samples.len(),
-            );
+        for (name, samples) in self.spec.stems.iter().zip(separated) {
             let mut stem = match audio.sample_rate == rate {
                 true => samples,
                 false => resample(&Audio::new(samples, rate), audio.sample_rate)?.samples,
@@ -244,6 +233,33 @@ impl OnnxSeparator {
             stems,
             sample_rate: audio.sample_rate,
         })
+    }
+
+    /// Each stem's samples at the separator's rate: the mixture's STFT, the stems' spectrograms
+    /// from the graph's estimates, the inverse STFT.
+    fn spectrogram_stems(&mut self, mix: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let spec = self.spec.stft;
+        let stft = Stft::with_padding(spec.n_fft, spec.hop, spec.pad);
+        let spectrum = stft.forward(mix);
+        let spectra = self.stem_spectra(&spectrum.frames)?;
+        let bins = spec.bins;
+        let stems = (0..self.spec.stems.len())
+            .map(|s| {
+                stft.inverse_with(
+                    spectrum.frames.len(),
+                    |t, buffer| {
+                        for (f, slot) in buffer.iter_mut().enumerate() {
+                            *slot = match f < bins {
+                                true => spectra.value(s, t * bins + f, spectrum.frames[t][f]),
+                                false => Default::default(),
+                            };
+                        }
+                    },
+                    mix.len(),
+                )
+            })
+            .collect();
+        Ok(stems)
     }
 
     /// Each stem's spectrogram: masks of the mixture, or (`mask.wiener`) the Wiener filter's
@@ -348,17 +364,25 @@ impl OnnxSeparator {
         }
     }
 
-    /// One ONNX Runtime run on `batch` chunks; the estimates, checked finite.
+    /// One ONNX Runtime run on `batch` spectrogram chunks of `chunk` frames; the estimates.
     fn run(&mut self, input: Vec<f32>, batch: usize, chunk: usize) -> Result<Vec<f32>> {
         let spec = &self.spec;
         let shape = match spec.layout {
             SpectrogramLayout::FramesBins => vec![batch, spec.channels, chunk, spec.stft.bins],
             SpectrogramLayout::BinsFrames => vec![batch, spec.channels, spec.stft.bins, chunk],
         };
+        let what = format!("{batch} chunk(s) of {chunk} frames");
+        self.run_graph(input, shape, &what)
+    }
+
+    /// One ONNX Runtime run of the graph on `input` of `shape` (`[batch, channels, …]`); its
+    /// output, `stems` values for each input value, checked finite. `what` names the run.
+    fn run_graph(&mut self, input: Vec<f32>, shape: Vec<usize>, what: &str) -> Result<Vec<f32>> {
+        let spec = &self.spec;
         let fail = |e: &dyn std::fmt::Display| {
             Error::in_file(&spec.onnx, format!("ONNX Runtime failed to separate: {e}"))
         };
-        let tensor = Tensor::from_array((shape, input)).map_err(|e| fail(&e))?;
+        let tensor = Tensor::from_array((shape.clone(), input)).map_err(|e| fail(&e))?;
         let outputs = self
             .session
             .run(vec![(spec.input.clone(), tensor.into_dyn())])
@@ -366,11 +390,11 @@ impl OnnxSeparator {
         let (_, data) = outputs[spec.output.as_str()]
             .try_extract_tensor::<f32>()
             .map_err(|e| fail(&e))?;
-        let expected = batch * spec.stems.len() * spec.channels * chunk * spec.stft.bins;
+        let expected = spec.stems.len() * shape.iter().product::<usize>();
         if data.len() != expected {
             return Err(Error::in_file(
                 &self.path,
-                format!("the graph wrote {} values for {batch} chunk(s) of {chunk} frames; {} stems × {} channels × {} bins need {expected}", data.len(), spec.stems.len(), spec.channels, spec.stft.bins),
+                format!("the graph wrote {} values for {what}; {} stems of input {shape:?} need {expected}", data.len(), spec.stems.len()),
             ));
         }
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {

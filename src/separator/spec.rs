@@ -13,6 +13,21 @@
 //! mask: {power: 2, eps: 1.0e-10}
 //! max_batch: 2                  # chunks per ONNX Runtime run
 //! ```
+//!
+//! A waveform separator (Demucs's form) reads samples and writes each stem's samples:
+//!
+//! ```yaml
+//! kind: waveform
+//! onnx: demucs.onnx
+//! stems: [drums, bass, other, vocals]
+//! sample_rate: 44100
+//! channels: 2
+//! segment: 343980               # samples per chunk (the graph's fixed time axis)
+//! overlap: 0.25                 # chunks overlap by this fraction, cross-faded (triangle weights)
+//! input: mix                    # [batch, channels, segment]
+//! output: sources               # [batch, stems, channels, segment]
+//! max_batch: 1
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +43,13 @@ pub enum SeparatorKind {
     /// The graph reads STFT magnitudes and writes each stem's magnitude estimate; musiclime
     /// turns them into ratio masks on the complex STFT and inverts it (Spleeter, Open-Unmix).
     SpectrogramMask,
+    /// The graph reads a chunk of samples and writes each stem's samples (Demucs); chunks
+    /// overlap and are cross-faded with triangle weights.
+    Waveform,
 }
 
 /// The STFT a spectrogram separator reads.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StftSpec {
     /// FFT length (and periodic Hann window length).
@@ -141,7 +159,8 @@ pub struct SeparatorSpec {
     /// Audio channels it reads (the mono mixture goes to each).
     #[serde(default = "default_channels")]
     pub channels: usize,
-    /// The STFT.
+    /// The STFT (`spectrogram_mask` only).
+    #[serde(default)]
     pub stft: StftSpec,
     /// Frames per chunk; absent: the whole song is one chunk (a recurrent model, whose output
     /// depends on all frames).
@@ -160,7 +179,16 @@ pub struct SeparatorSpec {
     /// Chunks per ONNX Runtime run (the cap on its memory); default 1.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
+    /// `waveform` only: samples per chunk.
+    #[serde(default)]
+    pub segment: Option<usize>,
+    /// `waveform` only: the fraction of a chunk that overlaps the next (default 0.25).
+    #[serde(default)]
+    pub overlap: Option<f64>,
 }
+
+/// Demucs's default overlap of consecutive chunks.
+pub const DEFAULT_OVERLAP: f64 = 0.25;
 
 fn default_channels() -> usize {
     1
@@ -192,16 +220,59 @@ impl SeparatorSpec {
 
     /// The checks that need no graph.
     fn check(&self) -> std::result::Result<(), String> {
-        if self.stems.len() < 2 {
+        self.check_stems()?;
+        match self.kind {
+            SeparatorKind::SpectrogramMask => self.check_spectrogram()?,
+            SeparatorKind::Waveform => self.check_waveform()?,
+        }
+        if !self.onnx.is_file() {
             return Err(format!(
-                "`stems` lists {} stem(s); a separator yields at least two",
-                self.stems.len()
+                "`onnx`: {} not found (paths are relative to the separator.yaml)",
+                self.onnx.display()
             ));
         }
-        for (i, s) in self.stems.iter().enumerate() {
-            if s.is_empty() || self.stems[..i].contains(s) {
-                return Err(format!("`stems`: `{s}` is empty or listed twice"));
+        Ok(())
+    }
+
+    /// `waveform`: `segment` and `overlap`, and none of the spectrogram keys.
+    fn check_waveform(&self) -> std::result::Result<(), String> {
+        let spectrogram_keys = self.stft != StftSpec::default()
+            || self.frames.is_some()
+            || self.layout != SpectrogramLayout::default()
+            || self.mask != MaskSpec::default();
+        if spectrogram_keys {
+            return Err("`stft`, `frames`, `layout` and `mask` describe a spectrogram separator; a `kind: waveform` separator reads samples: remove them".into());
+        }
+        match self.segment {
+            Some(n) if n >= 2 => {}
+            _ => return Err("`segment`: a waveform separator needs the samples per chunk (its graph's time axis), at least 2".into()),
+        }
+        let overlap = self.overlap.unwrap_or(DEFAULT_OVERLAP);
+        if !(0.0..1.0).contains(&overlap) {
+            return Err(format!("`overlap` is {overlap}; it must be at least 0 and below 1 (the fraction of a chunk shared with the next)"));
+        }
+        for (key, value) in [
+            ("channels", self.channels),
+            ("max_batch", self.max_batch),
+            ("sample_rate", self.sample_rate as usize),
+        ] {
+            if value == 0 {
+                return Err(format!("`{key}` must be at least 1"));
             }
+        }
+        Ok(())
+    }
+
+    /// `spectrogram_mask`: the STFT, frames and mask; no waveform keys.
+    fn check_spectrogram(&self) -> std::result::Result<(), String> {
+        if self.segment.is_some() || self.overlap.is_some() {
+            return Err("`segment` and `overlap` describe a `kind: waveform` separator; a spectrogram separator chunks by `frames`".into());
+        }
+        if self.stft == StftSpec::default() {
+            return Err(
+                "`stft` is missing: a spectrogram_mask separator needs `stft: {n_fft, hop, bins}`"
+                    .into(),
+            );
         }
         let positive = [
             ("sample_rate", self.sample_rate as usize),
@@ -238,11 +309,21 @@ impl SeparatorSpec {
                 ));
             }
         }
-        if !self.onnx.is_file() {
+        Ok(())
+    }
+
+    /// At least two stems, named and distinct.
+    fn check_stems(&self) -> std::result::Result<(), String> {
+        if self.stems.len() < 2 {
             return Err(format!(
-                "`onnx`: {} not found (paths are relative to the separator.yaml)",
-                self.onnx.display()
+                "`stems` lists {} stem(s); a separator yields at least two",
+                self.stems.len()
             ));
+        }
+        for (i, s) in self.stems.iter().enumerate() {
+            if s.is_empty() || self.stems[..i].contains(s) {
+                return Err(format!("`stems`: `{s}` is empty or listed twice"));
+            }
         }
         Ok(())
     }
@@ -256,15 +337,21 @@ impl SeparatorSpec {
     }
 
     /// The graph's input shape (batch first, `None` = any).
-    pub(crate) fn input_shape(&self) -> [Option<usize>; 4] {
-        let [a, b] = self.spectrogram_axes();
-        [None, Some(self.channels), a, b]
+    pub(crate) fn input_shape(&self) -> Vec<Option<usize>> {
+        match self.kind {
+            SeparatorKind::SpectrogramMask => {
+                let [a, b] = self.spectrogram_axes();
+                vec![None, Some(self.channels), a, b]
+            }
+            SeparatorKind::Waveform => vec![None, Some(self.channels), self.segment],
+        }
     }
 
     /// The graph's output shape (batch first, `None` = any).
-    pub(crate) fn output_shape(&self) -> [Option<usize>; 5] {
-        let [a, b] = self.spectrogram_axes();
-        [None, Some(self.stems.len()), Some(self.channels), a, b]
+    pub(crate) fn output_shape(&self) -> Vec<Option<usize>> {
+        let mut shape = self.input_shape();
+        shape.insert(1, Some(self.stems.len()));
+        shape
     }
 
     /// Index of (frame `t`, bin `f`) in one chunk of `frames` frames.
