@@ -192,6 +192,9 @@ impl OnnxModel {
         let (audio_inputs, text_inputs): (Vec<_>, Vec<_>) = inputs
             .into_iter()
             .partition(|t| Some(&t.name) == audio_input.as_ref());
+        let rows = audio_inputs
+            .first()
+            .map_or(0, |t| t.shape[0] / patches.max(1));
         let by_text: Vec<&str> = wanted
             .iter()
             .copied()
@@ -216,7 +219,6 @@ impl OnnxModel {
             self.run_stages(&self.groups.text, text_inputs, &text_wanted, max_batch)?;
         let mut out = HashMap::new();
         if !by_fusion.is_empty() {
-            let rows = text_out.values().next().map_or(0, |t| t.shape[0]);
             let clips: Vec<Vec<usize>> = (0..rows)
                 .map(|r| (r * patches..(r + 1) * patches).collect())
                 .collect();
