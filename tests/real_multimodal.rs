@@ -14,7 +14,7 @@ use musiclime::model::{Classifier, ModelInput};
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary, fixture, floats, read_json};
+use common::{assert_success, binary, fixture, floats, read_json, worst_difference};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,14 +22,6 @@ fn repo() -> &'static Path {
 
 fn model_dir() -> PathBuf {
     fixture("real_multimodal")
-}
-
-fn worst_difference(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0, f64::max)
 }
 
 fn case_input(case: &Value) -> ModelInput {

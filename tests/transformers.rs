@@ -16,7 +16,7 @@ use musiclime::model::{Classifier, ModelInput};
 use serde_json::Value;
 
 mod common;
-use common::{assert_success, binary, floats, read_json};
+use common::{assert_success, binary, floats, read_json, worst_difference};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,14 +28,6 @@ fn fixtures() -> PathBuf {
 
 fn expected() -> Value {
     read_json(&fixtures().join("expected.json"))
-}
-
-fn worst_difference(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0, f64::max)
 }
 
 fn case_input(case: &Value) -> ModelInput {

@@ -91,3 +91,13 @@ pub fn synthetic_track(
     .unwrap();
     (audio, lyrics)
 }
+
+/// The largest absolute difference between two equally long series.
+#[track_caller]
+pub fn worst_difference(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max)
+}
